@@ -1,0 +1,75 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every Swift target shares (STYLE 2.4). The two C wrappers may hold unsafe code, so only the
+/// other targets turn strict-memory-safety warnings into errors.
+let common: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .strictMemorySafety(),
+]
+let safe: [SwiftSetting] = common + [.treatWarning("StrictMemorySafety", as: .error)]
+
+let package = Package(
+    name: "Flowline",
+    products: [
+        .library(name: "Flowline", targets: ["Flowline"]),
+        .executable(name: "flowlined", targets: ["flowlined"]),
+        .executable(name: "flowline", targets: ["flowline"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .target(name: "FlowlineUV", dependencies: ["CLibUV"], swiftSettings: common),
+        .target(name: "FlowlineLMDB", dependencies: ["CLMDB"], swiftSettings: common),
+        .target(name: "FlowlineCore", swiftSettings: safe),
+        .target(name: "FlowlineProtocol", dependencies: ["FlowlineCore"], swiftSettings: safe),
+        .target(name: "FlowlineJournal", dependencies: ["FlowlineCore", "FlowlineLMDB"], swiftSettings: safe),
+        .target(
+            name: "FlowlineServer",
+            dependencies: [
+                "FlowlineCore", "FlowlineProtocol", "FlowlineJournal", "FlowlineUV",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: safe
+        ),
+        .target(name: "Flowline", dependencies: ["FlowlineProtocol", "FlowlineUV"], swiftSettings: safe),
+        .executableTarget(
+            name: "flowlined",
+            dependencies: [
+                "FlowlineServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: safe
+        ),
+        .executableTarget(
+            name: "flowline",
+            dependencies: [
+                "Flowline", "FlowlineJournal", "FlowlineCore", "FlowlineProtocol",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: safe
+        ),
+        .target(
+            name: "FlowlineTestSupport",
+            dependencies: ["Flowline", "FlowlineCore", "FlowlineProtocol", "FlowlineUV"],
+            path: "Tests/FlowlineTestSupport",
+            swiftSettings: common
+        ),
+        .testTarget(name: "FlowlineCoreTests", dependencies: ["FlowlineCore", "FlowlineTestSupport"], swiftSettings: common),
+        .testTarget(name: "FlowlineProtocolTests", dependencies: ["FlowlineProtocol"], swiftSettings: common),
+        .testTarget(name: "FlowlineJournalTests", dependencies: ["FlowlineJournal", "FlowlineLMDB"], swiftSettings: common),
+        .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
+        .testTarget(
+            name: "FlowlineIntegrationTests",
+            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
+            swiftSettings: common
+        ),
+    ]
+)

@@ -1,0 +1,1 @@
+print("flowline: not built yet")

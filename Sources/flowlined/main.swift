@@ -1,0 +1,1 @@
+print("flowlined: not built yet")

@@ -1,0 +1,1 @@
+// Placeholder until test support lands.
