@@ -1,0 +1,35 @@
+/// What arrives at the coordinator: a request from a connection, a connection's coming and going, or a timer.
+public enum Command: Sendable {
+    /// Start a workflow (the document is validated).
+    case submit(WorkflowSpec, request: RequestID)
+    /// Answer with the record once the workflow is terminal, or at the timeout.
+    case wait(WorkflowID, timeout: Duration?, request: RequestID)
+    /// Cancel a workflow.
+    case cancel(WorkflowID, reason: String, revert: Bool, request: RequestID)
+    /// A connection said hello as a worker.
+    case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
+    /// A connection closed: its leases end and its waits are dropped.
+    case disconnect(WorkerID)
+    /// A worker finished a task's attempt.
+    case complete(LeaseID, result: RawJSON, from: WorkerID, request: RequestID?)
+    /// A worker's attempt failed.
+    case fail(LeaseID, error: TaskError, from: WorkerID, request: RequestID?)
+    /// A worker is still on it, perhaps with progress.
+    case heartbeat(LeaseID, progress: RawJSON?, from: WorkerID, request: RequestID?)
+    /// A timer the coordinator armed came due.
+    case fireTimer(TimerID)
+}
+
+/// A timer the coordinator asks the shell to arm. Stale firings are harmless: the coordinator checks.
+public enum TimerID: Hashable, Sendable {
+    /// The attempt's `timeout_s`.
+    case leaseTimeout(LeaseID)
+    /// The attempt's `heartbeat_s` since its last heartbeat.
+    case heartbeat(LeaseID)
+    /// A task's backoff before its next attempt.
+    case retry(WorkflowID, TaskID)
+    /// The workflow's own `timeout_s`.
+    case workflowTimeout(WorkflowID)
+    /// A `workflow.wait` with a timeout.
+    case waitTimeout(RequestID)
+}

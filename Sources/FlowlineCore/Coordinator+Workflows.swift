@@ -1,0 +1,93 @@
+extension Coordinator {
+    mutating func submit(_ spec: WorkflowSpec, request: RequestID, at now: Instant, into decision: inout Decision) {
+        if let id = spec.id, state.workflows[id] != nil {
+            reply(request, .submitted(id, created: false), into: &decision)
+            return
+        }
+        var spec = spec
+        let id = spec.id ?? generatedID()
+        spec.id = id
+        record(.workflowSubmitted(spec, at: now), into: &decision)
+        reply(request, .submitted(id, created: true), into: &decision)
+        if let timeout = spec.timeout { decision.effects.append(.armTimer(.workflowTimeout(id), at: now + timeout)) }
+    }
+
+    /// `wf-N`, N counting submissions; a user may have taken that id already, so step past it.
+    private func generatedID() -> WorkflowID {
+        var n = state.submitted + 1
+        while state.workflows[WorkflowID("wf-\(n)")] != nil { n += 1 }
+        return WorkflowID("wf-\(n)")
+    }
+
+    mutating func wait(
+        _ w: WorkflowID, timeout: Duration?, request: RequestID, at now: Instant, into decision: inout Decision
+    ) {
+        guard let workflow = state.workflows[w] else {
+            reply(request, .failure(.unknownWorkflow(w)), into: &decision)
+            return
+        }
+        if workflow.state.isTerminal {
+            reply(request, .workflow(workflow), into: &decision)
+            return
+        }
+        session.waiters[w, default: []].append(request)
+        if let timeout {
+            session.waitTimeouts[request] = w
+            decision.effects.append(.armTimer(.waitTimeout(request), at: now + timeout))
+        }
+    }
+
+    mutating func cancel(_ w: WorkflowID, reason: String, request: RequestID, at now: Instant, into decision: inout Decision) {
+        guard let workflow = state.workflows[w] else {
+            reply(request, .failure(.unknownWorkflow(w)), into: &decision)
+            return
+        }
+        if !workflow.state.isTerminal {
+            end(w, with: .workflowCancelled(w, reason: reason, at: now), reason: "workflow cancelled", into: &decision)
+        }
+        if let record = state.workflows[w] { reply(request, .workflow(record), into: &decision) }
+    }
+
+    /// Records the event that ends workflow `w`, tells the workers of its open leases, and answers its waiters.
+    mutating func end(_ w: WorkflowID, with event: Event, reason: String, into decision: inout Decision) {
+        let open = state.workflows[w]?.tasks.compactMap { task in task.lease.map { ($0, task.id) } } ?? []
+        record(event, into: &decision)
+        for (lease, task) in open {
+            if let owner = session.release(lease) {
+                decision.effects.append(.cancelTask(owner, lease: lease, w, task, reason: reason))
+            }
+        }
+        answerWaiters(of: w, into: &decision)
+    }
+
+    mutating func answerWaiters(of w: WorkflowID, into decision: inout Decision) {
+        guard let workflow = state.workflows[w], workflow.state.isTerminal else { return }
+        for request in session.waiters.removeValue(forKey: w) ?? [] {
+            session.waitTimeouts[request] = nil
+            reply(request, .workflow(workflow), into: &decision)
+        }
+    }
+
+    mutating func fire(_ timer: TimerID, at now: Instant, into decision: inout Decision) {
+        switch timer {
+        case .leaseTimeout(let lease):
+            guard state.leases[lease] != nil else { return }
+            expire(lease, error: .timeout, at: now, into: &decision)
+        case .heartbeat(let lease):
+            guard state.leases[lease] != nil, let due = session.heartbeatDue[lease], due <= now else { return }
+            expire(lease, error: .workerLost("no heartbeat within heartbeat_s"), at: now, into: &decision)
+        case .retry(let w, let t):
+            guard let task = state.workflows[w]?.task(t), task.state == .ready, let retryAt = task.retryAt,
+                retryAt <= now
+            else { return }
+            record(.taskRequeued(w, t, at: now), into: &decision)
+        case .workflowTimeout(let w):
+            guard let workflow = state.workflows[w], !workflow.state.isTerminal else { return }
+            end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", into: &decision)
+        case .waitTimeout(let request):
+            guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
+            session.waiters[w]?.removeAll { $0 == request }
+            if let workflow = state.workflows[w] { reply(request, .workflow(workflow), into: &decision) }
+        }
+    }
+}

@@ -1,0 +1,72 @@
+/// Where a task lives: its workflow and its position in the workflow's task list.
+public struct TaskRef: Hashable, Sendable {
+    public var workflow: WorkflowID
+    public var index: Int
+    public init(workflow: WorkflowID, index: Int) {
+        self.workflow = workflow
+        self.index = index
+    }
+}
+
+/// The durable state: exactly what replaying the journal rebuilds.
+public struct CoordinatorState: Sendable {
+    public internal(set) var workflows: [WorkflowID: Workflow] = [:]
+    /// Workflow ids in the order they were submitted.
+    public internal(set) var order: [WorkflowID] = []
+    /// Every open lease and the task it is for.
+    public internal(set) var leases: [LeaseID: TaskRef] = [:]
+    /// The number the next lease gets.
+    public internal(set) var nextLease: UInt64 = 1
+    /// How many workflows were ever submitted; generated ids count with it.
+    public internal(set) var submitted: UInt64 = 0
+    var queues: [String: ReadyQueue] = [:]
+    var nextTicket: UInt64 = 1
+    /// Queues that got new entries since the coordinator last looked; not part of the state's identity.
+    var touchedQueues: [String] = []
+
+    public init() {}
+
+    /// The task at `ref`.
+    public func task(_ ref: TaskRef) -> TaskRecord? { workflows[ref.workflow]?.tasks[ref.index] }
+
+    /// Drops stale entries from the top of `queue` and returns the task that would run next.
+    mutating func nextReady(in queue: String) -> TaskRef? {
+        while let entry = queues[queue]?.top {
+            if isCurrent(entry) { return TaskRef(workflow: entry.workflow, index: entry.task) }
+            queues[queue]?.pop()
+        }
+        return nil
+    }
+
+    func isCurrent(_ entry: ReadyEntry) -> Bool {
+        guard let task = workflows[entry.workflow]?.tasks[entry.task] else { return false }
+        return task.state == .ready && task.retryAt == nil && task.queueTicket == entry.ticket
+    }
+
+    /// The valid queue entries, in run order: what two equal states must agree on.
+    func liveEntries(of queue: String) -> [ReadyEntry] {
+        (queues[queue]?.entries ?? []).filter(isCurrent).sorted { $0.runsBefore($1) }
+    }
+
+    /// Rebuilds every queue from the tasks' states, dropping stale entries (after replay).
+    mutating func rebuildQueues() {
+        var rebuilt: [String: ReadyQueue] = [:]
+        for (queue, heap) in queues {
+            var fresh = ReadyQueue()
+            for entry in heap.entries where isCurrent(entry) { fresh.push(entry) }
+            if !fresh.isEmpty { rebuilt[queue] = fresh }
+        }
+        queues = rebuilt
+        touchedQueues = rebuilt.keys.sorted()
+    }
+}
+
+extension CoordinatorState: Equatable {
+    public static func == (a: CoordinatorState, b: CoordinatorState) -> Bool {
+        guard a.workflows == b.workflows, a.order == b.order, a.leases == b.leases, a.nextLease == b.nextLease,
+            a.submitted == b.submitted, a.nextTicket == b.nextTicket
+        else { return false }
+        let names = Set(a.queues.keys).union(b.queues.keys)
+        return names.allSatisfy { a.liveEntries(of: $0) == b.liveEntries(of: $0) }
+    }
+}

@@ -1,0 +1,67 @@
+/// What the shell must do once the turn's events are committed.
+public enum Effect: Hashable, Sendable {
+    /// Answer a request.
+    case reply(RequestID, Reply)
+    /// Send `task.run` to a worker.
+    case runTask(WorkerID, TaskRun)
+    /// Send `task.cancel` to a worker for a lease that ended.
+    case cancelTask(WorkerID, lease: LeaseID, WorkflowID, TaskID, reason: String)
+    /// Fire `.fireTimer(id)` at the instant (at once when it has passed).
+    case armTimer(TimerID, at: Instant)
+}
+
+/// The answer to a request.
+public enum Reply: Hashable, Sendable {
+    /// `{}`.
+    case ok
+    /// `{workflow_id, created}`.
+    case submitted(WorkflowID, created: Bool)
+    /// The workflow record.
+    case workflow(Workflow)
+    /// An error.
+    case failure(Rejection)
+}
+
+/// A request the coordinator turned down; the codec maps each to its JSON-RPC code.
+public enum Rejection: Hashable, Sendable {
+    /// -32003: the lease is not the task's current one, or not this connection's.
+    case staleLease
+    /// -32002: no such workflow.
+    case unknownWorkflow(WorkflowID)
+    /// -32602: the request is malformed in a way only the coordinator can see.
+    case invalid(SpecError)
+}
+
+/// Everything a worker needs to run one attempt (`task.run`).
+public struct TaskRun: Hashable, Sendable {
+    public var lease: LeaseID
+    public var workflowID: WorkflowID
+    public var workflowName: String
+    public var taskID: TaskID
+    public var handler: String
+    public var attempt: Int
+    public var input: RawJSON
+    public var deps: [(TaskID, RawJSON)]
+    public var workflowInput: RawJSON
+    public var deadline: Instant?
+
+    public static func == (a: TaskRun, b: TaskRun) -> Bool {
+        a.lease == b.lease && a.workflowID == b.workflowID && a.taskID == b.taskID && a.handler == b.handler
+            && a.attempt == b.attempt && a.input == b.input && a.deps.map(\.0) == b.deps.map(\.0)
+            && a.deps.map(\.1) == b.deps.map(\.1) && a.workflowInput == b.workflowInput && a.deadline == b.deadline
+            && a.workflowName == b.workflowName
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(lease)
+    }
+}
+
+/// What the journal commits and the shell performs for one command.
+public struct Decision: Sendable, Equatable {
+    /// Journal these first (one write transaction per loop turn)...
+    public var events: [Event] = []
+    /// ...and perform these only after that transaction has committed.
+    public var effects: [Effect] = []
+    public init() {}
+}

@@ -1,0 +1,80 @@
+/// A workflow's id: given in the document (an idempotency key) or made by the coordinator.
+public struct WorkflowID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+    public static func < (a: WorkflowID, b: WorkflowID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A task's full id within its workflow; spawned tasks carry their parent's id and a slash (`split/chunk-3`).
+public struct TaskID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: String
+    public init(_ rawValue: String) { self.rawValue = rawValue }
+    public var description: String { rawValue }
+    public static func < (a: TaskID, b: TaskID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// One attempt's lease. Numbers come from a durable counter, so a lease is never reused, even across restarts.
+public struct LeaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { "L\(rawValue)" }
+    public static func < (a: LeaseID, b: LeaseID) -> Bool { a.rawValue < b.rawValue }
+
+    /// Parses the wire form `L<number>`; anything else is no lease of ours.
+    public init?(wire: String) {
+        guard wire.hasPrefix("L"), let n = UInt64(wire.dropFirst()) else { return nil }
+        rawValue = n
+    }
+}
+
+/// One connection of the daemon, numbered by the shell. Workers are connections that said `hello` as workers.
+public struct WorkerID: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public var description: String { "#\(rawValue)" }
+    public static func < (a: WorkerID, b: WorkerID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A request the shell is waiting to answer; the shell maps it back to a connection and a JSON-RPC id.
+public struct RequestID: Hashable, Comparable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public static func < (a: RequestID, b: RequestID) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A journal sequence number.
+public struct Seq: Hashable, Comparable, Sendable {
+    public var rawValue: UInt64
+    public init(_ rawValue: UInt64) { self.rawValue = rawValue }
+    public static func < (a: Seq, b: Seq) -> Bool { a.rawValue < b.rawValue }
+}
+
+/// A point in wall-clock time, in milliseconds since the Unix epoch, handed in by the shell.
+public struct Instant: Hashable, Comparable, Sendable, CustomStringConvertible {
+    public var milliseconds: Int64
+    public init(milliseconds: Int64) { self.milliseconds = milliseconds }
+    public static let zero = Instant(milliseconds: 0)
+    public static func seconds(_ s: Int64) -> Instant { Instant(milliseconds: s * 1000) }
+    public var description: String { "\(milliseconds)ms" }
+    public static func < (a: Instant, b: Instant) -> Bool { a.milliseconds < b.milliseconds }
+    public static func + (a: Instant, d: Duration) -> Instant { Instant(milliseconds: a.milliseconds + d.milliseconds) }
+    /// The time from `a` to `b`, never negative.
+    public static func - (b: Instant, a: Instant) -> Duration { .milliseconds(max(0, b.milliseconds - a.milliseconds)) }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded down; the core keeps time at millisecond resolution.
+    public var milliseconds: Int64 {
+        let (seconds, attoseconds) = components
+        return seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    /// A duration from wire seconds, which may be fractional (`0.05`). Negative values become zero.
+    public static func fromSeconds(_ seconds: Double) -> Duration {
+        .milliseconds(Int64((max(0, seconds) * 1000).rounded()))
+    }
+
+    /// Seconds as a wire number.
+    public var seconds: Double { Double(milliseconds) / 1000 }
+}

@@ -1,0 +1,73 @@
+/// One workflow as the coordinator knows it: the durable part of the state, rebuilt by replay.
+public struct Workflow: Hashable, Sendable {
+    public var id: WorkflowID
+    public var name: String
+    public var input: RawJSON
+    public var timeout: Duration?
+    public var state: WorkflowState = .running
+    public var createdAt: Instant
+    public var finishedAt: Instant?
+    public var error: TaskError?
+    public var reverted = false
+    public var revertFailures: [TaskID] = []
+    /// In the order they were added; spawned tasks come after their parent.
+    public var tasks: [TaskRecord] = []
+    /// Position of each task in `tasks`.
+    public var index: [TaskID: Int] = [:]
+    /// Tasks not yet finished; the workflow completes when this reaches zero.
+    public var unfinished = 0
+
+    public init(id: WorkflowID, spec: WorkflowSpec, at now: Instant) {
+        self.id = id
+        self.name = spec.name
+        self.input = spec.input
+        self.timeout = spec.timeout
+        self.createdAt = now
+    }
+
+    /// Looks a task up by its full id.
+    public func task(_ id: TaskID) -> TaskRecord? { index[id].map { tasks[$0] } }
+
+    /// What a completed workflow returns: each task no other task depends on, with its result.
+    public var sinkResults: [(TaskID, RawJSON)] {
+        tasks.filter { $0.dependents.isEmpty && $0.parent == nil }.map { ($0.id, $0.result ?? .null) }
+    }
+}
+
+/// One task of a workflow and everything that happened to it so far.
+public struct TaskRecord: Hashable, Sendable {
+    public var id: TaskID
+    public var spec: TaskSpec
+    /// Full ids of the tasks this one waits for.
+    public var deps: [TaskID]
+    /// Positions (in the workflow's `tasks`) of the tasks that wait for this one.
+    public var dependents: [Int] = []
+    /// The task that spawned this one, if any.
+    public var parent: TaskID?
+    public var state: TaskState
+    /// Deps not yet completed.
+    public var pendingDeps: Int
+    /// Attempts dispatched so far (polls and reverts excluded).
+    public var attempts = 0
+    public var worker: String?
+    public var scheduledAt: Instant?
+    public var startedAt: Instant?
+    public var finishedAt: Instant?
+    public var retryAt: Instant?
+    public var progress: RawJSON?
+    public var result: RawJSON?
+    public var error: TaskError?
+    /// The open lease, while running.
+    public var lease: LeaseID?
+    /// The ticket of this task's valid entry in its ready queue; older entries are stale.
+    public var queueTicket: UInt64 = 0
+
+    init(id: TaskID, spec: TaskSpec, deps: [TaskID], parent: TaskID?) {
+        self.id = id
+        self.spec = spec
+        self.deps = deps
+        self.parent = parent
+        self.state = .blocked
+        self.pendingDeps = deps.count
+    }
+}

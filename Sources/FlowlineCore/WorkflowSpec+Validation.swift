@@ -1,0 +1,82 @@
+extension WorkflowSpec {
+    /// Checks what the codec cannot: ids, deps, cycles, limits. Nil when the document is good.
+    /// `known` are task ids already in the workflow that deps may also name (for spawned tasks).
+    public func validate() -> SpecError? {
+        if name.isEmpty { return SpecError(path: "name", message: "must be a non-empty string") }
+        if let id, id.rawValue.isEmpty || id.rawValue.utf8.count > SpecLimits.maxIDBytes {
+            return SpecError(path: "id", message: "must be 1 to \(SpecLimits.maxIDBytes) bytes")
+        }
+        if let timeout, timeout <= .zero { return SpecError(path: "timeout_s", message: "must be positive") }
+        return Self.validate(tasks: tasks, pathPrefix: "tasks", known: [])
+    }
+
+    /// Validates a list of tasks whose deps name each other or an id in `known`.
+    public static func validate(tasks: [TaskSpec], pathPrefix: String, known: Set<String>) -> SpecError? {
+        if tasks.isEmpty { return SpecError(path: pathPrefix, message: "a workflow needs at least one task") }
+        if tasks.count > SpecLimits.maxTasks {
+            return SpecError(path: pathPrefix, message: "at most \(SpecLimits.maxTasks) tasks")
+        }
+        var index: [String: Int] = [:]
+        index.reserveCapacity(tasks.count)
+        for (i, task) in tasks.enumerated() {
+            if let error = task.validateFields(path: "\(pathPrefix)[\(i)]") { return error }
+            if index[task.id] != nil || known.contains(task.id) {
+                return SpecError(path: "\(pathPrefix)[\(i)].id", message: "duplicate task id '\(task.id)'")
+            }
+            index[task.id] = i
+        }
+        for (i, task) in tasks.enumerated() {
+            for (j, dep) in task.deps.enumerated() where index[dep] == nil && !known.contains(dep) {
+                return SpecError(path: "\(pathPrefix)[\(i)].deps[\(j)]", message: "names no task: '\(dep)'")
+            }
+        }
+        if let cyclic = firstTaskOnCycle(tasks, index: index) {
+            return SpecError(path: "\(pathPrefix)[\(cyclic)].deps", message: "the deps form a cycle through '\(tasks[cyclic].id)'")
+        }
+        return nil
+    }
+
+    /// Kahn's algorithm over the new tasks; what is never freed lies on (or behind) a cycle.
+    private static func firstTaskOnCycle(_ tasks: [TaskSpec], index: [String: Int]) -> Int? {
+        var pending = [Int](repeating: 0, count: tasks.count)
+        var dependents = [[Int]](repeating: [], count: tasks.count)
+        for (i, task) in tasks.enumerated() {
+            for dep in task.deps {
+                guard let d = index[dep] else { continue }
+                pending[i] += 1
+                dependents[d].append(i)
+            }
+        }
+        var ready = (0..<tasks.count).filter { pending[$0] == 0 }
+        var freed = 0
+        while let next = ready.popLast() {
+            freed += 1
+            for dependent in dependents[next] {
+                pending[dependent] -= 1
+                if pending[dependent] == 0 { ready.append(dependent) }
+            }
+        }
+        if freed == tasks.count { return nil }
+        return pending.firstIndex { $0 > 0 }
+    }
+}
+
+extension TaskSpec {
+    func validateFields(path: String) -> SpecError? {
+        if id.isEmpty || id.contains("/") || id.utf8.count > SpecLimits.maxIDBytes {
+            return SpecError(path: "\(path).id", message: "must be 1 to \(SpecLimits.maxIDBytes) bytes without '/'")
+        }
+        if handler.isEmpty { return SpecError(path: "\(path).handler", message: "must be a non-empty string") }
+        if queue.isEmpty { return SpecError(path: "\(path).queue", message: "must be a non-empty string") }
+        if let revert, revert.isEmpty { return SpecError(path: "\(path).revert", message: "must be a non-empty string") }
+        if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
+            return SpecError(path: "\(path).retry.max_attempts", message: "must be 1 to \(SpecLimits.maxAttempts)")
+        }
+        if !(retry.multiplier >= 1 && retry.multiplier <= 1000) {
+            return SpecError(path: "\(path).retry.backoff_multiplier", message: "must be from 1 to 1000")
+        }
+        if let timeout, timeout <= .zero { return SpecError(path: "\(path).timeout_s", message: "must be positive") }
+        if let heartbeat, heartbeat <= .zero { return SpecError(path: "\(path).heartbeat_s", message: "must be positive") }
+        return nil
+    }
+}
