@@ -91,9 +91,11 @@ extension Coordinator {
 
     /// Hands ready tasks of every queue that changed to workers with free slots.
     mutating func dispatchTouchedQueues(at now: Instant, into decision: inout Decision) {
-        while !state.touchedQueues.isEmpty {
-            let queues = state.touchedQueues
+        while !state.touchedQueues.isEmpty || !session.freedQueues.isEmpty {
+            var queues = state.touchedQueues
+            for queue in session.freedQueues where !queues.contains(queue) { queues.append(queue) }
             state.touchedQueues.removeAll()
+            session.freedQueues.removeAll()
             for queue in queues { dispatch(queue, at: now, into: &decision) }
         }
     }

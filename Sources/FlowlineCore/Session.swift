@@ -23,6 +23,8 @@ struct Session: Sendable {
     var heartbeatDue: [LeaseID: Instant] = [:]
     var waiters: [WorkflowID: [RequestID]] = [:]
     var waitTimeouts: [RequestID: WorkflowID] = [:]
+    /// Queues of workers that got a slot back since the coordinator last dispatched.
+    var freedQueues: [String] = []
 
     /// The next worker of `queue` with a free slot, round-robin.
     mutating func nextWorker(for queue: String) -> WorkerID? {
@@ -43,7 +45,9 @@ struct Session: Sendable {
     mutating func release(_ lease: LeaseID) -> WorkerID? {
         heartbeatDue[lease] = nil
         guard let owner = leaseOwner.removeValue(forKey: lease) else { return nil }
+        guard let worker = workers[owner] else { return nil }
         workers[owner]?.running.remove(lease)
-        return workers[owner] != nil ? owner : nil
+        freedQueues.append(contentsOf: worker.queues)
+        return owner
     }
 }
