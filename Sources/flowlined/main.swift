@@ -1,1 +1,87 @@
-print("flowlined: not built yet")
+import ArgumentParser
+import FlowlineJournal
+import FlowlineServer
+import Foundation
+import Logging
+
+/// `flowlined`: flags → `DaemonConfiguration` → `Daemon.run()` (SPEC §5).
+struct Flowlined: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowlined", abstract: "The Flowline coordinator daemon.")
+
+    @Option(help: "HOST:PORT to listen on; port 0 takes a free port.")
+    var listen = "127.0.0.1:7420"
+    @Option(help: "The data directory (the LMDB journal).")
+    var data = "./flowline-data"
+    @Option(help: "full: sync every commit to disk; none: do not (tests, benchmarks).")
+    var sync = "full"
+    @Option(help: "A file holding the token clients must present in hello.")
+    var tokenFile: String?
+    @Option(help: "Longest accepted line in bytes.")
+    var maxLineBytes = 16_777_216
+    @Option(help: "How long finished workflows are kept (e.g. 7d, 12h, 30m, 90s).")
+    var retention = "7d"
+    @Option(help: "How long an early future resolution is kept.")
+    var futureRetention = "7d"
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel = "info"
+
+    func run() throws {
+        var config = DaemonConfiguration()
+        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
+            (0...65535).contains(port)
+        else { throw ValidationError("--listen must be HOST:PORT") }
+        config.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        config.port = port
+        config.dataDirectory = data
+        guard let mode = SyncMode(rawValue: sync) else { throw ValidationError("--sync must be full or none") }
+        config.sync = mode
+        guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
+        config.maxLineBytes = maxLineBytes
+        config.retention = try Self.duration(retention, flag: "--retention")
+        config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
+        if let tokenFile {
+            guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
+                throw ValidationError("cannot read --token-file \(tokenFile)")
+            }
+            config.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level") }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        let logger = Logger(label: "flowlined")
+        let daemon: Daemon
+        do {
+            daemon = try Daemon(configuration: config, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("flowlined: cannot open journal at \(data): \(error)\n".utf8))
+            throw ExitCode(3)
+        }
+        do {
+            try daemon.run { host, port in
+                FileHandle.standardOutput.write(Data("flowlined listening on \(host):\(port)\n".utf8))
+            }
+        } catch {
+            FileHandle.standardError.write(Data("flowlined: cannot listen on \(listen): \(error)\n".utf8))
+            throw ExitCode(4)
+        }
+    }
+
+    /// `7d`, `12h`, `30m`, `90s` or plain seconds.
+    static func duration(_ text: String, flag: String) throws -> Duration {
+        let units: [Character: Double] = ["d": 86400, "h": 3600, "m": 60, "s": 1]
+        var number = Substring(text)
+        var scale = 1.0
+        if let last = text.last, let unit = units[last] {
+            number = number.dropLast()
+            scale = unit
+        }
+        guard let value = Double(number), value >= 0 else { throw ValidationError("\(flag) must look like 7d, 12h or 90s") }
+        return .fromSeconds(value * scale)
+    }
+}
+
+Flowlined.main()

@@ -1,0 +1,80 @@
+/// Appends fixed-width big-endian integers and length-prefixed bytes: the journal's record encoding.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 128) { bytes.reserveCapacity(capacity) }
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
+
+    mutating func u64(_ v: UInt64) {
+        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+    }
+
+    mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
+    mutating func int(_ v: Int) { i64(Int64(v)) }
+    mutating func double(_ v: Double) { u64(v.bitPattern) }
+
+    mutating func blob(_ v: [UInt8]) {
+        u64(UInt64(v.count))
+        bytes.append(contentsOf: v)
+    }
+
+    mutating func string(_ v: String) { blob(Array(v.utf8)) }
+
+    mutating func optional<T>(_ v: T?, _ write: (inout ByteWriter, T) -> Void) {
+        if let v {
+            u8(1)
+            write(&self, v)
+        } else {
+            u8(0)
+        }
+    }
+}
+
+/// Reads what `ByteWriter` wrote; every read checks bounds and throws on a short or corrupt record.
+struct ByteReader {
+    let bytes: [UInt8]
+    var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    var isAtEnd: Bool { offset == bytes.count }
+
+    mutating func u8() throws(JournalError) -> UInt8 {
+        guard offset < bytes.count else { throw JournalError(.corrupt, "record ends early") }
+        defer { offset += 1 }
+        return bytes[offset]
+    }
+
+    mutating func bool() throws(JournalError) -> Bool { try u8() != 0 }
+
+    mutating func u64() throws(JournalError) -> UInt64 {
+        guard offset + 8 <= bytes.count else { throw JournalError(.corrupt, "record ends early") }
+        var v: UInt64 = 0
+        for i in 0..<8 { v = v << 8 | UInt64(bytes[offset + i]) }
+        offset += 8
+        return v
+    }
+
+    mutating func i64() throws(JournalError) -> Int64 { Int64(bitPattern: try u64()) }
+    mutating func int() throws(JournalError) -> Int { Int(truncatingIfNeeded: try i64()) }
+    mutating func double() throws(JournalError) -> Double { Double(bitPattern: try u64()) }
+
+    mutating func blob() throws(JournalError) -> [UInt8] {
+        let count = try u64()
+        guard count <= UInt64(bytes.count - offset) else { throw JournalError(.corrupt, "length past the record's end") }
+        defer { offset += Int(count) }
+        return Array(bytes[offset..<offset + Int(count)])
+    }
+
+    mutating func string() throws(JournalError) -> String {
+        let raw = try blob()
+        guard let s = String(validating: raw, as: UTF8.self) else { throw JournalError(.corrupt, "string is not UTF-8") }
+        return s
+    }
+
+    mutating func optional<T>(_ read: (inout ByteReader) throws(JournalError) -> T) throws(JournalError) -> T? {
+        try u8() == 0 ? nil : try read(&self)
+    }
+}

@@ -1,0 +1,201 @@
+public import FlowlineCore
+
+/// The journal's record format.
+///
+/// Change procedure (a released encoding is never changed in place): bump `version`, keep the old reader as
+/// `decodeV1` beside the new one, and check in a fixture journal written by the old version with a test
+/// that opens it.
+///
+/// Version 1: `[version u8][type u8][time i64 ms][fields]`, integers big-endian, bytes and strings
+/// length-prefixed (u64), optionals as a presence byte.
+public enum EventCodec {
+    /// The version this build writes.
+    public static let version: UInt8 = 1
+
+    /// Encodes one event as a journal record.
+    public static func encode(_ event: Event) -> [UInt8] {
+        var w = ByteWriter()
+        w.u8(version)
+        w.u8(tag(event))
+        w.i64(event.time.milliseconds)
+        switch event {
+        case .workflowSubmitted(let spec, _): w.spec(spec)
+        case .taskDispatched(let wf, let t, let lease, let worker, _):
+            w.ids(wf, t)
+            w.u64(lease.rawValue)
+            w.string(worker)
+        case .taskCompleted(let wf, let t, let result, _):
+            w.ids(wf, t)
+            w.blob(result.bytes)
+        case .taskAttemptFailed(let wf, let t, let error, let retryAt, _):
+            w.ids(wf, t)
+            w.error(error)
+            w.optional(retryAt) { $0.i64($1.milliseconds) }
+        case .taskRequeued(let wf, let t, _), .leaseReleased(let wf, let t, _): w.ids(wf, t)
+        case .taskProgressed(let wf, let t, let progress, _):
+            w.ids(wf, t)
+            w.blob(progress.bytes)
+        case .workflowCompleted(let wf, _), .workflowTimedOut(let wf, _): w.string(wf.rawValue)
+        case .workflowFailed(let wf, let t, let error, _):
+            w.ids(wf, t)
+            w.error(error)
+        case .workflowCancelled(let wf, let reason, _):
+            w.string(wf.rawValue)
+            w.string(reason)
+        }
+        return w.bytes
+    }
+
+    /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
+    public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event {
+        var r = ByteReader(bytes)
+        let v = try r.u8()
+        guard v == version else {
+            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
+        }
+        let event = try decodeV1(&r)
+        guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in an event record") }
+        return event
+    }
+
+    private static func decodeV1(_ r: inout ByteReader) throws(JournalError) -> Event {
+        let type = try r.u8()
+        let at = Instant(milliseconds: try r.i64())
+        switch type {
+        case 1: return .workflowSubmitted(try r.spec(), at: at)
+        case 2:
+            let (wf, t) = try r.ids()
+            return .taskDispatched(wf, t, lease: LeaseID(try r.u64()), worker: try r.string(), at: at)
+        case 3:
+            let (wf, t) = try r.ids()
+            return .taskCompleted(wf, t, result: RawJSON(bytes: try r.blob()), at: at)
+        case 4:
+            let (wf, t) = try r.ids()
+            let error = try r.error()
+            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
+            return .taskAttemptFailed(wf, t, error: error, retryAt: retryAt, at: at)
+        case 5:
+            let (wf, t) = try r.ids()
+            return .taskRequeued(wf, t, at: at)
+        case 6:
+            let (wf, t) = try r.ids()
+            return .leaseReleased(wf, t, at: at)
+        case 7:
+            let (wf, t) = try r.ids()
+            return .taskProgressed(wf, t, progress: RawJSON(bytes: try r.blob()), at: at)
+        case 8: return .workflowCompleted(WorkflowID(try r.string()), at: at)
+        case 9:
+            let (wf, t) = try r.ids()
+            return .workflowFailed(wf, t, error: try r.error(), at: at)
+        case 10: return .workflowCancelled(WorkflowID(try r.string()), reason: try r.string(), at: at)
+        case 11: return .workflowTimedOut(WorkflowID(try r.string()), at: at)
+        default: throw JournalError(.corrupt, "unknown event type \(type)")
+        }
+    }
+
+    private static func tag(_ event: Event) -> UInt8 {
+        switch event {
+        case .workflowSubmitted: 1
+        case .taskDispatched: 2
+        case .taskCompleted: 3
+        case .taskAttemptFailed: 4
+        case .taskRequeued: 5
+        case .leaseReleased: 6
+        case .taskProgressed: 7
+        case .workflowCompleted: 8
+        case .workflowFailed: 9
+        case .workflowCancelled: 10
+        case .workflowTimedOut: 11
+        }
+    }
+}
+
+// MARK: - Field encodings
+
+extension ByteWriter {
+    fileprivate mutating func ids(_ wf: WorkflowID, _ t: TaskID) {
+        string(wf.rawValue)
+        string(t.rawValue)
+    }
+
+    fileprivate mutating func error(_ e: TaskError) {
+        string(e.type)
+        string(e.message)
+        bool(e.retryable)
+    }
+
+    fileprivate mutating func duration(_ d: Duration?) { optional(d) { $0.i64($1.milliseconds) } }
+
+    fileprivate mutating func spec(_ s: WorkflowSpec) {
+        string(s.name)
+        optional(s.id) { $0.string($1.rawValue) }
+        blob(s.input.bytes)
+        duration(s.timeout)
+        u64(UInt64(s.tasks.count))
+        for task in s.tasks { self.task(task) }
+    }
+
+    fileprivate mutating func task(_ t: TaskSpec) {
+        string(t.id)
+        string(t.handler)
+        string(t.queue)
+        blob(t.input.bytes)
+        u64(UInt64(t.deps.count))
+        for dep in t.deps { string(dep) }
+        int(t.retry.maxAttempts)
+        i64(t.retry.backoff.milliseconds)
+        double(t.retry.multiplier)
+        i64(t.retry.maxBackoff.milliseconds)
+        duration(t.timeout)
+        duration(t.heartbeat)
+        optional(t.revert) { $0.string($1) }
+        int(t.priority)
+    }
+}
+
+extension ByteReader {
+    fileprivate mutating func ids() throws(JournalError) -> (WorkflowID, TaskID) {
+        (WorkflowID(try string()), TaskID(try string()))
+    }
+
+    fileprivate mutating func error() throws(JournalError) -> TaskError {
+        TaskError(type: try string(), message: try string(), retryable: try bool())
+    }
+
+    fileprivate mutating func duration() throws(JournalError) -> Duration? {
+        try optional { (r: inout ByteReader) throws(JournalError) in Duration.milliseconds(try r.i64()) }
+    }
+
+    fileprivate mutating func count() throws(JournalError) -> Int {
+        let n = try u64()
+        // Each element takes at least 8 bytes, so a count beyond that is corrupt, not an allocation to attempt.
+        guard n <= UInt64(bytes.count - offset) / 8 else { throw JournalError(.corrupt, "count past the record's end") }
+        return Int(n)
+    }
+
+    fileprivate mutating func spec() throws(JournalError) -> WorkflowSpec {
+        let name = try string()
+        let id = try optional { (r: inout ByteReader) throws(JournalError) in WorkflowID(try r.string()) }
+        let input = RawJSON(bytes: try blob())
+        let timeout = try duration()
+        var tasks: [TaskSpec] = []
+        for _ in 0..<(try count()) { tasks.append(try task()) }
+        return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, tasks: tasks)
+    }
+
+    fileprivate mutating func task() throws(JournalError) -> TaskSpec {
+        let id = try string()
+        let handler = try string()
+        let queue = try string()
+        let input = RawJSON(bytes: try blob())
+        var deps: [String] = []
+        for _ in 0..<(try count()) { deps.append(try string()) }
+        let retry = RetryPolicy(
+            maxAttempts: try int(), backoff: .milliseconds(try i64()), multiplier: try double(),
+            maxBackoff: .milliseconds(try i64()))
+        return TaskSpec(
+            id: id, handler: handler, queue: queue, input: input, deps: deps, retry: retry, timeout: try duration(),
+            heartbeat: try duration(), revert: try optional { (r: inout ByteReader) throws(JournalError) in try r.string() },
+            priority: try int())
+    }
+}

@@ -1,0 +1,125 @@
+public import FlowlineCore
+
+/// `hello`'s params.
+public struct Hello: Sendable, Equatable {
+    public enum Role: String, Sendable { case client, worker, admin }
+    public var role: Role
+    public var name: String
+    public var token: String?
+    public var queues: [String]
+    public var concurrency: Int
+}
+
+/// `workflow.list`'s params.
+public struct ListQuery: Sendable, Equatable {
+    public var state: WorkflowState?
+    public var name: String?
+    public var limit: Int
+    public var after: String?
+}
+
+/// One decoded request or notification, its params checked (SPEC §3).
+public enum Call: Sendable {
+    case hello(Hello)
+    case submit(WorkflowSpec)
+    case get(WorkflowID)
+    case list(ListQuery)
+    case wait(WorkflowID, timeout: Duration?)
+    case cancel(WorkflowID, reason: String, revert: Bool)
+    case history(WorkflowID)
+    /// A lease string that is not one of ours decodes as nil: it is answered -32003, like any stale lease.
+    case complete(LeaseID?, result: RawJSON)
+    case fail(LeaseID?, TaskError)
+    case heartbeat(LeaseID?, progress: RawJSON?)
+    case workersList
+    case stats
+
+    /// Bounds on what a peer may ask for.
+    public enum Limits {
+        public static let maxConcurrency: Int64 = 10_000
+        public static let maxListLimit: Int64 = 1000
+        public static let maxQueues = 100
+    }
+
+    /// Decodes `params` for `method`; an unknown method is -32601, bad params -32602 with the field's path.
+    public static func decode(method: String, params: JSON) throws(RPCError) -> Call {
+        switch method {
+        case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
+        case "task.complete":
+            let p = try ParamReader(params)
+            return .complete(try lease(p), result: p.raw("result", default: .null) ?? .null)
+        case "task.fail":
+            let p = try ParamReader(params)
+            return .fail(try lease(p), try taskError(p))
+        case "task.heartbeat":
+            let p = try ParamReader(params)
+            if let progress = p.object["progress"] {
+                switch progress {
+                case .int, .double, .string, .null: break
+                default: throw RPCError.invalidParams("must be a number or a string", path: "progress")
+                }
+            }
+            return .heartbeat(try lease(p), progress: p.has("progress") ? p.raw("progress") : nil)
+        case "workflow.get": return .get(try workflowID(params))
+        case "workflow.history": return .history(try workflowID(params))
+        case "workflow.wait":
+            let p = try ParamReader(params)
+            return .wait(try workflowID(params), timeout: try p.seconds("timeout_s"))
+        case "workflow.cancel":
+            let p = try ParamReader(params)
+            return .cancel(
+                try workflowID(params), reason: try p.string("reason") ?? "cancelled", revert: try p.bool("revert") ?? false)
+        case "workflow.list": return .list(try listQuery(params))
+        case "hello": return .hello(try hello(params))
+        case "workers.list": return .workersList
+        case "stats": return .stats
+        default: throw RPCError.methodNotFound(method)
+        }
+    }
+
+    private static func lease(_ p: ParamReader) throws(RPCError) -> LeaseID? {
+        LeaseID(wire: try p.requiredString("lease"))
+    }
+
+    private static func workflowID(_ params: JSON) throws(RPCError) -> WorkflowID {
+        WorkflowID(try ParamReader(params).requiredString("workflow_id"))
+    }
+
+    private static func taskError(_ p: ParamReader) throws(RPCError) -> TaskError {
+        guard let e = try p.object("error") else { throw RPCError.invalidParams("is required", path: "error") }
+        return TaskError(
+            type: try e.string("type") ?? "error", message: try e.string("message") ?? "",
+            retryable: try e.bool("retryable") ?? true)
+    }
+
+    private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
+        let p = try ParamReader(params)
+        var state: WorkflowState?
+        if let s = try p.string("state") {
+            guard let parsed = WorkflowState(rawValue: s) else {
+                throw RPCError.invalidParams("is not a workflow state", path: "state")
+            }
+            state = parsed
+        }
+        return ListQuery(
+            state: state, name: try p.string("name"), limit: try p.int("limit", in: 1...Limits.maxListLimit) ?? 100,
+            after: try p.string("after"))
+    }
+
+    private static func hello(_ params: JSON) throws(RPCError) -> Hello {
+        let p = try ParamReader(params)
+        guard let role = Hello.Role(rawValue: try p.string("role") ?? "client") else {
+            throw RPCError.invalidParams("must be client, worker or admin", path: "role")
+        }
+        if let protocolVersion = try p.int("protocol", in: 0...Int64.max), protocolVersion != 1 {
+            throw RPCError.invalidParams("this daemon speaks protocol 1", path: "protocol")
+        }
+        let queues = try p.strings("queues") ?? ["default"]
+        guard queues.count <= Limits.maxQueues, !queues.contains(where: \.isEmpty) else {
+            throw RPCError.invalidParams("1 to \(Limits.maxQueues) non-empty queue names", path: "queues")
+        }
+        return Hello(
+            role: role, name: try p.string("name") ?? role.rawValue, token: try p.string("token"), queues: queues,
+            concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1)
+    }
+}

@@ -1,0 +1,105 @@
+public import FlowlineCore
+
+extension Rejection {
+    /// The JSON-RPC error for this rejection (SPEC §3).
+    public var rpcError: RPCError {
+        switch self {
+        case .staleLease: .staleLease
+        case .unknownWorkflow(let id): .notFound("no workflow '\(id.rawValue)'")
+        case .invalid(let e): .invalidParams(e.message, path: e.path)
+        }
+    }
+}
+
+extension RPCEncoder {
+    /// The response line for a coordinator reply.
+    public static func reply(id: RPCID?, _ reply: Reply) -> [UInt8] {
+        switch reply {
+        case .ok: return response(id: id) { $0.beginObject(); $0.endObject() }
+        case .submitted(let wf, let created):
+            return response(id: id) { w in
+                w.beginObject()
+                w.key("workflow_id"); w.string(wf.rawValue)
+                w.key("created"); w.bool(created)
+                w.endObject()
+            }
+        case .workflow(let record): return response(id: id) { $0.workflow(record) }
+        case .failure(let rejection): return error(id: id, rejection.rpcError)
+        }
+    }
+
+    /// The `task.run` notification (SPEC §2).
+    public static func taskRun(_ run: TaskRun) -> [UInt8] {
+        request(id: nil, method: "task.run") { w in
+            w.beginObject()
+            w.key("lease"); w.string(run.lease.description)
+            w.key("workflow_id"); w.string(run.workflowID.rawValue)
+            w.key("workflow_name"); w.string(run.workflowName)
+            w.key("task_id"); w.string(run.taskID.rawValue)
+            w.key("handler"); w.string(run.handler)
+            w.key("attempt"); w.int(Int64(run.attempt))
+            w.key("input"); w.raw(run.input)
+            w.key("deps")
+            w.beginObject()
+            for (dep, result) in run.deps {
+                w.key(dep.rawValue)
+                w.raw(result)
+            }
+            w.endObject()
+            w.key("workflow_input"); w.raw(run.workflowInput)
+            w.key("deadline"); w.time(run.deadline)
+            w.endObject()
+        }
+    }
+
+    /// The `task.cancel` notification.
+    public static func taskCancel(lease: LeaseID, workflow: WorkflowID, task: TaskID, reason: String) -> [UInt8] {
+        request(id: nil, method: "task.cancel") { w in
+            w.beginObject()
+            w.key("lease"); w.string(lease.description)
+            w.key("workflow_id"); w.string(workflow.rawValue)
+            w.key("task_id"); w.string(task.rawValue)
+            w.key("reason"); w.string(reason)
+            w.endObject()
+        }
+    }
+}
+
+extension JSONWriter {
+    /// One journal event as `workflow.history` shows it: `{seq, time, type, workflow_id, ...}`.
+    public mutating func event(_ event: Event, seq: UInt64) {
+        beginObject()
+        key("seq"); int(Int64(seq))
+        key("time"); time(event.time)
+        key("type"); string(event.typeName)
+        key("workflow_id"); string(event.workflowID.rawValue)
+        switch event {
+        case .workflowSubmitted(let spec, _):
+            key("name"); string(spec.name)
+            key("tasks"); int(Int64(spec.tasks.count))
+        case .taskDispatched(_, let t, let lease, let worker, _):
+            key("task_id"); string(t.rawValue)
+            key("lease"); string(lease.description)
+            key("worker"); string(worker)
+        case .taskCompleted(_, let t, let result, _):
+            key("task_id"); string(t.rawValue)
+            key("result"); raw(result)
+        case .taskAttemptFailed(_, let t, let error, let retryAt, _):
+            key("task_id"); string(t.rawValue)
+            key("error"); taskError(error)
+            key("retry_at"); time(retryAt)
+        case .taskRequeued(_, let t, _), .leaseReleased(_, let t, _):
+            key("task_id"); string(t.rawValue)
+        case .taskProgressed(_, let t, let progress, _):
+            key("task_id"); string(t.rawValue)
+            key("progress"); raw(progress)
+        case .workflowFailed(_, let t, let error, _):
+            key("task_id"); string(t.rawValue)
+            key("error"); taskError(error)
+        case .workflowCancelled(_, let reason, _):
+            key("reason"); string(reason)
+        case .workflowCompleted, .workflowTimedOut: break
+        }
+        endObject()
+    }
+}

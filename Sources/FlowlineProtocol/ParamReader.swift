@@ -1,0 +1,116 @@
+public import FlowlineCore
+
+/// Reads the members of one JSON object with their types checked; every failure names its path (`tasks[3].deps[0]`).
+public struct ParamReader {
+    public let object: [String: JSON]
+    public let path: String
+
+    /// Wraps `value`, which must be an object.
+    public init(_ value: JSON, path: String = "") throws(RPCError) {
+        guard case .object(let object) = value else {
+            throw RPCError.invalidParams("must be an object", path: path.isEmpty ? "params" : path)
+        }
+        self.object = object
+        self.path = path
+    }
+
+    public func pathOf(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
+
+    public func has(_ key: String) -> Bool {
+        if let value = object[key], value != .null { return true }
+        return false
+    }
+
+    public func string(_ key: String) throws(RPCError) -> String? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .string(let s)?: return s
+        default: throw RPCError.invalidParams("must be a string", path: pathOf(key))
+        }
+    }
+
+    public func requiredString(_ key: String) throws(RPCError) -> String {
+        guard let s = try string(key) else { throw RPCError.invalidParams("is required", path: pathOf(key)) }
+        return s
+    }
+
+    public func bool(_ key: String) throws(RPCError) -> Bool? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .bool(let b)?: return b
+        default: throw RPCError.invalidParams("must be true or false", path: pathOf(key))
+        }
+    }
+
+    /// A whole number within `range`.
+    public func int(_ key: String, in range: ClosedRange<Int64>) throws(RPCError) -> Int? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .int(let v)? where range.contains(v): return Int(v)
+        case .double(let d)? where d.rounded() == d && d >= Double(range.lowerBound) && d <= Double(range.upperBound):
+            return Int(d)
+        case .int?, .double?:
+            throw RPCError.invalidParams("must be from \(range.lowerBound) to \(range.upperBound)", path: pathOf(key))
+        default: throw RPCError.invalidParams("must be a whole number", path: pathOf(key))
+        }
+    }
+
+    public func number(_ key: String) throws(RPCError) -> Double? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .int(let v)?: return Double(v)
+        case .double(let d)?: return d
+        default: throw RPCError.invalidParams("must be a number", path: pathOf(key))
+        }
+    }
+
+    /// A duration in seconds, fractional allowed, at most a year.
+    public func seconds(_ key: String) throws(RPCError) -> Duration? {
+        guard let s = try number(key) else { return nil }
+        guard s >= 0 && s <= 366 * 86400 else {
+            throw RPCError.invalidParams("must be from 0 to 31622400 seconds", path: pathOf(key))
+        }
+        return .fromSeconds(s)
+    }
+
+    public func array(_ key: String) throws(RPCError) -> [JSON]? {
+        switch object[key] {
+        case nil, .null?: return nil
+        case .array(let a)?: return a
+        default: throw RPCError.invalidParams("must be an array", path: pathOf(key))
+        }
+    }
+
+    public func strings(_ key: String) throws(RPCError) -> [String]? {
+        guard let items = try array(key) else { return nil }
+        var result: [String] = []
+        result.reserveCapacity(items.count)
+        for (i, item) in items.enumerated() {
+            guard case .string(let s) = item else {
+                throw RPCError.invalidParams("must be a string", path: "\(pathOf(key))[\(i)]")
+            }
+            result.append(s)
+        }
+        return result
+    }
+
+    public func object(_ key: String) throws(RPCError) -> ParamReader? {
+        guard let value = object[key], value != .null else { return nil }
+        return try ParamReader(value, path: pathOf(key))
+    }
+
+    /// Any JSON value, re-encoded compactly for the core to carry; `fallback` when absent.
+    public func raw(_ key: String, default fallback: RawJSON? = nil) -> RawJSON? {
+        guard let value = object[key] else { return fallback }
+        return RawJSON(json: value)
+    }
+}
+
+extension RawJSON {
+    /// The compact encoding of `json`.
+    public init(json: JSON) {
+        var writer = JSONWriter(capacity: 64)
+        writer.write(json)
+        self.init(bytes: writer.bytes)
+    }
+}

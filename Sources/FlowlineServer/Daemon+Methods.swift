@@ -1,0 +1,126 @@
+import FlowlineCore
+import FlowlineJournal
+import FlowlineProtocol
+
+extension Daemon {
+    /// One framed line: decode it, check the session may call, and run the method. Never traps on input.
+    func handleLine(_ line: [UInt8], from connection: Connection) {
+        let message: RPCMessage
+        do {
+            message = try RPCMessage.decode(line)
+        } catch {
+            answer(RPCEncoder.error(id: error.id, error.error), to: connection.id, request: error.id)
+            return
+        }
+        guard case .request(let id, let method, let params) = message else { return }  // peers' responses need nothing
+        guard connection.isAuthenticated || method == "hello" else {
+            if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
+            return
+        }
+        do {
+            let call = try Call.decode(method: method, params: params)
+            perform(call, id: id, from: connection)
+        } catch {
+            if id != nil { answer(RPCEncoder.error(id: id, error), to: connection.id, request: id) }
+        }
+    }
+
+    private func perform(_ call: Call, id: RPCID?, from connection: Connection) {
+        let c = connection.id
+        switch call {
+        case .hello(let hello): greet(hello, id: id, from: connection)
+        case .submit(let spec): handle(.submit(spec, request: register(c, id)))
+        case .wait(let w, let timeout): handle(.wait(w, timeout: timeout, request: register(c, id)))
+        case .cancel(let w, let reason, let revert): handle(.cancel(w, reason: reason, revert: revert, request: register(c, id)))
+        case .complete(let lease, let result):
+            outcome(lease, id: id, from: c) { .complete($0, result: result, from: c, request: $1) }
+        case .fail(let lease, let error):
+            outcome(lease, id: id, from: c) { .fail($0, error: error, from: c, request: $1) }
+        case .heartbeat(let lease, let progress):
+            outcome(lease, id: id, from: c) { .heartbeat($0, progress: progress, from: c, request: $1) }
+        case .get(let w):
+            guard let id else { return }
+            answer(RPCEncoder.reply(id: id, record(w)), to: c, request: id)
+        case .list(let query): reply(id, to: c) { $0.workflowList(self.list(query)) }
+        case .history(let w): history(w, id: id, to: c)
+        case .workersList: reply(id, to: c) { $0.workers(self.coordinator.workers) }
+        case .stats: reply(id, to: c) { self.writeStats(&$0) }
+        }
+    }
+
+    private func outcome(_ lease: LeaseID?, id: RPCID?, from c: WorkerID, _ command: (LeaseID, RequestID?) -> Command) {
+        guard let lease else {
+            if id != nil { answer(RPCEncoder.error(id: id, .staleLease), to: c, request: id) }
+            return
+        }
+        handle(command(lease, id == nil ? nil : register(c, id)))
+    }
+
+    private func reply(_ id: RPCID?, to c: WorkerID, _ body: (inout JSONWriter) -> Void) {
+        guard let id else { return }
+        answer(RPCEncoder.response(id: id, result: body), to: c, request: id)
+    }
+
+    private func record(_ w: WorkflowID) -> Reply {
+        coordinator.state.workflows[w].map { .workflow($0) } ?? .failure(.unknownWorkflow(w))
+    }
+
+    private func greet(_ hello: Hello, id: RPCID?, from connection: Connection) {
+        if let token = configuration.token {
+            guard let given = hello.token, constantTimeEquals(Array(given.utf8), Array(token.utf8)) else {
+                if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
+                return
+            }
+        }
+        connection.isAuthenticated = true
+        let first = connection.hello == nil
+        connection.hello = hello
+        if first && hello.role == .worker {
+            logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
+            handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
+        }
+        reply(id, to: connection.id) { w in
+            w.beginObject()
+            w.key("server"); w.string("flowline")
+            w.key("version"); w.string(flowlineVersion)
+            w.key("protocol"); w.int(1)
+            w.key("session"); w.string(connection.id.description)
+            w.endObject()
+        }
+    }
+
+    private func history(_ w: WorkflowID, id: RPCID?, to c: WorkerID) {
+        guard let id else { return }
+        guard coordinator.state.workflows[w] != nil else {
+            answer(RPCEncoder.error(id: id, Rejection.unknownWorkflow(w).rpcError), to: c, request: id)
+            return
+        }
+        do {
+            let records = try journal.records(ofWorkflow: w.rawValue)
+            let events = try records.map { (seq: $0.seq, event: try EventCodec.decode($0.bytes)) }
+            reply(id, to: c) { writer in
+                writer.beginObject()
+                writer.key("events")
+                writer.beginArray()
+                for (seq, event) in events { writer.event(event, seq: seq) }
+                writer.endArray()
+                writer.endObject()
+            }
+        } catch {
+            logger.error("cannot read history", metadata: ["workflow_id": "\(w)", "error": "\(error)"])
+            answer(RPCEncoder.error(id: id, .unavailable), to: c, request: id)
+        }
+    }
+}
+
+/// Compares secrets in time that depends only on their lengths, never on where they first differ.
+func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    for i in 0..<max(a.count, b.count) {
+        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+    }
+    return difference == 0
+}
+
+/// The daemon's version, as `hello` reports it.
+let flowlineVersion = "0.1.0"

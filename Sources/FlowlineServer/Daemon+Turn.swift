@@ -1,0 +1,82 @@
+import FlowlineCore
+import FlowlineJournal
+import FlowlineProtocol
+import FlowlineUV
+
+extension Daemon {
+    /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
+    func endTurn() {
+        if !turnEvents.isEmpty {
+            let records = turnEvents.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
+            do {
+                _ = try journal.append(records)
+            } catch {
+                failTurn(error)
+                return
+            }
+        }
+        for (id, at) in turnTimers { timers.add(id, at: at) }
+        flushOutput()
+        turnEvents.removeAll(keepingCapacity: true)
+        turnTimers.removeAll(keepingCapacity: true)
+        turnReplies.removeAll(keepingCapacity: true)
+        rearmTimer()
+    }
+
+    /// The commit failed: nothing of this turn may leave. Its answers become -32005, its other output is
+    /// dropped, and the coordinator is rebuilt from what the journal holds.
+    private func failTurn(_ error: any Error) {
+        let outOfSpace = (error as? JournalError)?.isOutOfSpace ?? false
+        logger.error("journal commit failed", metadata: ["error": "\(error)", "out_of_space": "\(outOfSpace)"])
+        let replies = turnReplies
+        for id in turnOutput { connections[id]?.output.removeAll() }
+        turnOutput.removeAll()
+        turnEvents.removeAll()
+        turnTimers.removeAll()
+        turnReplies.removeAll()
+        do {
+            try recover()
+            for connection in connections.values.sorted(by: { $0.id < $1.id }) {
+                guard let hello = connection.hello, hello.role == .worker else { continue }
+                handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
+            }
+        } catch {
+            logger.critical("cannot rebuild the state from the journal", metadata: ["error": "\(error)"])
+            preconditionFailure("journal unreadable after a failed commit: \(error)")
+        }
+        // The errors report nothing, so they go out now; what recovery decided (released leases, dispatches
+        // to the re-registered workers) waits for the next turn's commit like anything else.
+        for (connection, id) in replies where id != nil {
+            connections[connection]?.socket.write(RPCEncoder.error(id: id, .unavailable))
+        }
+    }
+
+    private func flushOutput() {
+        for id in turnOutput {
+            guard let connection = connections[id], !connection.output.isEmpty else { continue }
+            let bytes = connection.output
+            connection.output.removeAll(keepingCapacity: true)
+            connection.socket.write(bytes)
+            if connection.socket.pendingWriteBytes > configuration.maxPendingOutputBytes {
+                logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
+                connection.socket.close()
+            }
+        }
+        turnOutput.removeAll(keepingCapacity: true)
+    }
+
+    /// Fires every due timer, then sets the libuv timer for the next one.
+    func fireTimers() {
+        armedFor = nil
+        for id in timers.popDue(at: Clock.now()) { handle(.fireTimer(id)) }
+        rearmTimer()
+    }
+
+    func rearmTimer() {
+        guard let earliest = timers.earliest, let wakeTimer else { return }
+        if let armedFor, armedFor <= earliest { return }
+        let delay = max(0, earliest.milliseconds - Clock.now().milliseconds)
+        armedFor = earliest
+        wakeTimer.start(afterMilliseconds: UInt64(delay)) { [unowned self] in self.fireTimers() }
+    }
+}

@@ -1,0 +1,167 @@
+public import FlowlineCore
+import FlowlineJournal
+import FlowlineProtocol
+import FlowlineUV
+import Glibc
+public import Logging
+
+/// The daemon's shell: one libuv loop owns the coordinator, the journal and every connection.
+///
+/// Each loop turn decodes what arrived, feeds it to the coordinator, and collects the resulting events and
+/// output. The turn hook (run just before the loop blocks) commits the turn's events in one LMDB transaction
+/// and only then writes the output and arms the timers: nothing leaves before what it reports is durable.
+public final class Daemon {
+    let configuration: DaemonConfiguration
+    let logger: Logger
+    let loop: EventLoop
+    let journal: JournalStore
+    var coordinator = Coordinator()
+    var listener: TCPListener?
+    var connections: [WorkerID: Connection] = [:]
+    var nextConnection: UInt64 = 1
+    /// Requests the coordinator will answer later, with where the answer goes.
+    var requests: [RequestID: (connection: WorkerID, id: RPCID?)] = [:]
+    var nextRequest: UInt64 = 1
+    var timers = TimerQueue()
+    var wakeTimer: Timer?
+    var armedFor: Instant?
+    var turnHook: TurnHook?
+    var signalWatchers: [SignalWatcher] = []
+    let startedAt: Instant
+
+    // MARK: - This turn's work, committed or dropped together
+
+    var turnEvents: [Event] = []
+    var turnTimers: [(TimerID, Instant)] = []
+    var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
+    var turnOutput: [WorkerID] = []
+
+    /// Opens the journal and rebuilds the state from it.
+    public init(configuration: DaemonConfiguration, logger: Logger) throws {
+        self.configuration = configuration
+        self.logger = logger
+        self.loop = try EventLoop()
+        self.journal = try JournalStore(directory: configuration.dataDirectory, sync: configuration.sync)
+        self.startedAt = Clock.now()
+        try recover()
+    }
+
+    /// Replays the journal into a fresh coordinator and resumes: open leases are given back, timers re-armed.
+    func recover() throws {
+        coordinator = Coordinator()
+        var count = 0
+        try journal.scan { _, bytes in
+            coordinator.apply(try EventCodec.decode(bytes))
+            count += 1
+            return true
+        }
+        let resumed = coordinator.resume(at: Clock.now())
+        apply(resumed)
+        logger.info("recovered", metadata: ["events": "\(count)", "workflows": "\(coordinator.state.workflows.count)"])
+    }
+
+    /// Binds, reports the address, and runs the loop until SIGINT or SIGTERM.
+    public func run(onListening: (String, Int) -> Void) throws {
+        let listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) { [unowned self] socket in
+            self.accept(socket)
+        }
+        self.listener = listener
+        wakeTimer = try Timer(loop: loop)
+        turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
+        for signal in [SIGINT, SIGTERM] {
+            signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] in self.shutdown() })
+        }
+        endTurn()
+        logger.info("listening", metadata: ["listen": "\(configuration.host):\(listener.port)"])
+        onListening(configuration.host, listener.port)
+        loop.run()
+    }
+
+    /// Stops accepting, commits what is pending, closes everything; `run` then returns.
+    func shutdown() {
+        logger.info("shutting down")
+        listener?.close()
+        listener = nil
+        endTurn()
+        for connection in connections.values { connection.socket.close() }
+        wakeTimer?.close()
+        turnHook?.close()
+        for watcher in signalWatchers { watcher.close() }
+        signalWatchers.removeAll()
+        loop.stop()
+    }
+
+    // MARK: - Connections
+
+    private func accept(_ socket: TCPConnection) {
+        let id = WorkerID(nextConnection)
+        nextConnection += 1
+        let connection = Connection(
+            id: id, socket: socket, maxLineBytes: configuration.maxLineBytes, needsToken: configuration.token != nil)
+        connections[id] = connection
+        socket.setNoDelay(true)
+        socket.onRead = { [unowned self] bytes in self.received(bytes, on: id) }
+        socket.onClose = { [unowned self] _ in self.closed(id) }
+        socket.startReading()
+    }
+
+    private func received(_ bytes: [UInt8], on id: WorkerID) {
+        guard let connection = connections[id] else { return }
+        for frame in connection.framer.feed(bytes) {
+            switch frame {
+            case .line(let line): handleLine(line, from: connection)
+            case .tooLong: answer(
+                    RPCEncoder.error(id: nil, .lineTooLong(limit: configuration.maxLineBytes)), to: id, request: nil)
+            }
+        }
+    }
+
+    private func closed(_ id: WorkerID) {
+        guard connections.removeValue(forKey: id) != nil else { return }
+        handle(.disconnect(id))
+    }
+
+    // MARK: - Output
+
+    /// Queues bytes for a peer; they are written after the turn's commit.
+    func send(_ bytes: [UInt8], to id: WorkerID) {
+        guard let connection = connections[id] else { return }
+        if connection.output.isEmpty { turnOutput.append(id) }
+        connection.output += bytes
+    }
+
+    /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
+    func answer(_ bytes: [UInt8], to id: WorkerID, request: RPCID?) {
+        send(bytes, to: id)
+        turnReplies.append((id, request))
+    }
+
+    /// Feeds a command to the coordinator and takes in its decision.
+    func handle(_ command: Command) {
+        apply(coordinator.handle(command, at: Clock.now()))
+    }
+
+    func apply(_ decision: Decision) {
+        turnEvents += decision.events
+        for effect in decision.effects {
+            switch effect {
+            case .reply(let request, let reply):
+                guard let target = requests.removeValue(forKey: request), target.id != nil else { continue }
+                answer(RPCEncoder.reply(id: target.id, reply), to: target.connection, request: target.id)
+            case .runTask(let worker, let run): send(RPCEncoder.taskRun(run), to: worker)
+            case .cancelTask(let worker, let lease, let w, let t, let reason):
+                send(RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason), to: worker)
+            case .armTimer(let id, let at): turnTimers.append((id, at))
+            }
+        }
+    }
+
+    /// A request id the coordinator will answer through `.reply`.
+    /// A notification's request is registered too, and its answer dropped, so every command has one shape.
+    func register(_ connection: WorkerID, _ id: RPCID?) -> RequestID {
+        let request = RequestID(nextRequest)
+        nextRequest += 1
+        requests[request] = (connection, id)
+        return request
+    }
+}

@@ -1,0 +1,20 @@
+public import FlowlineJournal
+
+/// Everything `flowlined`'s flags decide (SPEC §5).
+public struct DaemonConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 7420
+    public var dataDirectory = "./flowline-data"
+    public var sync = SyncMode.full
+    /// Clients must present this token in `hello` when set.
+    public var token: String?
+    public var maxLineBytes = 16 * 1024 * 1024
+    /// How long finished workflows are kept.
+    public var retention: Duration = .seconds(7 * 86400)
+    /// How long an early future resolution is kept.
+    public var futureRetention: Duration = .seconds(7 * 86400)
+    /// A connection whose unsent output passes this is closed: a peer that does not read cannot make the daemon buffer without bound.
+    public var maxPendingOutputBytes = 64 * 1024 * 1024
+
+    public init() {}
+}

@@ -1,0 +1,137 @@
+public import FlowlineProtocol
+import FlowlineUV
+import Foundation
+
+/// A synchronous JSON-RPC peer on a real socket, with its own libuv loop that runs only while the test waits.
+/// Every wait has a deadline. Tests script workers and clients with it line by line.
+public final class LineClient {
+    public struct Timeout: Error, CustomStringConvertible {
+        public var waitingFor: String
+        public var description: String { "timed out waiting for \(waitingFor)" }
+    }
+
+    public struct Closed: Error {}
+
+    private let loop: EventLoop
+    private var connection: TCPConnection?
+    private var framer = LineFramer(maxLineBytes: 256 * 1024 * 1024)
+    /// Decoded messages not yet taken, in arrival order.
+    public private(set) var inbox: [JSON] = []
+    /// Every line received, for schema checks.
+    public private(set) var received: [[UInt8]] = []
+    /// Every line sent, for schema checks.
+    public private(set) var sent: [[UInt8]] = []
+    public private(set) var isClosed = false
+    private var nextID: Int64 = 1
+
+    public init(port: Int, host: String = "127.0.0.1") throws {
+        loop = try EventLoop()
+        var result: Result<TCPConnection, UVError>?
+        TCPConnection.connect(loop: loop, host: host, port: port) { result = $0 }
+        try run(until: "connect") { result != nil }
+        let connection = try result!.get()
+        self.connection = connection
+        connection.onRead = { [unowned self] bytes in
+            for frame in self.framer.feed(bytes) {
+                guard case .line(let line) = frame else { continue }
+                self.received.append(line)
+                if let json = try? JSONParser.parse(line) { self.inbox.append(json) }
+            }
+        }
+        connection.onClose = { [unowned self] _ in self.isClosed = true }
+        connection.startReading()
+    }
+
+    deinit { close() }
+
+    public func close() {
+        guard let connection else { return }
+        self.connection = nil
+        connection.close()
+        _ = try? run(until: "close", timeout: 2) { self.isClosed }
+    }
+
+    /// Sends raw bytes as they are (a test of bad input may send anything).
+    public func sendRaw(_ bytes: [UInt8]) {
+        connection?.write(bytes)
+        _ = loop.runOnce(wait: false)
+    }
+
+    /// Sends one request and returns its id; `notification` leaves the id out.
+    @discardableResult
+    public func send(_ method: String, _ params: String = "{}", notification: Bool = false) -> Int64 {
+        let id = nextID
+        nextID += 1
+        let line = Array(
+            (notification
+                ? #"{"jsonrpc":"2.0","method":"\#(method)","params":\#(params)}"#
+                : #"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#).utf8) + [10]
+        sent.append(Array(line.dropLast()))
+        sendRaw(line)
+        return id
+    }
+
+    /// Calls a method and returns the whole response (result or error), keeping other messages in the inbox.
+    public func call(_ method: String, _ params: String = "{}", timeout: Double = 10) throws -> JSON {
+        let id = send(method, params)
+        return try response(to: id, timeout: timeout)
+    }
+
+    /// Calls a method and returns its result; an error response throws it.
+    public func result(_ method: String, _ params: String = "{}", timeout: Double = 10) throws -> JSON {
+        let response = try call(method, params, timeout: timeout)
+        if let error = response["error"] { throw RPCFailure(error: error) }
+        return response["result"] ?? .null
+    }
+
+    /// Waits for the response with this id.
+    public func response(to id: Int64, timeout: Double = 10) throws -> JSON {
+        var found: JSON?
+        try run(until: "response \(id)", timeout: timeout) {
+            if let index = self.inbox.firstIndex(where: { $0["id"] == .int(id) }) {
+                found = self.inbox.remove(at: index)
+            }
+            return found != nil
+        }
+        return found!
+    }
+
+    /// Waits for the next message without an id matching a request of ours: a notification or an id-null error.
+    public func nextMessage(method: String? = nil, timeout: Double = 10) throws -> JSON {
+        var found: JSON?
+        try run(until: method ?? "a message", timeout: timeout) {
+            if let index = self.inbox.firstIndex(where: { method == nil ? $0["method"] != nil || $0["id"] == .null : $0["method"] == .string(method!) }) {
+                found = self.inbox.remove(at: index)
+            }
+            return found != nil
+        }
+        return found!
+    }
+
+    /// Lets the loop run for a while, collecting whatever arrives.
+    public func pump(seconds: Double) {
+        _ = try? run(until: "nothing", timeout: seconds) { false }
+    }
+
+    private func run(until what: String, timeout: Double = 10, _ done: () -> Bool) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        let timer = try Timer(loop: loop)
+        defer { timer.close() }
+        timer.start(afterMilliseconds: 5, repeatMilliseconds: 5) {}
+        while !done() {
+            if Date() >= deadline {
+                if what == "nothing" { return }
+                throw Timeout(waitingFor: what)
+            }
+            if isClosed && what != "close" && what != "connect" { throw Closed() }
+            _ = loop.runOnce(wait: true)
+        }
+    }
+}
+
+/// An error response, thrown by `LineClient.result`.
+public struct RPCFailure: Error, CustomStringConvertible {
+    public var error: JSON
+    public var code: Int64? { error["code"]?.int64Value }
+    public var description: String { String(decoding: error.encoded, as: UTF8.self) }
+}
