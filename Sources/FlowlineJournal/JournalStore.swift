@@ -1,0 +1,282 @@
+internal import FlowlineLMDB
+
+/// The journal's byte-level store: numbered event records in LMDB, indexed by workflow, plus string-keyed metadata.
+///
+/// Records are opaque bytes here; the event codec gives them meaning. The directory holds one LMDB environment with
+/// the databases `events`, `by_workflow` and `meta` (key layout in `JournalKey`), and `meta` key `format` says which
+/// layout. Loop thread only (not `Sendable`). One writer at a time; any number of read-only stores, in other
+/// processes, may read while it writes (open the same directory at most once per process).
+public final class JournalStore {
+    /// The layout this build writes and the newest it reads.
+    static let currentFormat = 1
+
+    /// The directory, as given.
+    public let directory: String
+    /// Whether the store was opened read-only (the admin tool's `inspect` and `replay`).
+    public let isReadOnly: Bool
+    /// The newest record's seq, 0 when empty. A read-only store refreshes it in `stats()`.
+    public private(set) var lastSeq: UInt64
+    /// The write transactions committed through this store (`append`, `setMeta`).
+    public private(set) var commits: UInt64 = 0
+    /// The largest map `append` grows to on `MDB_MAP_FULL`, in bytes; 64 GiB unless set.
+    public var maxMapSize: Int = 64 << 30
+
+    private let environment: Environment
+    private let events: Database
+    private let byWorkflow: Database
+    private let meta: Database
+
+    /// Opens the journal in `directory`, creating the directory (like `mkdir -p`) and an empty journal if needed.
+    ///
+    /// - Parameters:
+    ///   - sync: whether each commit is flushed to disk.
+    ///   - mapSize: the initial map size in bytes; `append` doubles it when full, up to `maxMapSize`.
+    ///   - readOnly: opens an existing journal for reading only, beside a writer that may have it open.
+    /// - Throws: `JournalError` with `.unsupportedFormat` for a journal of a newer format, `.corrupt` for files that
+    ///   are not a Flowline journal, `.storage` when LMDB cannot open it (missing directory when read-only, locked,
+    ///   no permission).
+    public init(directory: String, sync: SyncMode, mapSize: Int = 1 << 30, readOnly: Bool = false) throws(JournalError)
+    {
+        self.directory = directory
+        self.isReadOnly = readOnly
+        do {
+            let environment = try Environment(
+                path: directory, mapSize: mapSize, maxDatabases: 4, readOnly: readOnly, noSync: sync == .none)
+            let meta = try Self.open("meta", in: environment, create: !readOnly)
+            // The format decides whether the other databases mean what we think, so check it before touching them.
+            let format = try lmdb { try environment.read { txn in try txn.get(Self.formatKey, in: meta) } }
+            try Self.checkFormat(format, directory: directory)
+            let events = try Self.open("events", in: environment, create: !readOnly)
+            if format == nil && !readOnly {
+                try Self.initializeFormat(in: environment, events: events, meta: meta, directory: directory)
+            }
+            self.byWorkflow = try Self.open("by_workflow", in: environment, create: !readOnly)
+            self.lastSeq = try Self.lastSeq(of: events, in: environment)
+            self.environment = environment
+            self.events = events
+            self.meta = meta
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        } catch let error as JournalError {
+            throw error
+        } catch {
+            preconditionFailure("opening the journal threw \(error)")
+        }
+    }
+
+    // MARK: - Writing
+
+    /// Appends `records` in one write transaction (group commit), numbering them `lastSeq + 1`, `lastSeq + 2`, ...
+    ///
+    /// Returns the first seq assigned, or `nil` for no records (then no transaction is made). When the map is full it
+    /// doubles the map (up to `maxMapSize`) and retries once. On any error nothing was written and `lastSeq` is
+    /// unchanged; `isOutOfSpace` tells the map at `maxMapSize` or a full disk. Writing to a read-only store traps,
+    /// and so does appending from inside a `scan` body (growing the map needs every transaction closed).
+    public func append(_ records: [(workflowID: String, bytes: [UInt8])]) throws(JournalError) -> UInt64? {
+        guard !records.isEmpty else { return nil }
+        precondition(!isReadOnly, "JournalStore.append on the read-only journal at \(directory)")
+        let first = lastSeq + 1
+        let maxKeySize = environment.maxKeySize
+        let batch = records.enumerated().map { offset, record in
+            let seq = first + UInt64(offset)
+            let workflow = JournalKey.Workflow(record.workflowID, maxKeySize: maxKeySize)
+            return Entry(
+                key: JournalKey.seq(seq), bytes: record.bytes, index: workflow.key(seq), marker: workflow.marker)
+        }
+        do throws(LMDBError) {
+            try commitGrowingMap(batch)
+        } catch {
+            throw JournalError(error)
+        }
+        lastSeq = first + UInt64(records.count - 1)
+        commits += 1
+        return first
+    }
+
+    /// Stores `value` under the metadata `key` in a transaction of its own. Traps on a read-only store.
+    public func setMeta(_ key: String, _ value: [UInt8]) throws(JournalError) {
+        precondition(!isReadOnly, "JournalStore.setMeta on the read-only journal at \(directory)")
+        do throws(LMDBError) {
+            try lmdb { try environment.write { txn in try txn.put(value, for: Array(key.utf8), in: meta) } }
+        } catch {
+            throw JournalError(error)
+        }
+        commits += 1
+    }
+
+    /// Flushes committed records to disk, also with `SyncMode.none` (for a clean shutdown).
+    public func flush() throws(JournalError) {
+        do throws(LMDBError) {
+            try environment.sync(force: true)
+        } catch {
+            throw JournalError(error)
+        }
+    }
+
+    // MARK: - Reading
+
+    /// Calls `body` with each record from `seq` on, in seq order, until it returns `false`, in one read transaction.
+    /// Rethrows `body`'s errors as they are; storage failures throw `JournalError`.
+    public func scan(from seq: UInt64 = 1, _ body: (UInt64, [UInt8]) throws -> Bool) throws {
+        do {
+            try environment.read { txn in
+                try txn.forEach(in: events, from: JournalKey.seq(seq)) { key, value in
+                    guard let seq = JournalKey.seq(decoding: key) else { throw Self.badKey(key, in: "events") }
+                    return try body(seq, value)
+                }
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        }
+    }
+
+    /// The records of workflow `id`, in seq order.
+    public func records(ofWorkflow id: String) throws(JournalError) -> [(seq: UInt64, bytes: [UInt8])] {
+        let workflow = JournalKey.Workflow(id, maxKeySize: environment.maxKeySize)
+        return try journalOperation {
+            try environment.read { txn in
+                var seqs: [UInt64] = []
+                try txn.forEach(in: byWorkflow, from: workflow.prefix) { key, value in
+                    guard key.starts(with: workflow.prefix) else { return false }
+                    if let seq = workflow.seq(ofKey: key, value: value) { seqs.append(seq) }
+                    return true
+                }
+                return try seqs.map { seq in
+                    guard let bytes = try txn.get(JournalKey.seq(seq), in: events) else {
+                        throw JournalError(.corrupt, "by_workflow names missing record \(seq) in \(directory)")
+                    }
+                    return (seq, bytes)
+                }
+            }
+        }
+    }
+
+    /// The metadata value under `key`, or `nil`.
+    public func meta(_ key: String) throws(JournalError) -> [UInt8]? {
+        try journalOperation { try environment.read { txn in try txn.get(Array(key.utf8), in: meta) } }
+    }
+
+    /// Sizes and counts, from one read transaction. A read-only store also refreshes `lastSeq` from it.
+    public func stats() throws(JournalError) -> JournalStats {
+        let (count, first, last) = try journalOperation {
+            try environment.read { txn in
+                var first: UInt64?
+                try txn.forEach(in: events) { key, _ in
+                    first = JournalKey.seq(decoding: key)
+                    return false
+                }
+                let last = try txn.last(in: events).map { try Self.seq(ofKey: $0.key) } ?? 0
+                return (try txn.count(in: events), first, last)
+            }
+        }
+        if isReadOnly { lastSeq = last }
+        return JournalStats(
+            fileBytes: environment.fileSize, mapBytes: environment.mapSize, events: count, firstSeq: first,
+            lastSeq: last, commits: commits)
+    }
+
+    // MARK: - Private
+
+    private struct Entry {
+        let key: [UInt8]
+        let bytes: [UInt8]
+        let index: [UInt8]
+        let marker: [UInt8]
+    }
+
+    private static let formatKey = Array("format".utf8)
+
+    private func commitGrowingMap(_ batch: [Entry]) throws(LMDBError) {
+        do throws(LMDBError) {
+            try commit(batch)
+        } catch  where error.isMapFull && environment.mapSize < maxMapSize {
+            let doubled = environment.mapSize.multipliedReportingOverflow(by: 2)
+            try environment.setMapSize(doubled.overflow ? maxMapSize : min(doubled.partialValue, maxMapSize))
+            try commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Entry]) throws(LMDBError) {
+        try lmdb {
+            try environment.write { txn in
+                for entry in batch {
+                    // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
+                    try txn.put(entry.bytes, for: entry.key, in: events, append: true)
+                    try txn.put(entry.marker, for: entry.index, in: byWorkflow)
+                }
+            }
+        }
+    }
+
+    private static func initializeFormat(
+        in environment: Environment, events: Database, meta: Database, directory: String
+    ) throws(JournalError) {
+        try journalOperation {
+            try environment.write { txn in
+                // A journal with records but no format was not written by Flowline; do not adopt it.
+                guard try txn.count(in: events) == 0 else {
+                    throw JournalError(.corrupt, "\(directory) holds records but no journal format")
+                }
+                try txn.put(Array(String(currentFormat).utf8), for: formatKey, in: meta)
+            }
+        }
+    }
+
+    private static func open(_ name: String, in environment: Environment, create: Bool) throws(LMDBError) -> Database {
+        do throws(LMDBError) {
+            return try environment.openDatabase(name, create: create)
+        } catch  where error.isNotFound {
+            throw LMDBError(call: "mdb_dbi_open(\(name))", code: error.code)
+        }
+    }
+
+    private static func checkFormat(_ bytes: [UInt8]?, directory: String) throws(JournalError) {
+        guard let bytes else { return }
+        guard let format = Int(String(decoding: bytes, as: UTF8.self)), format >= 1 else {
+            throw JournalError(.corrupt, "\(directory) has an unreadable journal format")
+        }
+        guard format <= currentFormat else {
+            throw JournalError(
+                .unsupportedFormat, "\(directory) has journal format \(format); this build reads up to \(currentFormat)"
+            )
+        }
+    }
+
+    private static func lastSeq(of events: Database, in environment: Environment) throws(JournalError) -> UInt64 {
+        try journalOperation { try environment.read { txn in try txn.last(in: events).map { try seq(ofKey: $0.key) } } }
+            ?? 0
+    }
+
+    private static func seq(ofKey key: [UInt8]) throws(JournalError) -> UInt64 {
+        guard let seq = JournalKey.seq(decoding: key) else { throw badKey(key, in: "events") }
+        return seq
+    }
+
+    private static func badKey(_ key: [UInt8], in database: String) -> JournalError {
+        JournalError(.corrupt, "a key of \(key.count) bytes in \(database), where 8 are expected")
+    }
+}
+
+/// Runs LMDB work whose closures throw only `LMDBError`.
+private func lmdb<R>(_ work: () throws -> R) throws(LMDBError) -> R {
+    do {
+        return try work()
+    } catch let error as LMDBError {
+        throw error
+    } catch {
+        preconditionFailure("LMDB work threw \(error)")
+    }
+}
+
+/// Runs journal work whose closures throw `LMDBError` or `JournalError`, as a `JournalError`.
+private func journalOperation<R>(_ work: () throws -> R) throws(JournalError) -> R {
+    do {
+        return try work()
+    } catch let error as JournalError {
+        throw error
+    } catch let error as LMDBError {
+        throw JournalError(error)
+    } catch {
+        preconditionFailure("journal work threw \(error)")
+    }
+}

@@ -1,0 +1,200 @@
+internal import CLMDB
+internal import Glibc
+
+/// An open LMDB environment: one directory holding `data.mdb` and `lock.mdb`.
+///
+/// Loop thread only: the class is not `Sendable`, and its transactions are scoped to the closures of `write` and
+/// `read`. The environment is opened with `MDB_NOTLS`, so read transactions are not tied to a thread's local storage.
+/// Do not open the same directory twice in one process (LMDB's rule: closing one environment would drop the
+/// process's POSIX locks of the other); other processes may open it at the same time, readers never block writers.
+@safe public final class Environment {
+    private let env: OpaquePointer
+    /// The directory, as given.
+    public let path: String
+    /// Whether the environment was opened with `MDB_RDONLY`.
+    public let isReadOnly: Bool
+    private var openTransactions = 0
+    private var isWriting = false
+
+    /// Opens the environment in the directory `path`, creating the directory (like `mkdir -p`) and its `data.mdb`
+    /// if needed, unless `readOnly`.
+    ///
+    /// - Parameters:
+    ///   - mapSize: the map size in bytes, the most the data file may grow to until `setMapSize` (LMDB rounds it to
+    ///     pages, and uses at least the size already in use).
+    ///   - maxDatabases: how many named databases may be opened.
+    ///   - readOnly: `MDB_RDONLY`: no write transactions; the directory must hold an environment already.
+    ///   - noSync: `MDB_NOSYNC`: commits do not flush to disk (a system crash may lose the last commits, a process
+    ///     crash does not).
+    /// - Throws: `mkdir`, `mdb_env_create`, `mdb_env_set_mapsize`, `mdb_env_set_maxdbs` or `mdb_env_open` codes,
+    ///   such as `ENOENT`, `EACCES`, `MDB_INVALID` (not an LMDB file) or `MDB_VERSION_MISMATCH`.
+    public init(
+        path: String,
+        mapSize: Int,
+        maxDatabases: Int = 8,
+        readOnly: Bool = false,
+        noSync: Bool = false
+    ) throws(LMDBError) {
+        if !readOnly { try Self.makeDirectories(path) }
+        var handle: OpaquePointer?
+        try check(unsafe mdb_env_create(&handle), "mdb_env_create")
+        guard let handle = unsafe handle else { preconditionFailure("mdb_env_create succeeded without a handle") }
+        var flags = UInt32(MDB_NOTLS)
+        if readOnly { flags |= UInt32(MDB_RDONLY) }
+        if noSync { flags |= UInt32(MDB_NOSYNC) }
+        do {
+            try check(unsafe mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
+            try check(unsafe mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
+            try check(unsafe mdb_env_open(handle, path, flags, 0o644), "mdb_env_open")
+        } catch {
+            // LMDB requires closing the handle of an environment that failed to open.
+            unsafe mdb_env_close(handle)
+            throw error
+        }
+        unsafe self.env = handle
+        self.path = path
+        self.isReadOnly = readOnly
+    }
+
+    deinit {
+        // Transactions cannot outlive their closures, so none is open here; the database handles close with it.
+        unsafe mdb_env_close(env)
+    }
+
+    // MARK: - Databases
+
+    /// Opens the named database, creating it when `create` (and it is missing), in a transaction of its own: a write
+    /// transaction, or a read transaction when the environment is read-only and `create` is false.
+    ///
+    /// The handle stays valid as long as this environment. Throws `MDB_NOTFOUND` (`isNotFound`) for a missing database
+    /// without `create`, `MDB_DBS_FULL` past `maxDatabases`, and `EACCES` for `create` in a read-only environment.
+    public func openDatabase(_ name: String, create: Bool) throws(LMDBError) -> Database {
+        let useReadTransaction = isReadOnly && !create
+        let txn = try unsafe begin(readOnly: useReadTransaction)
+        var dbi: MDB_dbi = 0
+        let rc = unsafe mdb_dbi_open(txn, name, create ? UInt32(MDB_CREATE) : 0, &dbi)
+        guard rc == MDB_SUCCESS else {
+            unsafe abort(txn, readOnly: useReadTransaction)
+            throw LMDBError(call: "mdb_dbi_open", code: rc)
+        }
+        // Committing (even a read transaction) keeps the new handle in the environment; aborting would close it.
+        try unsafe commit(txn, readOnly: useReadTransaction)
+        return Database(handle: dbi)
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in one write transaction: commits when it returns, aborts when it throws.
+    ///
+    /// Loop thread only; one write transaction at a time (a nested `write` is a bug and traps). The transaction
+    /// cannot outlive `body`. Throws what `body` throws, or an `LMDBError` from `mdb_txn_begin` (`EACCES` when
+    /// read-only) or `mdb_txn_commit` (`ENOSPC`, `EIO`, `MDB_MAP_FULL`); after a failed commit nothing was written.
+    @available(*, noasync, message: "an LMDB transaction must not span a suspension point")
+    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+        precondition(!isWriting, "Environment.write called inside another write transaction of \(path)")
+        let txn = try unsafe begin(readOnly: false)
+        let result: R
+        do {
+            result = try body(unsafe WriteTransaction(handle: TransactionHandle(txn: txn)))
+        } catch {
+            unsafe abort(txn, readOnly: false)
+            throw error
+        }
+        // mdb_txn_commit frees the handle even when it fails: never abort after it.
+        try unsafe commit(txn, readOnly: false)
+        return result
+    }
+
+    /// Runs `body` in one read transaction, a consistent snapshot of the last commit, and ends it afterwards.
+    ///
+    /// Throws what `body` throws, or an `LMDBError` from `mdb_txn_begin` (`MDB_READERS_FULL`; `MDB_MAP_RESIZED` only
+    /// when another transaction of this environment is open, otherwise the grown map is adopted and the begin retried).
+    @available(*, noasync, message: "an LMDB transaction must not span a suspension point")
+    public func read<R>(_ body: (borrowing ReadTransaction) throws -> R) throws -> R {
+        let txn = try unsafe begin(readOnly: true)
+        // A read transaction is ended by abort; it has nothing to commit.
+        defer { unsafe abort(txn, readOnly: true) }
+        return try body(unsafe ReadTransaction(handle: TransactionHandle(txn: txn)))
+    }
+
+    private func begin(readOnly: Bool) throws(LMDBError) -> OpaquePointer {
+        let flags = readOnly ? UInt32(MDB_RDONLY) : 0
+        var txn: OpaquePointer?
+        var rc = unsafe mdb_txn_begin(env, nil, flags, &txn)
+        if rc == MDB_MAP_RESIZED && openTransactions == 0 {
+            // Another process grew the data file past our map. LMDB lets us adopt its size (0 = the size recorded in
+            // the file) only while no transaction of this process is open, which holds here.
+            try check(unsafe mdb_env_set_mapsize(env, 0), "mdb_env_set_mapsize")
+            rc = unsafe mdb_txn_begin(env, nil, flags, &txn)
+        }
+        try check(rc, "mdb_txn_begin")
+        guard let txn = unsafe txn else { preconditionFailure("mdb_txn_begin succeeded without a handle") }
+        openTransactions += 1
+        if !readOnly { isWriting = true }
+        return unsafe txn
+    }
+
+    private func commit(_ txn: OpaquePointer, readOnly: Bool) throws(LMDBError) {
+        openTransactions -= 1
+        if !readOnly { isWriting = false }
+        try check(unsafe mdb_txn_commit(txn), "mdb_txn_commit")
+    }
+
+    private func abort(_ txn: OpaquePointer, readOnly: Bool) {
+        openTransactions -= 1
+        if !readOnly { isWriting = false }
+        unsafe mdb_txn_abort(txn)
+    }
+
+    // MARK: - Size and durability
+
+    /// The current map size in bytes (`mdb_env_info`'s `me_mapsize`).
+    public var mapSize: Int {
+        var info = unsafe MDB_envinfo()
+        // mdb_env_info fails only for a null environment.
+        unsafe mdb_env_info(env, &info)
+        return unsafe info.me_mapsize
+    }
+
+    /// The largest key LMDB accepts in this environment, in bytes (511 unless LMDB was built otherwise).
+    public var maxKeySize: Int { Int(unsafe mdb_env_get_maxkeysize(env)) }
+
+    /// Sets the map size (`mdb_env_set_mapsize`); LMDB rounds it to pages and never goes below the size in use.
+    ///
+    /// Only while no transaction of this environment is open (calling it from inside `write` or `read` is a bug and
+    /// traps). Other processes adopt the new size when their next transaction begins.
+    public func setMapSize(_ bytes: Int) throws(LMDBError) {
+        precondition(openTransactions == 0, "Environment.setMapSize called with a transaction open on \(path)")
+        try check(unsafe mdb_env_set_mapsize(env, bytes), "mdb_env_set_mapsize")
+    }
+
+    /// Flushes committed data to disk (`mdb_env_sync`); `force` flushes even with `noSync`. `EACCES` when read-only.
+    public func sync(force: Bool) throws(LMDBError) {
+        try check(unsafe mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync")
+    }
+
+    /// The size of `data.mdb` on disk in bytes (`fstat` of LMDB's descriptor).
+    public var fileSize: Int {
+        var fd: Int32 = -1
+        var info = stat()
+        // Both calls fail only for a closed environment or a bad descriptor, which this object rules out.
+        guard unsafe mdb_env_get_fd(env, &fd) == MDB_SUCCESS, unsafe fstat(fd, &info) == 0 else {
+            preconditionFailure("cannot stat the data file of the LMDB environment at \(path)")
+        }
+        return Int(info.st_size)
+    }
+
+    // MARK: - Directories
+
+    /// Creates `path` and its missing parents with mode 0755, like `mkdir -p`.
+    private static func makeDirectories(_ path: String) throws(LMDBError) {
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            prefix += component
+            if unsafe mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw LMDBError(call: "mkdir", code: errno)
+            }
+            prefix += "/"
+        }
+    }
+}

@@ -1,0 +1,106 @@
+internal import CLMDB
+
+/// The operations both transaction kinds share, on a live `MDB_txn`. Internal: the public transaction types are
+/// `~Copyable` and scoped, and only they hold one of these.
+@safe struct TransactionHandle {
+    let txn: OpaquePointer
+
+    func get(_ key: [UInt8], in db: Database) throws(LMDBError) -> [UInt8]? {
+        var value = unsafe MDB_val()
+        let rc = unsafe key.withUnsafeBytes { keyBytes in
+            var keyVal = unsafe MDB_val(keyBytes)
+            return unsafe mdb_get(txn, db.handle, &keyVal, &value)
+        }
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_get")
+        return unsafe [UInt8](value)
+    }
+
+    func put(_ value: [UInt8], for key: [UInt8], in db: Database, append: Bool) throws(LMDBError) {
+        let flags = append ? UInt32(MDB_APPEND) : 0
+        let rc = unsafe key.withUnsafeBytes { keyBytes in
+            unsafe value.withUnsafeBytes { valueBytes in
+                var keyVal = unsafe MDB_val(keyBytes)
+                var valueVal = unsafe MDB_val(valueBytes)
+                return unsafe mdb_put(txn, db.handle, &keyVal, &valueVal, flags)
+            }
+        }
+        try check(rc, "mdb_put")
+    }
+
+    func delete(_ key: [UInt8], in db: Database) throws(LMDBError) -> Bool {
+        let rc = unsafe key.withUnsafeBytes { keyBytes in
+            var keyVal = unsafe MDB_val(keyBytes)
+            return unsafe mdb_del(txn, db.handle, &keyVal, nil)
+        }
+        if rc == MDB_NOTFOUND { return false }
+        try check(rc, "mdb_del")
+        return true
+    }
+
+    func forEach(in db: Database, from start: [UInt8]?, _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        var rc: Int32
+        if let start {
+            // MDB_SET_RANGE points `key` at the first stored key >= start, inside the map, so the temporary
+            // buffer it was given is not used after this closure.
+            rc = unsafe start.withUnsafeBytes { startBytes in
+                unsafe key = MDB_val(startBytes)
+                return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            }
+        } else {
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        }
+        while rc == MDB_SUCCESS {
+            guard try unsafe body([UInt8](key), [UInt8](value)) else { return }
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+    }
+
+    func last(in db: Database) throws(LMDBError) -> (key: [UInt8], value: [UInt8])? {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        let rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_LAST)
+        if rc == MDB_NOTFOUND { return nil }
+        try check(rc, "mdb_cursor_get")
+        return unsafe ([UInt8](key), [UInt8](value))
+    }
+
+    func count(in db: Database) throws(LMDBError) -> Int {
+        var stat = MDB_stat()
+        try check(unsafe mdb_stat(txn, db.handle, &stat), "mdb_stat")
+        return stat.ms_entries
+    }
+
+    private func openCursor(_ db: Database) throws(LMDBError) -> OpaquePointer {
+        var cursor: OpaquePointer?
+        try check(unsafe mdb_cursor_open(txn, db.handle, &cursor), "mdb_cursor_open")
+        guard let cursor = unsafe cursor else { preconditionFailure("mdb_cursor_open succeeded without a handle") }
+        return unsafe cursor
+    }
+}
+
+extension MDB_val {
+    /// Points at `bytes`, which must outlive the value. LMDB never writes through a key or value it is given
+    /// (this module never passes `MDB_RESERVE`), so dropping `const` is sound.
+    @unsafe init(_ bytes: UnsafeRawBufferPointer) {
+        unsafe self.init(mv_size: bytes.count, mv_data: unsafe UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+    }
+}
+
+extension [UInt8] {
+    /// Copies the bytes `val` points at, which LMDB keeps valid only until the transaction's next write or its end.
+    @unsafe init(_ val: MDB_val) {
+        guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else {
+            self = []
+            return
+        }
+        unsafe self.init(UnsafeRawBufferPointer(start: data, count: val.mv_size))
+    }
+}

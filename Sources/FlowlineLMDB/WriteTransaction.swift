@@ -1,0 +1,43 @@
+/// A write transaction, lent to the body of `Environment.write` and unusable outside it.
+///
+/// Values read through it are copies, so they stay valid after the transaction. Loop thread only.
+@safe public struct WriteTransaction: ~Copyable {
+    let handle: TransactionHandle
+
+    /// Stores `value` under `key`, replacing any value there (`mdb_put`).
+    ///
+    /// With `append` (`MDB_APPEND`), `key` must sort after every key of `db`, which makes bulk loading in key order
+    /// cheap; otherwise it throws `MDB_KEYEXIST`. Throws `MDB_MAP_FULL` (`isOutOfSpace`) when the map is full, after
+    /// which the transaction can only be aborted (throw out of the body), and `MDB_BAD_VALSIZE` for an empty key or
+    /// one longer than `Environment.maxKeySize`.
+    public func put(_ value: [UInt8], for key: [UInt8], in db: Database, append: Bool = false) throws(LMDBError) {
+        try handle.put(value, for: key, in: db, append: append)
+    }
+
+    /// The value stored under `key`, or `nil` (`mdb_get`). Sees this transaction's own writes.
+    public func get(_ key: [UInt8], in db: Database) throws(LMDBError) -> [UInt8]? {
+        try handle.get(key, in: db)
+    }
+
+    /// Deletes `key`; returns whether it was there (`mdb_del`).
+    public func delete(_ key: [UInt8], in db: Database) throws(LMDBError) -> Bool {
+        try handle.delete(key, in: db)
+    }
+
+    /// Calls `body` with each key and value of `db` in ascending key order, starting at the first key >= `key` (or
+    /// the first key), until `body` returns `false`. `body` may write to the transaction, but a write to `db` after
+    /// the current position is seen or not as LMDB's cursor finds it.
+    public func forEach(in db: Database, from key: [UInt8]? = nil, _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
+        try handle.forEach(in: db, from: key, body)
+    }
+
+    /// The last (largest) key of `db` and its value, or `nil` when `db` is empty.
+    public func last(in db: Database) throws(LMDBError) -> (key: [UInt8], value: [UInt8])? {
+        try handle.last(in: db)
+    }
+
+    /// The number of keys in `db` (`mdb_stat`'s `ms_entries`), this transaction's writes included.
+    public func count(in db: Database) throws(LMDBError) -> Int {
+        try handle.count(in: db)
+    }
+}

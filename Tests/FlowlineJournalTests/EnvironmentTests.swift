@@ -1,0 +1,165 @@
+import FlowlineLMDB
+import Testing
+
+struct EnvironmentTests {
+    private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
+
+    @Test func putGetAndDeleteRoundTrip() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir + "/env", mapSize: 1 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            let seenInside = try env.write { txn in
+                try txn.put(bytes("one"), for: bytes("k1"), in: db)
+                try txn.put([], for: bytes("empty"), in: db)
+                return try txn.get(bytes("k1"), in: db)
+            }
+            #expect(seenInside == bytes("one"))
+            let (one, empty, missing, count) = try env.read { txn in
+                (
+                    try txn.get(bytes("k1"), in: db), try txn.get(bytes("empty"), in: db),
+                    try txn.get(bytes("missing"), in: db), try txn.count(in: db)
+                )
+            }
+            #expect(one == bytes("one"))
+            #expect(empty == [])
+            #expect(missing == nil)
+            #expect(count == 2)
+            let deleted = try env.write { txn in
+                (try txn.delete(bytes("k1"), in: db), try txn.delete(bytes("k1"), in: db))
+            }
+            #expect(deleted == (true, false))
+            #expect(try env.read { txn in try txn.get(bytes("k1"), in: db) } == nil)
+        }
+    }
+
+    @Test func forEachVisitsKeysInByteOrderFromTheGivenKey() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 1 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            let keys: [[UInt8]] = [[2], [1, 0], [1], [0xFF], [1, 0xFF], [0x80]]
+            try env.write { txn in
+                for key in keys { try txn.put(key, for: key, in: db) }
+            }
+            let sorted: [[UInt8]] = [[1], [1, 0], [1, 0xFF], [2], [0x80], [0xFF]]
+            var all: [[UInt8]] = []
+            var fromTwo: [[UInt8]] = []
+            var firstTwo: [[UInt8]] = []
+            try env.read { txn in
+                try txn.forEach(in: db) { key, value in
+                    #expect(key == value)
+                    all.append(key)
+                    return true
+                }
+                try txn.forEach(in: db, from: [1, 0x80]) { key, _ in
+                    fromTwo.append(key)
+                    return true
+                }
+                try txn.forEach(in: db) { key, _ in
+                    firstTwo.append(key)
+                    return firstTwo.count < 2
+                }
+            }
+            #expect(try env.read { txn in try txn.last(in: db) }?.key == [0xFF])
+            #expect(all == sorted)
+            #expect(fromTwo == Array(sorted.dropFirst(2)))
+            #expect(firstTwo == Array(sorted.prefix(2)))
+            try env.write { txn in
+                var visited = 0
+                try txn.forEach(in: db, from: [0xFF, 0]) { _, _ in
+                    visited += 1
+                    return true
+                }
+                #expect(visited == 0)
+            }
+            #expect(try env.write { txn in try txn.last(in: db) }?.value == [0xFF])
+        }
+    }
+
+    @Test func throwingBodyAbortsTheTransaction() throws {
+        struct Boom: Error {}
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 1 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            #expect(throws: Boom.self) {
+                try env.write { txn in
+                    try txn.put(bytes("v"), for: bytes("k"), in: db)
+                    throw Boom()
+                }
+            }
+            #expect(try env.read { txn in try txn.count(in: db) } == 0)
+            #expect(try env.read { txn in try txn.last(in: db) } == nil)
+            // The environment takes writes again after an abort.
+            try env.write { txn in try txn.put(bytes("v"), for: bytes("k"), in: db) }
+            #expect(try env.read { txn in try txn.get(bytes("k"), in: db) } == bytes("v"))
+        }
+    }
+
+    @Test func appendRefusesAKeyThatDoesNotSortLast() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 1 << 20)
+            let db = try env.openDatabase("log", create: true)
+            try env.write { txn in try txn.put([1], for: [0, 2], in: db, append: true) }
+            let error = #expect(throws: LMDBError.self) {
+                try env.write { txn in try txn.put([1], for: [0, 1], in: db, append: true) }
+            }
+            #expect(error?.call == "mdb_put")
+            #expect(error?.isOutOfSpace == false)
+        }
+    }
+
+    @Test func fullMapThrowsOutOfSpaceUntilTheMapGrows() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 64 << 10, noSync: true)
+            let db = try env.openDatabase("kv", create: true)
+            let value = [UInt8](repeating: 7, count: 1000)
+            var stored = 0
+            var failure: LMDBError?
+            while failure == nil && stored < 1000 {
+                do {
+                    try env.write { txn in try txn.put(value, for: JournalKeyBytes.seq(stored), in: db) }
+                    stored += 1
+                } catch let error as LMDBError {
+                    failure = error
+                }
+            }
+            let error = try #require(failure)
+            #expect(error.isOutOfSpace && error.isMapFull)
+            #expect(error.description.contains("MDB_MAP_FULL"))
+            #expect(try env.read { txn in try txn.count(in: db) } == stored)
+            try env.setMapSize(1 << 20)
+            #expect(env.mapSize == 1 << 20)
+            try env.write { txn in try txn.put(value, for: JournalKeyBytes.seq(stored), in: db) }
+            #expect(try env.read { txn in try txn.count(in: db) } == stored + 1)
+            #expect(env.fileSize > 0 && env.fileSize <= env.mapSize)
+        }
+    }
+
+    @Test func missingDatabaseAndReadOnlyWritesAreErrors() throws {
+        try withTemporaryDirectory { dir in
+            do {
+                let env = try Environment(path: dir, mapSize: 1 << 20)
+                _ = try env.openDatabase("present", create: true)
+            }
+            let env = try Environment(path: dir, mapSize: 1 << 20, readOnly: true)
+            #expect(env.isReadOnly)
+            let present = try env.openDatabase("present", create: false)
+            #expect(try env.read { txn in try txn.count(in: present) } == 0)
+            let missing = #expect(throws: LMDBError.self) { try env.openDatabase("absent", create: false) }
+            #expect(missing?.isNotFound == true)
+            let write = #expect(throws: LMDBError.self) {
+                try env.write { txn in try txn.put([1], for: [1], in: present) }
+            }
+            #expect(write?.call == "mdb_txn_begin")
+            #expect(throws: LMDBError.self) {
+                try Environment(path: dir + "/nowhere", mapSize: 1 << 20, readOnly: true)
+            }
+        }
+    }
+}
+
+/// Big-endian counter keys, so byte order is numeric order.
+enum JournalKeyBytes {
+    static func seq(_ n: Int) -> [UInt8] {
+        (0..<8).map { UInt8(truncatingIfNeeded: UInt64(n) >> (56 - 8 * UInt64($0))) }
+    }
+}
