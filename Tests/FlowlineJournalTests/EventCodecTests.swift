@@ -1,0 +1,47 @@
+import FlowlineCore
+import FlowlineJournal
+import Testing
+
+struct EventCodecTests {
+    static let at = Instant(milliseconds: 1_795_000_000_123)
+    static let w = WorkflowID("wf-1")
+    static let t = TaskID("split/chunk-3")
+    static let spec = WorkflowSpec(
+        name: "etl", id: w, input: RawJSON(#"{"day":"2026-11-22"}"#), timeout: .seconds(3600),
+        tasks: [
+            TaskSpec(
+                id: "extract", handler: "extract", queue: "io", input: RawJSON("[1,2]"), deps: [],
+                retry: RetryPolicy(maxAttempts: 3, backoff: .milliseconds(50), multiplier: 1.5, maxBackoff: .seconds(60)),
+                timeout: .seconds(300), heartbeat: .seconds(30), revert: "undo_extract", priority: -4),
+            TaskSpec(id: "load", handler: "load", deps: ["extract"]),
+        ])
+
+    static let events: [Event] = [
+        .workflowSubmitted(spec, at: at),
+        .taskDispatched(w, t, lease: LeaseID(77), worker: "wörker", at: at),
+        .taskCompleted(w, t, result: RawJSON(#"{"ok":true}"#), at: at),
+        .taskAttemptFailed(w, t, error: TaskError(type: "boom", message: "m", retryable: false), retryAt: nil, at: at),
+        .taskAttemptFailed(w, t, error: .timeout, retryAt: Instant(milliseconds: 5), at: at),
+        .taskRequeued(w, t, at: at),
+        .leaseReleased(w, t, at: at),
+        .taskProgressed(w, t, progress: RawJSON("0.25"), at: at),
+        .workflowCompleted(w, at: at),
+        .workflowFailed(w, t, error: .workerLost("gone"), at: at),
+        .workflowCancelled(w, reason: "operator", at: at),
+        .workflowTimedOut(w, at: at),
+    ]
+
+    @Test("every event survives encode and decode unchanged", arguments: events)
+    func roundTrip(event: Event) throws {
+        #expect(try EventCodec.decode(EventCodec.encode(event)) == event)
+    }
+
+    @Test func truncatedAndForeignRecordsAreRejectedNotTrapped() {
+        let bytes = EventCodec.encode(Self.events[0])
+        for cut in [0, 1, 5, bytes.count / 2, bytes.count - 1] {
+            #expect(throws: JournalError.self) { try EventCodec.decode(Array(bytes.prefix(cut))) }
+        }
+        #expect(throws: JournalError.self) { try EventCodec.decode([9, 1, 0, 0, 0, 0, 0, 0, 0, 0]) }
+        #expect(throws: JournalError.self) { try EventCodec.decode(bytes + [0]) }
+    }
+}
