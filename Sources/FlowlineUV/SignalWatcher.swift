@@ -1,0 +1,56 @@
+internal import CLibUV
+
+/// Watches one signal on the loop (`uv_signal_t`). Loop thread only.
+///
+/// libuv installs a process-wide handler and delivers the signal to the loop through a pipe, so the callback runs on
+/// the loop thread, as ordinary code. Several deliveries before the loop wakes may coalesce into one call. A signal
+/// that every thread blocks stays pending: Dispatch worker threads block signals, so send process-directed signals
+/// (`kill`) or watch from a thread that does not block them (such as the main thread).
+@safe public final class SignalWatcher: LoopHandle {
+    private let handle: UnsafeMutablePointer<uv_signal_t>
+    private var callback: (() -> Void)?
+    private var isClosing = false
+
+    /// Starts watching `signal` (such as `SIGTERM`) on `loop` (`uv_signal_init`, `uv_signal_start`).
+    public init(loop: EventLoop, signal: Int32, _ callback: @escaping () -> Void) throws(UVError) {
+        let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
+        do {
+            try check(unsafe uv_signal_init(loop.loop, handle), "uv_signal_init")
+        } catch {
+            unsafe handle.deallocate()
+            throw error
+        }
+        unsafe self.handle = handle
+        self.callback = callback
+        unsafe adopt(handle, by: self)
+        do {
+            let rc = unsafe uv_signal_start(handle, { h, _ in unsafe owner(SignalWatcher.self, of: h).fire() }, signal)
+            try check(rc, "uv_signal_start")
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    /// Lets `EventLoop.run()` return while this watcher is the only thing left (`uv_unref`).
+    public func unref() {
+        guard !isClosing else { return }
+        unsafe uv_unref(cuv_handle(handle))
+    }
+
+    /// Stops watching and closes the handle (`uv_close`); idempotent.
+    public func close() {
+        guard !isClosing else { return }
+        isClosing = true
+        unsafe uv_close(cuv_handle(handle), { unsafe release(SignalWatcher.self, of: $0).didClose() })
+    }
+
+    private func fire() {
+        callback?()
+    }
+
+    private func didClose() {
+        callback = nil
+        unsafe handle.deallocate()
+    }
+}

@@ -1,0 +1,60 @@
+internal import CLibUV
+internal import Synchronization
+
+/// Wakes the loop from another thread (`uv_async_t`): the only door into the loop thread.
+///
+/// `@unchecked Sendable` invariant: `send()` is the only member other threads may call. It is `uv_async_send`, which
+/// libuv documents as thread-safe, and it runs under `isOpen`'s lock, which `close()` clears before `uv_close`, so it
+/// never touches the handle after the close began (the handle is freed in the close callback). Everything else,
+/// including the callback, stays on the loop thread. Several sends before the loop wakes coalesce into one call.
+@safe public final class Wakeup: LoopHandle, @unchecked Sendable {
+    private let handle: UnsafeMutablePointer<uv_async_t>
+    private let isOpen = Mutex(true)
+    private var callback: (() -> Void)?
+    private var isClosing = false
+
+    /// Creates the wakeup on `loop` (`uv_async_init`); `callback` runs on the loop thread after `send()`.
+    public init(loop: EventLoop, _ callback: @escaping () -> Void) throws(UVError) {
+        let handle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
+        do {
+            try check(unsafe uv_async_init(loop.loop, handle, { unsafe owner(Wakeup.self, of: $0).fire() }),
+                      "uv_async_init")
+        } catch {
+            unsafe handle.deallocate()
+            throw error
+        }
+        unsafe self.handle = handle
+        self.callback = callback
+        unsafe adopt(handle, by: self)
+    }
+
+    /// Schedules the callback on the loop thread (`uv_async_send`). Any thread; a no-op once `close()` has begun.
+    public func send() {
+        isOpen.withLock { isOpen in
+            if isOpen { checkInvariant(unsafe uv_async_send(handle), "uv_async_send") }
+        }
+    }
+
+    /// Lets `EventLoop.run()` return while this wakeup is the only thing left (`uv_unref`). Loop thread only.
+    public func unref() {
+        guard !isClosing else { return }
+        unsafe uv_unref(cuv_handle(handle))
+    }
+
+    /// Closes the handle (`uv_close`); idempotent. Loop thread only; later `send()`s do nothing.
+    public func close() {
+        guard !isClosing else { return }
+        isClosing = true
+        isOpen.withLock { $0 = false }
+        unsafe uv_close(cuv_handle(handle), { unsafe release(Wakeup.self, of: $0).didClose() })
+    }
+
+    private func fire() {
+        callback?()
+    }
+
+    private func didClose() {
+        callback = nil
+        unsafe handle.deallocate()
+    }
+}
