@@ -16,3 +16,35 @@ public enum JSON: Equatable, Sendable {
     /// An object.
     case object([String: JSON])
 }
+
+// MARK: - Literals
+
+extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, ExpressibleByIntegerLiteral,
+    ExpressibleByFloatLiteral, ExpressibleByStringLiteral, ExpressibleByArrayLiteral, ExpressibleByDictionaryLiteral
+{
+    /// `nil` is `.null`.
+    public init(nilLiteral: ()) { self = .null }
+    /// A Boolean literal.
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    /// An integer literal.
+    public init(integerLiteral value: Int64) { self = .int(value) }
+    /// A floating-point literal.
+    public init(floatLiteral value: Double) { self = .double(value) }
+    /// A string literal.
+    public init(stringLiteral value: String) { self = .string(value) }
+    /// An array literal.
+    public init(arrayLiteral elements: JSON...) { self = .array(elements) }
+    /// A dictionary literal; a repeated key keeps its last value, as the parser does.
+    public init(dictionaryLiteral elements: (String, JSON)...) {
+        self = .object(Dictionary(elements, uniquingKeysWith: { _, last in last }))
+    }
+}
+
+// MARK: - Text
+
+extension JSON: CustomStringConvertible {
+    /// The compact JSON text, with object keys sorted.
+    public var description: String {
+        String(decoding: encoded, as: UTF8.self)
+    }
+}

@@ -1,0 +1,452 @@
+/// Why a byte sequence is not one acceptable JSON value, and where.
+public struct JSONParseError: Error, Equatable, CustomStringConvertible {
+    /// The offset of the offending byte, counted from the start of the input.
+    public var offset: Int
+    /// What was wrong, in a few words (for logs and `-32700` error messages).
+    public var message: String
+
+    /// Creates an error at `offset`.
+    public init(offset: Int, message: String) {
+        self.offset = offset
+        self.message = message
+    }
+
+    /// `"<message> at byte <offset>"`.
+    public var description: String { "\(message) at byte \(offset)" }
+}
+
+/// A strict RFC 8259 parser over bytes, written for untrusted input.
+///
+/// - UTF-8 is validated in strings (the only place non-ASCII bytes are legal), rejecting overlong forms,
+///   surrogates and code points past U+10FFFF; `\u` escapes must pair surrogates.
+/// - Control characters (below 0x20) must be escaped inside strings.
+/// - Nesting is tracked on a heap stack, never by recursion, so any depth is safe; more than `maxDepth`
+///   nested arrays and objects is an error.
+/// - A number without fraction or exponent that fits `Int64` becomes `.int` (so `-0` is `.int(0)`); every other
+///   number becomes `.double`, and one whose magnitude rounds to infinity is rejected.
+/// - Duplicate object keys are allowed; the last one wins.
+public enum JSONParser {
+    /// Parses exactly one JSON value from `bytes`, allowing whitespace around it.
+    public static func parse(_ bytes: [UInt8], maxDepth: Int = 256) throws(JSONParseError) -> JSON {
+        var parser = Parser(maxDepth: maxDepth)
+        return try parser.parseDocument(bytes.span)
+    }
+
+    /// Parses exactly one JSON value from `bytes`; error offsets count from `bytes.startIndex`.
+    public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = 256) throws(JSONParseError) -> JSON {
+        var parser = Parser(maxDepth: maxDepth)
+        return try parser.parseDocument(bytes.span)
+    }
+}
+
+// MARK: - Bytes
+
+/// The ASCII bytes the grammar names.
+enum ASCII {
+    static let quote: UInt8 = 0x22
+    static let backslash: UInt8 = 0x5C
+    static let slash: UInt8 = 0x2F
+    static let comma: UInt8 = 0x2C
+    static let colon: UInt8 = 0x3A
+    static let openBracket: UInt8 = 0x5B
+    static let closeBracket: UInt8 = 0x5D
+    static let openBrace: UInt8 = 0x7B
+    static let closeBrace: UInt8 = 0x7D
+    static let minus: UInt8 = 0x2D
+    static let plus: UInt8 = 0x2B
+    static let dot: UInt8 = 0x2E
+    static let zero: UInt8 = 0x30
+    static let nine: UInt8 = 0x39
+    static let lowerE: UInt8 = 0x65
+    static let upperE: UInt8 = 0x45
+    static let space: UInt8 = 0x20
+    static let tab: UInt8 = 0x09
+    static let newline: UInt8 = 0x0A
+    static let carriageReturn: UInt8 = 0x0D
+
+    static func isDigit(_ b: UInt8) -> Bool { b &- zero < 10 }
+}
+
+// MARK: - Parser
+
+/// The parser's state. The input is passed to every method as a `Span` rather than stored, because a stored
+/// `Span` would make this type non-escapable, which needs experimental lifetime annotations.
+struct Parser {
+    /// One open array or object: where its members start on the shared value and key stacks.
+    private struct Frame {
+        var isObject: Bool
+        var valueStart: Int
+        var keyStart: Int
+    }
+
+    let maxDepth: Int
+    var index = 0
+    private var frames: [Frame] = []
+    // Members of every open container, innermost last. Sharing two flat stacks means a member is moved once,
+    // when its container closes, instead of being copied in and out of a per-container enum payload.
+    private var values: [JSON] = []
+    private var keys: [String] = []
+
+    init(maxDepth: Int) {
+        self.maxDepth = maxDepth
+    }
+
+    mutating func parseDocument(_ s: Span<UInt8>) throws(JSONParseError) -> JSON {
+        let value = try parseValue(s)
+        skipWhitespace(s)
+        if index < s.count { throw error("trailing data after the JSON value") }
+        return value
+    }
+
+    func error(_ message: String, at offset: Int? = nil) -> JSONParseError {
+        JSONParseError(offset: offset ?? index, message: message)
+    }
+
+    mutating func skipWhitespace(_ s: Span<UInt8>) {
+        while index < s.count {
+            let b = s[index]
+            guard b == ASCII.space || b == ASCII.newline || b == ASCII.carriageReturn || b == ASCII.tab else { return }
+            index += 1
+        }
+    }
+
+    /// The byte at `index`, or an end-of-input error.
+    func peek(_ s: Span<UInt8>) throws(JSONParseError) -> UInt8 {
+        guard index < s.count else { throw error("unexpected end of input") }
+        return s[index]
+    }
+
+    mutating func expect(_ byte: UInt8, _ s: Span<UInt8>, _ what: String) throws(JSONParseError) {
+        skipWhitespace(s)
+        guard try peek(s) == byte else { throw error("expected \(what)") }
+        index += 1
+    }
+
+    /// Parses one value of any depth with an explicit stack: the outer loop starts a value, the inner loop
+    /// hands each finished value to the innermost open container until one wants another member.
+    mutating func parseValue(_ s: Span<UInt8>) throws(JSONParseError) -> JSON {
+        nextValue: while true {
+            skipWhitespace(s)
+            guard var value = try startValue(s) else { continue nextValue }
+            while let frame = frames.last {
+                values.append(value)
+                skipWhitespace(s)
+                let b = try peek(s)
+                index += 1
+                if b == ASCII.comma {
+                    if frame.isObject { try parseKey(s) }
+                    continue nextValue
+                }
+                guard b == (frame.isObject ? ASCII.closeBrace : ASCII.closeBracket) else {
+                    throw error(frame.isObject ? "expected ',' or '}'" : "expected ',' or ']'", at: index - 1)
+                }
+                value = closeContainer(frame)
+            }
+            return value
+        }
+    }
+
+    /// Parses a scalar or an empty container and returns it, or opens a container and returns nil.
+    private mutating func startValue(_ s: Span<UInt8>) throws(JSONParseError) -> JSON? {
+        let b = try peek(s)
+        switch b {
+        case ASCII.quote: return .string(try parseString(s))
+        case ASCII.openBrace, ASCII.openBracket: return try openContainer(isObject: b == ASCII.openBrace, s)
+        case ASCII.minus, ASCII.zero...ASCII.nine: return try parseNumber(s)
+        case UInt8(ascii: "t"): return try parseLiteral("true", .bool(true), s)
+        case UInt8(ascii: "f"): return try parseLiteral("false", .bool(false), s)
+        case UInt8(ascii: "n"): return try parseLiteral("null", .null, s)
+        default: throw error(b < 0x80 ? "unexpected character" : "unexpected non-ASCII byte outside a string")
+        }
+    }
+
+    private mutating func openContainer(isObject: Bool, _ s: Span<UInt8>) throws(JSONParseError) -> JSON? {
+        // Check before pushing, so hostile nesting costs at most maxDepth frames.
+        guard frames.count < maxDepth else { throw error("nesting deeper than \(maxDepth)") }
+        index += 1
+        skipWhitespace(s)
+        if try peek(s) == (isObject ? ASCII.closeBrace : ASCII.closeBracket) {
+            index += 1
+            return isObject ? .object([:]) : .array([])
+        }
+        frames.append(Frame(isObject: isObject, valueStart: values.count, keyStart: keys.count))
+        if isObject { try parseKey(s, skippedWhitespace: true) }
+        return nil
+    }
+
+    private mutating func parseKey(_ s: Span<UInt8>, skippedWhitespace: Bool = false) throws(JSONParseError) {
+        if !skippedWhitespace { skipWhitespace(s) }
+        guard try peek(s) == ASCII.quote else { throw error("expected a string key") }
+        keys.append(try parseString(s))
+        try expect(ASCII.colon, s, "':'")
+    }
+
+    private mutating func closeContainer(_ frame: Frame) -> JSON {
+        frames.removeLast()
+        let count = values.count - frame.valueStart
+        defer {
+            values.removeLast(count)
+            keys.removeLast(keys.count - frame.keyStart)
+        }
+        guard frame.isObject else { return .array(Array(values[frame.valueStart...])) }
+        var object = [String: JSON](minimumCapacity: count)
+        for offset in 0..<count {
+            // Assigning in input order makes the last duplicate win.
+            object[keys[frame.keyStart + offset]] = values[frame.valueStart + offset]
+        }
+        return .object(object)
+    }
+
+    private mutating func parseLiteral(_ word: String, _ value: JSON, _ s: Span<UInt8>) throws(JSONParseError) -> JSON {
+        let start = index
+        for expected in word.utf8 {
+            guard index < s.count, s[index] == expected else { throw error("invalid literal", at: start) }
+            index += 1
+        }
+        return value
+    }
+}
+
+// MARK: - Strings
+
+extension Parser {
+    /// Parses a string starting at its opening quote. Strings without escapes are validated and copied once.
+    mutating func parseString(_ s: Span<UInt8>) throws(JSONParseError) -> String {
+        index += 1
+        let start = index
+        while true {
+            guard index < s.count else { throw error("unterminated string", at: start - 1) }
+            let b = s[index]
+            if b == ASCII.quote {
+                let string = try decodeUTF8(s, start..<index)
+                index += 1
+                return string
+            }
+            if b == ASCII.backslash { return try parseEscapedString(s, from: start) }
+            if b < 0x20 { throw error("unescaped control character in string") }
+            index += 1
+        }
+    }
+
+    private func decodeUTF8(_ s: Span<UInt8>, _ range: Range<Int>) throws(JSONParseError) -> String {
+        do throws(UTF8.ValidationError) {
+            return String(copying: try UTF8Span(validating: s.extracting(range)))
+        } catch {
+            throw self.error("invalid UTF-8 in string", at: range.lowerBound + error.byteOffsets.lowerBound)
+        }
+    }
+
+    /// The slow path: unescapes into a byte buffer, validating each raw run between escapes. Escapes are ASCII,
+    /// so a valid multi-byte sequence never straddles one.
+    private mutating func parseEscapedString(_ s: Span<UInt8>, from start: Int) throws(JSONParseError) -> String {
+        var buffer: [UInt8] = []
+        buffer.reserveCapacity(index - start + 16)
+        var runStart = start
+        while true {
+            guard index < s.count else { throw error("unterminated string", at: start - 1) }
+            let b = s[index]
+            if b == ASCII.quote || b == ASCII.backslash {
+                try appendValidated(s, runStart..<index, to: &buffer)
+                if b == ASCII.quote {
+                    index += 1
+                    return String(decoding: buffer, as: UTF8.self)
+                }
+                try appendEscape(s, to: &buffer)
+                runStart = index
+            } else if b < 0x20 {
+                throw error("unescaped control character in string")
+            } else {
+                index += 1
+            }
+        }
+    }
+
+    private func appendValidated(_ s: Span<UInt8>, _ range: Range<Int>, to buffer: inout [UInt8])
+        throws(JSONParseError)
+    {
+        do throws(UTF8.ValidationError) {
+            _ = try UTF8Span(validating: s.extracting(range))
+        } catch {
+            throw self.error("invalid UTF-8 in string", at: range.lowerBound + error.byteOffsets.lowerBound)
+        }
+        for i in range { buffer.append(s[i]) }
+    }
+
+    /// Decodes the escape at `index` (its backslash) and appends its UTF-8.
+    private mutating func appendEscape(_ s: Span<UInt8>, to buffer: inout [UInt8]) throws(JSONParseError) {
+        let escapeStart = index
+        index += 1
+        let c = try peek(s)
+        index += 1
+        switch c {
+        case ASCII.quote, ASCII.backslash, ASCII.slash: buffer.append(c)
+        case UInt8(ascii: "b"): buffer.append(0x08)
+        case UInt8(ascii: "f"): buffer.append(0x0C)
+        case UInt8(ascii: "n"): buffer.append(0x0A)
+        case UInt8(ascii: "r"): buffer.append(0x0D)
+        case UInt8(ascii: "t"): buffer.append(0x09)
+        case UInt8(ascii: "u"): appendUTF8(try parseUnicodeEscape(s, escapeStart: escapeStart), to: &buffer)
+        default: throw error("invalid escape", at: escapeStart)
+        }
+    }
+
+    /// Reads the hex digits of a `\u` escape (and of its low surrogate, if it starts a pair).
+    private mutating func parseUnicodeEscape(_ s: Span<UInt8>, escapeStart: Int) throws(JSONParseError) -> UInt32 {
+        let unit = try parseHex4(s)
+        switch unit {
+        case 0xD800...0xDBFF:
+            guard index + 1 < s.count, s[index] == ASCII.backslash, s[index + 1] == UInt8(ascii: "u") else {
+                throw error("lone surrogate in \\u escape", at: escapeStart)
+            }
+            index += 2
+            let low = try parseHex4(s)
+            guard (0xDC00...0xDFFF).contains(low) else {
+                throw error("lone surrogate in \\u escape", at: escapeStart)
+            }
+            return 0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+        case 0xDC00...0xDFFF:
+            throw error("lone surrogate in \\u escape", at: escapeStart)
+        default:
+            return unit
+        }
+    }
+
+    private mutating func parseHex4(_ s: Span<UInt8>) throws(JSONParseError) -> UInt32 {
+        var value: UInt32 = 0
+        for _ in 0..<4 {
+            let b = try peek(s)
+            let digit: UInt8
+            switch b {
+            case ASCII.zero...ASCII.nine: digit = b - ASCII.zero
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): digit = b - UInt8(ascii: "A") + 10
+            default: throw error("invalid hex digit in \\u escape")
+            }
+            value = value << 4 | UInt32(digit)
+            index += 1
+        }
+        return value
+    }
+
+    private func appendUTF8(_ scalar: UInt32, to buffer: inout [UInt8]) {
+        switch scalar {
+        case 0..<0x80:
+            buffer.append(UInt8(scalar))
+        case 0x80..<0x800:
+            buffer.append(UInt8(0xC0 | scalar >> 6))
+            buffer.append(UInt8(0x80 | scalar & 0x3F))
+        case 0x800..<0x10000:
+            buffer.append(UInt8(0xE0 | scalar >> 12))
+            buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            buffer.append(UInt8(0x80 | scalar & 0x3F))
+        default:
+            buffer.append(UInt8(0xF0 | scalar >> 18))
+            buffer.append(UInt8(0x80 | scalar >> 12 & 0x3F))
+            buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
+            buffer.append(UInt8(0x80 | scalar & 0x3F))
+        }
+    }
+}
+
+// MARK: - Numbers
+
+extension Parser {
+    /// Exact powers of ten: with a mantissa below 2^53, one multiplication or division by these is correctly
+    /// rounded (Clinger's fast path), so most numbers never reach the slower text conversion.
+    private static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+        1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ]
+
+    /// The digits read so far, as an exact integer while they fit.
+    private struct Mantissa {
+        var value: UInt64 = 0
+        var isExact = true
+
+        mutating func append(_ digit: UInt8) {
+            let (times10, o1) = value.multipliedReportingOverflow(by: 10)
+            let (sum, o2) = times10.addingReportingOverflow(UInt64(digit))
+            if o1 || o2 { isExact = false } else { value = sum }
+        }
+    }
+
+    mutating func parseNumber(_ s: Span<UInt8>) throws(JSONParseError) -> JSON {
+        let start = index
+        let isNegative = s[index] == ASCII.minus
+        if isNegative { index += 1 }
+        var mantissa = Mantissa()
+        guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit") }
+        if s[index] == ASCII.zero {
+            index += 1
+            if index < s.count, ASCII.isDigit(s[index]) { throw error("leading zero in number", at: start) }
+        } else {
+            readDigits(s) { mantissa.append($0) }
+        }
+        var fractionDigits = 0
+        var isIntegral = true
+        if index < s.count, s[index] == ASCII.dot {
+            isIntegral = false
+            index += 1
+            guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit after '.'") }
+            readDigits(s) {
+                mantissa.append($0)
+                fractionDigits += 1
+            }
+        }
+        var exponent = 0
+        if index < s.count, s[index] == ASCII.lowerE || s[index] == ASCII.upperE {
+            isIntegral = false
+            exponent = try parseExponent(s)
+        }
+        if isIntegral, mantissa.isExact, let int = Self.int64(mantissa.value, isNegative: isNegative) {
+            return .int(int)
+        }
+        return .double(try makeDouble(s, start: start, mantissa, exponent - fractionDigits, isNegative))
+    }
+
+    private mutating func readDigits(_ s: Span<UInt8>, _ body: (UInt8) -> Void) {
+        while index < s.count, ASCII.isDigit(s[index]) {
+            body(s[index] - ASCII.zero)
+            index += 1
+        }
+    }
+
+    private mutating func parseExponent(_ s: Span<UInt8>) throws(JSONParseError) -> Int {
+        index += 1
+        var isNegative = false
+        if index < s.count, s[index] == ASCII.minus || s[index] == ASCII.plus {
+            isNegative = s[index] == ASCII.minus
+            index += 1
+        }
+        guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit in exponent") }
+        var exponent = 0
+        // Saturate: any exponent this large already means zero or out of range.
+        readDigits(s) { exponent = min(exponent * 10 + Int($0), 1_000_000) }
+        return isNegative ? -exponent : exponent
+    }
+
+    private static func int64(_ magnitude: UInt64, isNegative: Bool) -> Int64? {
+        if !isNegative { return magnitude <= UInt64(Int64.max) ? Int64(magnitude) : nil }
+        return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil
+    }
+
+    private func makeDouble(_ s: Span<UInt8>, start: Int, _ mantissa: Mantissa, _ exponent10: Int, _ isNegative: Bool)
+        throws(JSONParseError) -> Double
+    {
+        var magnitude: Double
+        if mantissa.isExact, mantissa.value <= 1 << 53, (-22...22).contains(exponent10) {
+            magnitude = Double(mantissa.value)
+            if exponent10 >= 0 {
+                magnitude *= Self.exactPowersOfTen[exponent10]
+            } else {
+                magnitude /= Self.exactPowersOfTen[-exponent10]
+            }
+            return isNegative ? -magnitude : magnitude
+        }
+        // The grammar is already checked, so the text is ASCII and valid for the stdlib's correctly rounded
+        // conversion.
+        let text = try decodeUTF8(s, start..<index)
+        guard let value = Double(text), value.isFinite else { throw error("number out of range", at: start) }
+        return value
+    }
+}

@@ -1,0 +1,186 @@
+/// A JSON-RPC id: a number, a string, or null. A notification has no id at all, written `RPCID?.none`.
+///
+/// Only integral numbers are accepted as ids; `1.5` or `1e2` is an invalid request.
+public enum RPCID: Hashable, Sendable, ExpressibleByIntegerLiteral, ExpressibleByStringLiteral {
+    /// An integer id.
+    case int(Int64)
+    /// A string id, echoed back exactly.
+    case string(String)
+    /// A null id, as in a response to a line whose id could not be read.
+    case null
+
+    /// Creates an integer id.
+    public init(integerLiteral value: Int64) { self = .int(value) }
+
+    /// Creates a string id.
+    public init(stringLiteral value: String) { self = .string(value) }
+
+    /// The id as a JSON value.
+    public var json: JSON {
+        switch self {
+        case .int(let i): .int(i)
+        case .string(let s): .string(s)
+        case .null: .null
+        }
+    }
+}
+
+/// One decoded incoming JSON-RPC 2.0 message.
+public enum RPCMessage: Equatable, Sendable {
+    /// A request, or a notification when `id` is nil. `params` is an object or an array, `{}` when absent.
+    case request(id: RPCID?, method: String, params: JSON)
+    /// A successful response.
+    case response(id: RPCID, result: JSON)
+    /// An error response; `id` is nil when the peer left it out.
+    case errorResponse(id: RPCID?, error: RPCError)
+
+    /// Why a line could not be decoded, with the id when it could be read (so the reply can carry it).
+    public struct DecodeFailure: Error, Equatable {
+        /// The line's id, if it had a valid one; reply with `.null` when nil.
+        public var id: RPCID?
+        /// The error to reply with: -32700 or -32600.
+        public var error: RPCError
+
+        /// Creates a failure.
+        public init(id: RPCID?, error: RPCError) {
+            self.id = id
+            self.error = error
+        }
+    }
+
+    /// Decodes one framed line.
+    ///
+    /// Throws -32700 when the line is not JSON, and -32600 when it is not an object, lacks `"jsonrpc":"2.0"`,
+    /// has a non-string `method`, params that are neither object nor array, an id that is not an integer, string or
+    /// null, or neither `method`, `result` nor `error`.
+    public static func decode(_ line: [UInt8]) throws(DecodeFailure) -> RPCMessage {
+        let json: JSON
+        do {
+            json = try JSONParser.parse(line)
+        } catch {
+            throw DecodeFailure(id: nil, error: .parseError(error.description))
+        }
+        guard case .object(let members) = json else {
+            throw DecodeFailure(id: nil, error: .invalidRequest("expected an object"))
+        }
+        let id = try decodeID(members["id"])
+        func invalid(_ detail: String) -> DecodeFailure { DecodeFailure(id: id, error: .invalidRequest(detail)) }
+        guard members["jsonrpc"] == .string("2.0") else { throw invalid(#""jsonrpc" must be "2.0""#) }
+        if let method = members["method"] {
+            guard case .string(let name) = method else { throw invalid("method must be a string") }
+            let params = members["params"] ?? .object([:])
+            switch params {
+            case .object, .array: return .request(id: id, method: name, params: params)
+            case .null, .bool, .int, .double, .string: throw invalid("params must be an object or an array")
+            }
+        }
+        switch (members["result"], members["error"]) {
+        case (let result?, nil):
+            guard let id else { throw invalid("a response needs an id") }
+            return .response(id: id, result: result)
+        case (nil, let error?):
+            guard let error = decodeErrorObject(error) else {
+                throw invalid("error must have an integer code and a string message")
+            }
+            return .errorResponse(id: id, error: error)
+        case (_?, _?):
+            throw invalid("a response has result or error, not both")
+        case (nil, nil):
+            throw invalid("expected method, result or error")
+        }
+    }
+
+    private static func decodeID(_ value: JSON?) throws(DecodeFailure) -> RPCID? {
+        switch value {
+        case nil: return nil
+        case .int(let i)?: return .int(i)
+        case .string(let s)?: return .string(s)
+        case .null?: return .null
+        case .bool?, .double?, .array?, .object?:
+            throw DecodeFailure(id: nil, error: .invalidRequest("id must be an integer, a string or null"))
+        }
+    }
+
+    private static func decodeErrorObject(_ value: JSON) -> RPCError? {
+        guard case .object(let members) = value,
+            case .int(let code)? = members["code"], let code = Int(exactly: code),
+            case .string(let message)? = members["message"]
+        else { return nil }
+        return RPCError(code: code, message: message, data: members["data"])
+    }
+}
+
+/// Encoders for outgoing lines. Each line is compact JSON ending in `\n`.
+public enum RPCEncoder {
+    /// `{"jsonrpc":"2.0","id":…,"result":…}\n`, with a null id when `id` is nil. `result` writes one value.
+    public static func response(id: RPCID?, result: (inout JSONWriter) -> Void) -> [UInt8] {
+        line(id: id ?? .null) { w in
+            w.key("result")
+            result(&w)
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"result":…}\n` for an already-built result.
+    public static func response(id: RPCID?, result: JSON) -> [UInt8] {
+        response(id: id) { $0.write(result) }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":…}}\n`, with a null id when `id` is nil.
+    public static func error(id: RPCID?, _ error: RPCError) -> [UInt8] {
+        line(id: id ?? .null) { w in
+            w.key("error")
+            w.beginObject()
+            w.key("code")
+            w.int(Int64(error.code))
+            w.key("message")
+            w.string(error.message)
+            if let data = error.data {
+                w.key("data")
+                w.write(data)
+            }
+            w.endObject()
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}\n`, or a notification without `id` when `id` is nil.
+    /// `params` writes one object or array.
+    public static func request(id: RPCID?, method: String, params: (inout JSONWriter) -> Void) -> [UInt8] {
+        line(id: id) { w in
+            w.key("method")
+            w.string(method)
+            w.key("params")
+            params(&w)
+        }
+    }
+
+    /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}\n` for already-built params.
+    public static func request(id: RPCID?, method: String, params: JSON) -> [UInt8] {
+        request(id: id, method: method) { $0.write(params) }
+    }
+
+    private static func line(id: RPCID?, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter()
+        w.beginObject()
+        w.key("jsonrpc")
+        w.string("2.0")
+        if let id {
+            w.key("id")
+            w.id(id)
+        }
+        body(&w)
+        w.endObject()
+        w.bytes.append(ASCII.newline)
+        return w.bytes
+    }
+}
+
+extension JSONWriter {
+    /// Writes a JSON-RPC id.
+    public mutating func id(_ id: RPCID) {
+        switch id {
+        case .int(let i): int(i)
+        case .string(let s): string(s)
+        case .null: null()
+        }
+    }
+}
