@@ -42,7 +42,7 @@ let package = Package(
         .executableTarget(
             name: "flowlined",
             dependencies: [
-                "FlowlineServer",
+                "FlowlineServer", "FlowlineCore", "FlowlineJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

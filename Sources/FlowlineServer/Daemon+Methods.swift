@@ -1,6 +1,7 @@
 import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
+import Logging
 
 extension Daemon {
     /// One framed line: decode it, check the session may call, and run the method. Never traps on input.

@@ -1,6 +1,7 @@
 import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
+import Logging
 import FlowlineUV
 
 extension Daemon {

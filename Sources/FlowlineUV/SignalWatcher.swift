@@ -1,4 +1,5 @@
 internal import CLibUV
+internal import Glibc
 
 /// Watches one signal on the loop (`uv_signal_t`). Loop thread only.
 ///
@@ -23,6 +24,12 @@ internal import CLibUV
         unsafe self.handle = handle
         self.callback = callback
         unsafe adopt(handle, by: self)
+        // A parent (a test runner's spawning thread, say) may hand down a mask that blocks the signal; it would
+        // then stay pending forever. Watching a signal means wanting it, so unblock it on this thread.
+        var set = sigset_t()
+        unsafe sigemptyset(&set)
+        unsafe sigaddset(&set, signal)
+        unsafe pthread_sigmask(SIG_UNBLOCK, &set, nil)
         do {
             let rc = unsafe uv_signal_start(handle, { h, _ in unsafe owner(SignalWatcher.self, of: h).fire() }, signal)
             try check(rc, "uv_signal_start")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FlowlineCore
 import FlowlineJournal
 import FlowlineServer
 import Foundation

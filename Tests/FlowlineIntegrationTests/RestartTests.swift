@@ -1,4 +1,5 @@
 import FlowlineProtocol
+import Foundation
 import FlowlineTestSupport
 import Testing
 

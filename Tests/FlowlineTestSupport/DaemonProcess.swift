@@ -61,7 +61,7 @@ public final class DaemonProcess {
 
     /// Sends `signal` and waits (at most 10 s) for the process to exit; returns its exit status.
     @discardableResult
-    public func stop(signal: Int32 = SIGTERM) -> Int32 {
+    public func stop(signal: Int32 = 15 /* SIGTERM */) -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(5_000) }

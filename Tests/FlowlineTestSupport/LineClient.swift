@@ -12,16 +12,27 @@ public final class LineClient {
 
     public struct Closed: Error {}
 
+    /// What the socket's callbacks write into; it outlives the client if a callback comes late.
+    private final class Mailbox {
+        var framer = LineFramer(maxLineBytes: 256 * 1024 * 1024)
+        var inbox: [JSON] = []
+        var received: [[UInt8]] = []
+        var isClosed = false
+    }
+
     private let loop: EventLoop
     private var connection: TCPConnection?
-    private var framer = LineFramer(maxLineBytes: 256 * 1024 * 1024)
+    private let mailbox = Mailbox()
     /// Decoded messages not yet taken, in arrival order.
-    public private(set) var inbox: [JSON] = []
+    public var inbox: [JSON] {
+        get { mailbox.inbox }
+        set { mailbox.inbox = newValue }
+    }
     /// Every line received, for schema checks.
-    public private(set) var received: [[UInt8]] = []
+    public var received: [[UInt8]] { mailbox.received }
     /// Every line sent, for schema checks.
     public private(set) var sent: [[UInt8]] = []
-    public private(set) var isClosed = false
+    public var isClosed: Bool { mailbox.isClosed }
     private var nextID: Int64 = 1
 
     public init(port: Int, host: String = "127.0.0.1") throws {
@@ -31,14 +42,15 @@ public final class LineClient {
         try run(until: "connect") { result != nil }
         let connection = try result!.get()
         self.connection = connection
-        connection.onRead = { [unowned self] bytes in
-            for frame in self.framer.feed(bytes) {
+        let mailbox = self.mailbox
+        connection.onRead = { bytes in
+            for frame in mailbox.framer.feed(bytes) {
                 guard case .line(let line) = frame else { continue }
-                self.received.append(line)
-                if let json = try? JSONParser.parse(line) { self.inbox.append(json) }
+                mailbox.received.append(line)
+                if let json = try? JSONParser.parse(line) { mailbox.inbox.append(json) }
             }
         }
-        connection.onClose = { [unowned self] _ in self.isClosed = true }
+        connection.onClose = { _ in mailbox.isClosed = true }
         connection.startReading()
     }
 
@@ -48,7 +60,8 @@ public final class LineClient {
         guard let connection else { return }
         self.connection = nil
         connection.close()
-        _ = try? run(until: "close", timeout: 2) { self.isClosed }
+        let mailbox = self.mailbox
+        _ = try? run(until: "close", timeout: 2) { mailbox.isClosed }
     }
 
     /// Sends raw bytes as they are (a test of bad input may send anything).
@@ -62,6 +75,7 @@ public final class LineClient {
     public func send(_ method: String, _ params: String = "{}", notification: Bool = false) -> Int64 {
         let id = nextID
         nextID += 1
+        let params = params.replacingOccurrences(of: "\n", with: " ")
         let line = Array(
             (notification
                 ? #"{"jsonrpc":"2.0","method":"\#(method)","params":\#(params)}"#
