@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Flowline", targets: ["Flowline"]),
         .executable(name: "flowlined", targets: ["flowlined"]),
         .executable(name: "flowline", targets: ["flowline"]),
+        .executable(name: "flowline-bench", targets: ["flowline-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -55,6 +56,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: safe
+        ),
+        .executableTarget(
+            name: "flowline-bench",
+            dependencies: ["FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV"],
+            path: "tools/benchmark",
+            swiftSettings: common
         ),
         .target(
             name: "FlowlineTestSupport",
