@@ -1,7 +1,6 @@
 """The worker: runs registered handlers for the task.run messages the daemon sends, answers exactly one
 outcome per lease, reconnects with backoff when the connection drops, and shuts down gracefully."""
 
-import json
 import logging
 import os
 import socket
@@ -16,6 +15,7 @@ from .errors import ConnectionLost, FlowlineError, MethodNotFound, RequestTimeou
 from .outcomes import Awaitable, Spawn, TaskFailure
 
 log = logging.getLogger("flowline.worker")
+logging.getLogger("flowline").addHandler(logging.NullHandler())
 
 Handler = Callable[["TaskContext"], Any]
 
