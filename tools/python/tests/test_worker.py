@@ -238,3 +238,39 @@ class Restart(DaemonTestCase):
         self.assertEqual(record["result"], {"step3": 20})
         self.assertEqual(runs, [1, 1], "a restart alone must not use up an attempt")
         self.assertEqual(task_of(record, "step2")["attempts"], 1)
+
+
+class Examples(DaemonTestCase):
+    """tools/examples/*.py run against this daemon, each with its worker in-process."""
+
+    def example(self, name, *extra):
+        import os
+        import subprocess
+        import sys
+        from support import REPO_ROOT
+        path = os.path.join(REPO_ROOT, "tools", "examples", name + ".py")
+        proc = subprocess.run([sys.executable, path, "--server", self.daemon.address, "--timeout", "15"] +
+                              list(extra), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=30)
+        out = proc.stdout.decode("utf-8", "replace")
+        self.assertEqual(proc.returncode, 0, out)
+        return out
+
+    def test_simpleflow_basic(self):
+        self.assertIn("(1 + 1) * 2 = 4", self.example("simpleflow_basic"))
+
+    def test_gigq_etl(self):
+        self.assertIn('result: {"notify": {"notifications_sent": 1}}', self.example("gigq_etl"))
+
+    def test_function_flow(self):
+        self.require("task.await", "future.resolve")
+        self.assertIn('"query_rows": 42', self.example("function_flow"))
+
+    def test_flink_stocks(self):
+        self.require("task.spawn")
+        self.assertIn("average std dev:", self.example("flink_stocks"))
+
+    def test_job_runner(self):
+        self.require("task.await", "task.spawn")  # reverts come with the same daemon work
+        out = self.example("job_runner", "--attempts", "2")
+        self.assertIn("reverted: True", out)
+        self.assertLess(out.index("deleting volume"), out.index("terminating instance"))
