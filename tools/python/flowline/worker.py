@@ -222,12 +222,14 @@ class Worker:
         with self._active_cond:
             return self._active
 
-    def stop(self, timeout: float = 30.0) -> bool:
+    def stop(self, timeout: float = 30.0, graceful: bool = True) -> bool:
         """Graceful shutdown: no new handler starts (a task.run that arrives now fails retryable with type
         ``worker_stopping``, so another worker picks it up), running handlers finish and their outcomes are
-        sent (for up to ``timeout`` seconds), then the connection closes. Returns True if all finished."""
+        sent (for up to ``timeout`` seconds), then the connection closes. Returns True if all finished.
+        ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the daemon runs their
+        tasks again."""
         self._stopping.set()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + (timeout if graceful else 0.0)
         with self._active_cond:
             while self._active > 0:
                 left = deadline - time.monotonic()
