@@ -82,8 +82,8 @@ struct ReplayCommand: AsyncParsableCommand {
         var lines = ["index: \(workflows.count) workflows rebuilt from the full scan and from their own records"]
         if let server {
             guard until == nil else { throw ToolError("--verify with --server compares the whole journal; drop --until") }
-            let live = try await LiveVerification(server: server, tokenFile: tokenFile, data: data)
-                .compare(workflows.map(\.id.rawValue), filter: workflow)
+            let live = try await LiveVerification(server: server, tokenFile: tokenFile, store: store)
+                .compare(workflows.map(\.id.rawValue))
             lines.append("live: \(live.compared) workflows compared with the daemon at \(server)")
             problems += live.problems
         } else {
