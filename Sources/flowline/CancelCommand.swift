@@ -5,7 +5,9 @@ import FlowlineProtocol
 /// `flowline cancel ID [--revert]`: cancels a workflow and prints its status.
 struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "cancel", abstract: "Cancel a workflow (and with --revert, run its reverts).")
+        commandName: "cancel",
+        abstract: "Cancel a workflow (and with --revert, run its reverts)."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow id.")
@@ -21,6 +23,10 @@ struct CancelCommand: AsyncParsableCommand {
         let record = try await options.with { client throws(FlowlineError) in
             try await client.cancel(id, reason: reason, revert: revert)
         }
-        print(json ? record.json.description : StatusReport(workflow: try WorkflowView(json: record.json), now: TimeText.now()).rendered)
+        print(
+            json
+                ? record.json.description
+                : StatusReport(workflow: try WorkflowView(json: record.json), now: TimeText.now()).rendered
+        )
     }
 }

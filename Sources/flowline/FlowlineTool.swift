@@ -17,7 +17,8 @@ struct FlowlineTool: AsyncParsableCommand {
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
             StatsCommand.self, InspectCommand.self, ReplayCommand.self,
-        ])
+        ]
+    )
 
     /// Runs the command line and exits: never a stack trace, always one line on stderr for an error.
     static func runAndExit() async -> Never {

@@ -5,7 +5,9 @@ import FlowlineProtocol
 /// `flowline resolve KEY [--result JSON]`: settles a future with a result.
 struct ResolveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "resolve", abstract: "Resolve a future: the tasks awaiting KEY complete with the result.")
+        commandName: "resolve",
+        abstract: "Resolve a future: the tasks awaiting KEY complete with the result."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The future's key.")
@@ -17,7 +19,9 @@ struct ResolveCommand: AsyncParsableCommand {
 
     func run() async throws {
         let value = try parseJSON(Array(result.utf8), source: "--result")
-        let matched = try await options.with { client throws(FlowlineError) in try await client.resolve(key: key, result: value) }
+        let matched = try await options.with { client throws(FlowlineError) in
+            try await client.resolve(key: key, result: value)
+        }
         print(json ? #"{"matched":\#(matched)}"# : FutureOutcome.text(matched, key: key))
     }
 }
@@ -25,7 +29,9 @@ struct ResolveCommand: AsyncParsableCommand {
 /// `flowline reject KEY --error MSG`: settles a future with an error.
 struct RejectCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "reject", abstract: "Reject a future: the tasks awaiting KEY fail with the error.")
+        commandName: "reject",
+        abstract: "Reject a future: the tasks awaiting KEY fail with the error."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The future's key.")
@@ -36,14 +42,17 @@ struct RejectCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let matched = try await options.with { client throws(FlowlineError) in try await client.reject(key: key, error: error) }
+        let matched = try await options.with { client throws(FlowlineError) in
+            try await client.reject(key: key, error: error)
+        }
         print(json ? #"{"matched":\#(matched)}"# : FutureOutcome.text(matched, key: key))
     }
 }
 
 enum FutureOutcome {
     static func text(_ matched: Int, key: String) -> String {
-        matched == 0 ? "no task awaits \(key) yet; the outcome is kept for the first one that does"
+        matched == 0
+            ? "no task awaits \(key) yet; the outcome is kept for the first one that does"
             : "\(matched) task\(matched == 1 ? "" : "s") settled by \(key)"
     }
 }

@@ -5,7 +5,9 @@ import FlowlineProtocol
 /// `flowline history ID`: the journal events of one workflow, oldest first.
 struct HistoryCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "history", abstract: "Show the journal events of one workflow, oldest first.")
+        commandName: "history",
+        abstract: "Show the journal events of one workflow, oldest first."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow id.")

@@ -11,7 +11,8 @@ struct InspectCommand: ParsableCommand {
         discussion: """
             Opens the data directory read-only, in read transactions, so it works while flowlined runs and \
             writes. The workflow counts come from replaying the journal with the daemon's own core code.
-            """)
+            """
+    )
 
     @Option(help: "The daemon's data directory (its LMDB journal).")
     var data: String
@@ -63,8 +64,11 @@ struct InspectFacts {
         fields.add("Replayed", "through seq \(replayedThrough)")
         if let w = oldestRunning {
             let age = TimeText.duration(TimeText.now() - w.createdAt.milliseconds)
-            fields.add("Oldest running", "\(w.id.rawValue) (\(w.name), \(w.state.rawValue)), created "
-                + "\(TimeText.dateTime(w.createdAt.milliseconds)) UTC, \(age) ago")
+            fields.add(
+                "Oldest running",
+                "\(w.id.rawValue) (\(w.name), \(w.state.rawValue)), created "
+                    + "\(TimeText.dateTime(w.createdAt.milliseconds)) UTC, \(age) ago"
+            )
         } else {
             fields.add("Oldest running", "none")
         }

@@ -23,9 +23,11 @@ struct ListCommand: AsyncParsableCommand {
             try await client.list(state: state, name: name, limit: limit, after: after)
         }
         if json {
-            print(JSON.object([
-                "workflows": .array(page.workflows.map(\.json)), "next": page.next.map(JSON.string) ?? .null,
-            ]).description)
+            print(
+                JSON.object([
+                    "workflows": .array(page.workflows.map(\.json)), "next": page.next.map(JSON.string) ?? .null,
+                ]).description
+            )
             return
         }
         let views = try page.workflows.map { summary throws(ToolError) in try WorkflowView(json: summary.json) }

@@ -6,7 +6,8 @@ import FlowlineProtocol
 struct ProfileCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "profile",
-        abstract: "Show per-task timings: wait (scheduled to started), run (started to finished), share of total.")
+        abstract: "Show per-task timings: wait (scheduled to started), run (started to finished), share of total."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow id.")
@@ -30,9 +31,16 @@ extension ProfileReport {
             let wait = task.scheduled.flatMap { s in task.started.map { $0 - s } }
             let end = task.finished ?? (task.isFinished ? nil : now)
             let run = task.started.flatMap { s in end.map { $0 - s } }
-            let share: JSON = run.flatMap { r in total.map { $0 > 0 ? .double(Double(r) / Double($0)) : .null } } ?? .null
-            return ["id": .string(task.id), "state": .string(task.state), "wait_s": seconds(wait), "run_s": seconds(run), "share": share]
+            let share: JSON =
+                run.flatMap { r in total.map { $0 > 0 ? .double(Double(r) / Double($0)) : .null } } ?? .null
+            return [
+                "id": .string(task.id), "state": .string(task.state), "wait_s": seconds(wait), "run_s": seconds(run),
+                "share": share,
+            ]
         }
-        return ["workflow_id": .string(workflow.id), "state": .string(workflow.state), "total_s": seconds(total), "tasks": .array(tasks)]
+        return [
+            "workflow_id": .string(workflow.id), "state": .string(workflow.state), "total_s": seconds(total),
+            "tasks": .array(tasks),
+        ]
     }
 }

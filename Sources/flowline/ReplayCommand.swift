@@ -18,7 +18,8 @@ struct ReplayCommand: AsyncParsableCommand {
             `history` reads). Live, when --server is given: every rebuilt workflow must equal the running \
             daemon's workflow.get record (retried a few times for workflows still moving). There are no \
             checkpoints yet, so nothing is compared with one. Exit 1 when a check finds a difference.
-            """)
+            """
+    )
 
     @Option(help: "The daemon's data directory (its LMDB journal).")
     var data: String
@@ -81,7 +82,9 @@ struct ReplayCommand: AsyncParsableCommand {
         }
         var lines = ["index: \(workflows.count) workflows rebuilt from the full scan and from their own records"]
         if let server {
-            guard until == nil else { throw ToolError("--verify with --server compares the whole journal; drop --until") }
+            guard until == nil else {
+                throw ToolError("--verify with --server compares the whole journal; drop --until")
+            }
             let live = try await LiveVerification(server: server, tokenFile: tokenFile, store: store)
                 .compare(workflows.map(\.id.rawValue))
             lines.append("live: \(live.compared) workflows compared with the daemon at \(server)")
@@ -89,8 +92,11 @@ struct ReplayCommand: AsyncParsableCommand {
         } else {
             lines.append("live: not checked (no --server given)")
         }
-        lines.append(problems.isEmpty ? "verified: no differences (through seq \(replay.lastSeq))"
-            : "MISMATCH: \(problems.count) difference(s)")
+        lines.append(
+            problems.isEmpty
+                ? "verified: no differences (through seq \(replay.lastSeq))"
+                : "MISMATCH: \(problems.count) difference(s)"
+        )
         lines += problems.map { "  " + $0 }
         print(lines.joined(separator: "\n"))
         if !problems.isEmpty { throw ExitCode(1) }

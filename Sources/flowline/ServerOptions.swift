@@ -54,7 +54,8 @@ extension ToolError {
             let path = data?["path"]?.stringValue.map { " (at \($0))" } ?? ""
             return ToolError("\(message)\(path)")
         case .connection(let detail): return ToolError("lost the connection to flowlined at \(server): \(detail)")
-        case .protocolViolation(let detail): return ToolError("flowlined at \(server) sent something unreadable: \(detail)")
+        case .protocolViolation(let detail):
+            return ToolError("flowlined at \(server) sent something unreadable: \(detail)")
         case .timeout: return ToolError("flowlined at \(server) did not answer in time")
         }
     }

@@ -5,7 +5,9 @@ import FlowlineProtocol
 /// `flowline stats`: workflows and tasks by state, journal facts, uptime.
 struct StatsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stats", abstract: "Show workflows and tasks by state, journal facts and uptime.")
+        commandName: "stats",
+        abstract: "Show workflows and tasks by state, journal facts and uptime."
+    )
 
     @OptionGroup var options: ServerOptions
     @Flag(help: "Print the stats as JSON.")

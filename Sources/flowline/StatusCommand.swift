@@ -6,7 +6,8 @@ import FlowlineProtocol
 struct StatusCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status",
-        abstract: "Show a workflow's tasks: state, attempts, worker, scheduled, started, finished, duration.")
+        abstract: "Show a workflow's tasks: state, attempts, worker, scheduled, started, finished, duration."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow id.")
@@ -16,6 +17,10 @@ struct StatusCommand: AsyncParsableCommand {
 
     func run() async throws {
         let record = try await options.with { client throws(FlowlineError) in try await client.get(id) }
-        print(json ? record.json.description : StatusReport(workflow: try WorkflowView(json: record.json), now: TimeText.now()).rendered)
+        print(
+            json
+                ? record.json.description
+                : StatusReport(workflow: try WorkflowView(json: record.json), now: TimeText.now()).rendered
+        )
     }
 }

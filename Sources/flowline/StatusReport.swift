@@ -54,7 +54,9 @@ struct WorkflowHeader {
         fields.add("Name", workflow.name)
         var state = workflow.state
         if workflow.reverted { state += " (reverted)" }
-        if !workflow.revertFailures.isEmpty { state += " (revert failed: \(workflow.revertFailures.joined(separator: ", ")))" }
+        if !workflow.revertFailures.isEmpty {
+            state += " (revert failed: \(workflow.revertFailures.joined(separator: ", ")))"
+        }
         fields.add("State", state)
         if let created = workflow.created { fields.add("Created", TimeText.dateTime(created) + " UTC") }
         if let finished = workflow.finished { fields.add("Finished", TimeText.dateTime(finished) + " UTC") }

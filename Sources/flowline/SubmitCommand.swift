@@ -8,7 +8,8 @@ struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Submit a workflow document and print its id.",
-        discussion: "With --wait, waits for the end and prints the status table; exits 1 unless it completed.")
+        discussion: "With --wait, waits for the end and prints the status table; exits 1 unless it completed."
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow document (JSON), or - for stdin.")
@@ -24,7 +25,9 @@ struct SubmitCommand: AsyncParsableCommand {
         let document = try parseJSON(try readDocument(), source: file == "-" ? "stdin" : file)
         let submission = try await options.with { client throws(FlowlineError) in try await client.submit(document) }
         if !submission.created {
-            FileHandle.standardError.write(Data("flowline: \(submission.workflowID) already exists; nothing new started\n".utf8))
+            FileHandle.standardError.write(
+                Data("flowline: \(submission.workflowID) already exists; nothing new started\n".utf8)
+            )
         }
         guard wait else {
             print(submission.workflowID)

@@ -10,7 +10,8 @@ struct WatchCommand: AsyncParsableCommand {
         discussion: """
             On a terminal the bar is redrawn in place; otherwise a plain line is printed whenever it changes. \
             Exits 0 when the workflow completed, 1 when it failed, was cancelled or timed out.
-            """)
+            """
+    )
 
     @OptionGroup var options: ServerOptions
     @Argument(help: "The workflow id.")

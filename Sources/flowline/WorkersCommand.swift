@@ -24,7 +24,8 @@ struct WorkersCommand: AsyncParsableCommand {
             return
         }
         var table = TextTable([
-            .init("Worker"), .init("Queues"), .init("Running", .right), .init("Concurrency", .right), .init("Connected"),
+            .init("Worker"), .init("Queues"), .init("Running", .right), .init("Concurrency", .right),
+            .init("Connected"),
         ])
         for w in workers {
             table.append([

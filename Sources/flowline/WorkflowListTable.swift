@@ -20,7 +20,11 @@ struct WorkflowListTable {
         }
         if !showsTasks {
             table.columns.remove(at: 3)
-            table.rows = table.rows.map { row in var row = row; row.remove(at: 3); return row }
+            table.rows = table.rows.map { row in
+                var row = row
+                row.remove(at: 3)
+                return row
+            }
         }
         return table.rendered
     }

@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 /// A daemon of a test's own, on a free port with a fresh data directory, and the `flowline` tool pointed at it.

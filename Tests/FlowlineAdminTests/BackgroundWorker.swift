@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 
 /// A worker on a thread of its own that completes every task after `delay` seconds (or fails, for good, the
 /// tasks named in `failing`), so a test can run the blocking `flowline` subprocess meanwhile.

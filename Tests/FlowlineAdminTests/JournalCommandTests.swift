@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 /// `inspect` and `replay` on the data directory of a running daemon, and of one killed with SIGKILL.
@@ -76,7 +76,11 @@ struct JournalCommandTests {
         #expect(missing.stderr.hasPrefix("flowline: cannot read journal at "), "\(missing)")
         #expect(missing.stderr.split(separator: "\n").count == 1, "\(missing)")
         let unknown = try fixture.offline(["replay", "--data", fixture.data, "--workflow", "nope"])
-        #expect(unknown.status == 2 && unknown.stderr == "flowline: no workflow nope in the journal at \(fixture.data) (through seq 0)\n", "\(unknown)")
+        #expect(
+            unknown.status == 2
+                && unknown.stderr == "flowline: no workflow nope in the journal at \(fixture.data) (through seq 0)\n",
+            "\(unknown)"
+        )
         let usage = try fixture.offline(["inspect"])
         #expect(usage.status == 2 && usage.stderr.split(separator: "\n").count == 1, "\(usage)")
     }

@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 /// Each live command against a real daemon, checking what the tables say.
@@ -108,7 +108,8 @@ struct LiveCommandTests {
         expectOneLine(try fixture.tool(["submit", malformed]), "\(malformed) is not valid JSON")
         let cycle = try fixture.file(
             "cycle.json",
-            #"{"name":"c","tasks":[{"id":"a","handler":"h","deps":["b"]},{"id":"b","handler":"h","deps":["a"]}]}"#)
+            #"{"name":"c","tasks":[{"id":"a","handler":"h","deps":["b"]},{"id":"b","handler":"h","deps":["a"]}]}"#
+        )
         expectOneLine(try fixture.tool(["submit", cycle]), "")
         expectOneLine(try fixture.tool(["submit", fixture.directory.path + "/missing.json"]), "cannot read")
         expectOneLine(try fixture.tool(["resolve", "k", "--result", "{oops"]), "--result is not valid JSON")

@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 /// `watch` on a pseudo-terminal (through util-linux `script`) and on a pipe, on workflows that take seconds.
@@ -20,7 +20,9 @@ struct WatchCommandTests {
         let binary = try #require(ToolProcess.binary())
         let watch = try ToolProcess.runProgram(
             "/usr/bin/script",
-            ["-qfec", "\(binary) watch c1 --server \(fixture.server) --interval 0.2", "/dev/null"], timeout: 30)
+            ["-qfec", "\(binary) watch c1 --server \(fixture.server) --interval 0.2", "/dev/null"],
+            timeout: 30
+        )
         #expect(watch.status == 0, "\(watch)")
         let redraws = watch.stdout.components(separatedBy: "\r\u{1B}[2K[").dropFirst()
         #expect(redraws.count >= 5, "redrawn in place several times: \(watch)")

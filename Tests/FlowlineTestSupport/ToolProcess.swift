@@ -16,7 +16,10 @@ public enum ToolProcess {
 
     /// Runs `flowline arguments…` with `stdin` as its input and returns when it exits; kills it after `timeout` s.
     public static func run(
-        _ arguments: [String], stdin: String? = nil, timeout: Double = 30, environment: [String: String] = [:]
+        _ arguments: [String],
+        stdin: String? = nil,
+        timeout: Double = 30,
+        environment: [String: String] = [:]
     ) throws -> Output {
         guard let binary = binary() else { throw NotFound() }
         return try runProgram(binary, arguments, stdin: stdin, timeout: timeout, environment: environment)
@@ -24,7 +27,10 @@ public enum ToolProcess {
 
     /// Runs any program the same way (tests use `script` for a pseudo-terminal).
     public static func runProgram(
-        _ program: String, _ arguments: [String], stdin: String? = nil, timeout: Double = 30,
+        _ program: String,
+        _ arguments: [String],
+        stdin: String? = nil,
+        timeout: Double = 30,
         environment: [String: String] = [:]
     ) throws -> Output {
         let directory = NSTemporaryDirectory() + "flowline-tool-\(UUID().uuidString)"
@@ -51,7 +57,8 @@ public enum ToolProcess {
         return Output(
             status: process.terminationStatus,
             stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
-            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+            stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
+        )
     }
 
     /// `FLOWLINE_BIN`, else `flowline` beside the running test binary, else under `.build/debug`.
