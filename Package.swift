@@ -78,5 +78,10 @@ let package = Package(
             dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
             swiftSettings: common
         ),
+        .testTarget(
+            name: "FlowlineAdminTests",
+            dependencies: ["FlowlineTestSupport", "flowline", "flowlined", "FlowlineProtocol"],
+            swiftSettings: common
+        ),
     ]
 )

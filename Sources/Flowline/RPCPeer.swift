@@ -1,0 +1,150 @@
+import FlowlineProtocol
+import FlowlineUV
+
+/// One JSON-RPC connection to the daemon, on the loop thread: requests with their completions keyed by id,
+/// incoming requests and notifications (`task.run`, `task.cancel`) handed to `onRequest`.
+///
+/// Lines are framed and decoded by FlowlineProtocol, the same codec the daemon uses. Loop thread only.
+final class RPCPeer {
+    typealias Completion = (Result<JSON, FlowlineError>) -> Void
+
+    /// The longest line accepted from the daemon; a larger one closes the connection.
+    static let maxLineBytes = 256 * 1024 * 1024
+
+    private let connection: TCPConnection
+    private var framer = LineFramer(maxLineBytes: RPCPeer.maxLineBytes)
+    private var nextID: Int64 = 1
+    private var pending: [Int64: Completion] = [:]
+    private var closeReason: FlowlineError?
+
+    /// A request or notification from the daemon: method, params, id (nil for a notification).
+    var onRequest: ((String, JSON, RPCID?) -> Void)?
+    /// Runs once, after the connection closed and every pending completion failed.
+    var onClose: ((FlowlineError) -> Void)?
+    /// Every line sent, when `isRecording` (tests check the exact wire).
+    private(set) var sentLines: [[UInt8]] = []
+    var isRecording = false
+
+    /// Whether the connection is over.
+    var isClosed: Bool { connection.isClosed }
+
+    private init(connection: TCPConnection) {
+        self.connection = connection
+        connection.setNoDelay(true)
+        // The connection holds the peer through these closures until it closes, then drops them (no leak, no dangling).
+        connection.onRead = { bytes in self.received(bytes) }
+        connection.onClose = { error in self.closed(error) }
+        connection.startReading()
+    }
+
+    /// Connects to `host:port` and says `hello` with `params`; `completion` gets the open peer, or the connect
+    /// error, the `hello` error (`-32001` for a bad token), or `.timeout` after `timeout`.
+    static func open(
+        loop: EventLoop, host: String, port: Int, hello params: JSON, timeout: Duration,
+        _ completion: @escaping (Result<RPCPeer, FlowlineError>) -> Void
+    ) {
+        var finished = false
+        let timer: Timer? = try? Timer(loop: loop)
+        func finish(_ result: Result<RPCPeer, FlowlineError>) {
+            guard !finished else {
+                if case .success(let late) = result { late.close() }
+                return
+            }
+            finished = true
+            timer?.close()
+            completion(result)
+        }
+        timer?.start(afterMilliseconds: timeout.milliseconds) { finish(.failure(.timeout)) }
+        TCPConnection.connect(loop: loop, host: host, port: port) { result in
+            switch result {
+            case .failure(let error):
+                finish(.failure(.connection("cannot connect to \(host):\(port): \(error)")))
+            case .success(let connection):
+                let peer = RPCPeer(connection: connection)
+                peer.call("hello", params) { answer in
+                    switch answer {
+                    case .success: finish(.success(peer))
+                    case .failure(let error):
+                        peer.close()
+                        finish(.failure(error))
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends a request; `completion` runs once with the result, the error response, or `.connection` when the
+    /// connection closes first.
+    func call(_ method: String, _ params: JSON, _ completion: @escaping Completion) {
+        if let closeReason {
+            completion(.failure(closeReason))
+            return
+        }
+        let id = nextID
+        nextID += 1
+        pending[id] = completion
+        send(RPCEncoder.request(id: .int(id), method: method, params: params))
+    }
+
+    /// Sends a notification (no id, no answer).
+    func notify(_ method: String, _ params: JSON) {
+        send(RPCEncoder.request(id: nil, method: method, params: params))
+    }
+
+    /// Requests sent whose answer has not come yet.
+    var pendingCount: Int { pending.count }
+
+    /// Closes the connection now; pending calls fail with `.connection("closed")`.
+    func close() {
+        connection.close()
+    }
+
+    private func send(_ line: [UInt8]) {
+        if isRecording { sentLines.append(Array(line.dropLast())) }
+        connection.write(line)
+    }
+
+    private func received(_ bytes: [UInt8]) {
+        for frame in framer.feed(bytes) {
+            switch frame {
+            case .tooLong:
+                connection.close()
+                return
+            case .line(let line):
+                dispatch(line)
+            }
+        }
+    }
+
+    private func dispatch(_ line: [UInt8]) {
+        let message: RPCMessage
+        do {
+            message = try RPCMessage.decode(line)
+        } catch {
+            // A line we cannot read cannot be answered usefully; the daemon never sends one.
+            return
+        }
+        switch message {
+        case .request(let id, let method, let params):
+            onRequest?(method, params, id)
+        case .response(let id, let result):
+            guard case .int(let n) = id, let completion = pending.removeValue(forKey: n) else { return }
+            completion(.success(result))
+        case .errorResponse(let id, let error):
+            guard case .int(let n)? = id, let completion = pending.removeValue(forKey: n) else { return }
+            completion(.failure(FlowlineError(error)))
+        }
+    }
+
+    private func closed(_ error: UVError?) {
+        let reason = FlowlineError.connection(error.map { "lost: \($0)" } ?? "closed")
+        closeReason = reason
+        let waiting = pending
+        pending = [:]
+        for (_, completion) in waiting.sorted(by: { $0.key < $1.key }) { completion(.failure(reason)) }
+        let onClose = self.onClose
+        self.onClose = nil
+        onRequest = nil
+        onClose?(reason)
+    }
+}
