@@ -50,7 +50,7 @@ struct LiveCommandTests {
         let history = try fixture.tool(["history", "d1"])
         #expect(history.stdout.row("1")?[2] == "workflow_submitted", "\(history)")
         #expect(history.stdout.row("10")?[2] == "workflow_completed", "\(history)")
-        #expect(history.stdout.row("2")?[3...4] == ["step1", "lease=L1 worker=w1"], "\(history)")
+        #expect(history.stdout.row("2")?[3...4] == ["step1", "kind=attempt lease=L1 worker=w1"], "\(history)")
         let workers = try fixture.tool(["workers"])
         #expect(workers.stdout.row("w1")?[1...3] == ["default", "0", "1"], "\(workers)")
         let stats = try fixture.tool(["stats"])
@@ -86,14 +86,8 @@ struct LiveCommandTests {
         #expect(cancel.stdout.row("only")?[1] == "cancelled", "\(cancel)")
         let resolve = try fixture.tool(["resolve", "k1", "--result", #"{"rows":3}"#])
         let reject = try fixture.tool(["reject", "k2", "--error", "nope", "--json"])
-        // flowlined does not have futures yet: until it does, the tool must say so in one line and exit 2.
-        withKnownIssue("flowlined answers future.resolve and future.reject with -32601 until futures land") {
-            #expect(resolve.status == 0 && resolve.stdout.hasPrefix("no task awaits k1 yet"), "\(resolve)")
-            #expect(reject.status == 0 && reject.stdout == "{\"matched\":0}\n", "\(reject)")
-        }
-        if resolve.status != 0 {
-            #expect(resolve.status == 2 && resolve.stderr == "flowline: Method not found: future.resolve\n")
-        }
+        #expect(resolve.status == 0 && resolve.stdout.hasPrefix("no task awaits k1 yet"), "\(resolve)")
+        #expect(reject.status == 0 && reject.stdout == "{\"matched\":0}\n", "\(reject)")
     }
 
     @Test func errorsAreOneLineOnStderrAndExit2() throws {
