@@ -24,6 +24,8 @@ public enum Command: Sendable {
     case heartbeat(LeaseID, progress: RawJSON?, from: WorkerID, request: RequestID?)
     /// A timer the coordinator armed came due.
     case fireTimer(TimerID)
+    /// Drop workflows that finished before `finishedBefore` (the retention's edge), at most `limit` of them.
+    case compact(finishedBefore: Instant, limit: Int)
 }
 
 /// A timer the coordinator asks the shell to arm. Stale firings are harmless: the coordinator checks.

@@ -35,6 +35,12 @@ public struct Coordinator: Sendable {
         case .heartbeat(let lease, let progress, let from, let request):
             heartbeat(lease, progress: progress, from: from, request: request, at: now, into: &decision)
         case .fireTimer(let timer): fire(timer, at: now, into: &decision)
+        case .compact(let edge, let limit):
+            var old: [WorkflowID] = []
+            for id in state.order where old.count < limit {
+                if let w = state.workflows[id], w.state.isTerminal, let end = w.finishedAt, end < edge { old.append(id) }
+            }
+            if !old.isEmpty { record(.workflowsCompacted(old, at: now), into: &decision) }
         }
         dispatchTouchedQueues(at: now, into: &decision)
         return decision

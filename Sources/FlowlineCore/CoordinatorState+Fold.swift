@@ -95,6 +95,10 @@ extension CoordinatorState {
         case .workflowTimedOut(let w, let at):
             let error = TaskError(type: "timeout", message: "the workflow's timeout passed")
             end(w, as: .timedOut, error: error, revert: false, at: at)
+        case .workflowsCompacted(let ids, _):
+            let gone = Set(ids.filter { workflows[$0]?.state.isTerminal == true })
+            for id in gone { workflows[id] = nil }
+            order.removeAll { gone.contains($0) }
         }
     }
 
@@ -102,9 +106,11 @@ extension CoordinatorState {
 
     private mutating func submit(_ spec: WorkflowSpec, at: Instant) {
         guard let id = spec.id, workflows[id] == nil else { return }
-        workflows[id] = Workflow(id: id, spec: spec, at: at)
-        order.append(id)
         submitted += 1
+        var workflow = Workflow(id: id, spec: spec, at: at)
+        workflow.number = submitted
+        workflows[id] = workflow
+        order.append(id)
         addTasks(spec.tasks, to: id, parent: nil, at: at)
     }
 

@@ -43,6 +43,8 @@ public enum Event: Hashable, Sendable {
     case workflowCancelled(WorkflowID, reason: String, revert: Bool, at: Instant)
     /// The workflow's own timeout passed; every unfinished task was cancelled.
     case workflowTimedOut(WorkflowID, at: Instant)
+    /// Finished workflows older than the retention were dropped, with their journal records.
+    case workflowsCompacted([WorkflowID], at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -55,7 +57,7 @@ public enum Event: Hashable, Sendable {
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
             .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
             w
-        case .futureKept, .futureUsed, .futureExpired: WorkflowID("")
+        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted: WorkflowID("")
         }
     }
 
@@ -68,7 +70,7 @@ public enum Event: Hashable, Sendable {
             .tasksSpawned(_, _, _, _, let t), .futureKept(_, _, let t), .futureUsed(_, let t), .futureExpired(_, let t),
             .revertStarted(_, _, let t), .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
-            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t):
+            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t):
             t
         }
     }
@@ -97,6 +99,7 @@ public enum Event: Hashable, Sendable {
         case .workflowFailed: "workflow_failed"
         case .workflowCancelled: "workflow_cancelled"
         case .workflowTimedOut: "workflow_timed_out"
+        case .workflowsCompacted: "workflows_compacted"
         }
     }
 }

@@ -20,6 +20,8 @@ public struct Workflow: Hashable, Sendable {
     public var endState: WorkflowState?
     /// While reverting: positions of the tasks still to revert, next first.
     public var revertQueue: [Int] = []
+    /// The workflow's place in submission order (1 for the first ever submitted).
+    public var number: UInt64 = 0
 
     public init(id: WorkflowID, spec: WorkflowSpec, at now: Instant) {
         self.id = id
@@ -82,7 +84,8 @@ public struct TaskRecord: Hashable, Sendable {
     /// Revert runs dispatched so far.
     public var revertAttempts = 0
 
-    init(id: TaskID, spec: TaskSpec, deps: [TaskID], parent: TaskID?) {
+    /// A new task, blocked on `deps`; snapshots restore the other fields after this.
+    public init(id: TaskID, spec: TaskSpec, deps: [TaskID], parent: TaskID?) {
         self.id = id
         self.spec = spec
         self.deps = deps

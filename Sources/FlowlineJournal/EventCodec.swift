@@ -70,6 +70,9 @@ public enum EventCodec {
             w.error(error)
             w.optional(retryAt) { $0.i64($1.milliseconds) }
         case .workflowReverted(let wf, _): w.string(wf.rawValue)
+        case .workflowsCompacted(let ids, _):
+            w.u64(UInt64(ids.count))
+            for id in ids { w.string(id.rawValue) }
         }
         return w.bytes
     }
@@ -156,6 +159,10 @@ public enum EventCodec {
             let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
             return .revertFailed(wf, t, error: error, retryAt: retryAt, at: at)
         case 21: return .workflowReverted(WorkflowID(try r.string()), at: at)
+        case 22:
+            var ids: [WorkflowID] = []
+            for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
+            return .workflowsCompacted(ids, at: at)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
         }
     }
@@ -183,6 +190,7 @@ public enum EventCodec {
         case .taskReverted: 19
         case .revertFailed: 20
         case .workflowReverted: 21
+        case .workflowsCompacted: 22
         }
     }
 }
@@ -190,20 +198,20 @@ public enum EventCodec {
 // MARK: - Field encodings
 
 extension ByteWriter {
-    fileprivate mutating func ids(_ wf: WorkflowID, _ t: TaskID) {
+    mutating func ids(_ wf: WorkflowID, _ t: TaskID) {
         string(wf.rawValue)
         string(t.rawValue)
     }
 
-    fileprivate mutating func error(_ e: TaskError) {
+    mutating func error(_ e: TaskError) {
         string(e.type)
         string(e.message)
         bool(e.retryable)
     }
 
-    fileprivate mutating func duration(_ d: Duration?) { optional(d) { $0.i64($1.milliseconds) } }
+    mutating func duration(_ d: Duration?) { optional(d) { $0.i64($1.milliseconds) } }
 
-    fileprivate mutating func spec(_ s: WorkflowSpec) {
+    mutating func spec(_ s: WorkflowSpec) {
         string(s.name)
         optional(s.id) { $0.string($1.rawValue) }
         blob(s.input.bytes)
@@ -212,7 +220,7 @@ extension ByteWriter {
         for task in s.tasks { self.task(task) }
     }
 
-    fileprivate mutating func future(_ f: Future) {
+    mutating func future(_ f: Future) {
         switch f {
         case .key(let key, let timeout):
             u8(0)
@@ -230,7 +238,7 @@ extension ByteWriter {
         }
     }
 
-    fileprivate mutating func task(_ t: TaskSpec) {
+    mutating func task(_ t: TaskSpec) {
         string(t.id)
         string(t.handler)
         string(t.queue)
@@ -249,26 +257,26 @@ extension ByteWriter {
 }
 
 extension ByteReader {
-    fileprivate mutating func ids() throws(JournalError) -> (WorkflowID, TaskID) {
+    mutating func ids() throws(JournalError) -> (WorkflowID, TaskID) {
         (WorkflowID(try string()), TaskID(try string()))
     }
 
-    fileprivate mutating func error() throws(JournalError) -> TaskError {
+    mutating func error() throws(JournalError) -> TaskError {
         TaskError(type: try string(), message: try string(), retryable: try bool())
     }
 
-    fileprivate mutating func duration() throws(JournalError) -> Duration? {
+    mutating func duration() throws(JournalError) -> Duration? {
         try optional { (r: inout ByteReader) throws(JournalError) in Duration.milliseconds(try r.i64()) }
     }
 
-    fileprivate mutating func count() throws(JournalError) -> Int {
+    mutating func count() throws(JournalError) -> Int {
         let n = try u64()
         // Each element takes at least 8 bytes, so a count beyond that is corrupt, not an allocation to attempt.
         guard n <= UInt64(bytes.count - offset) / 8 else { throw JournalError(.corrupt, "count past the record's end") }
         return Int(n)
     }
 
-    fileprivate mutating func future() throws(JournalError) -> Future {
+    mutating func future() throws(JournalError) -> Future {
         switch try u8() {
         case 0: return .key(try string(), timeout: try duration())
         case 1: return .sleep(.milliseconds(try i64()))
@@ -280,7 +288,7 @@ extension ByteReader {
         }
     }
 
-    fileprivate mutating func spec() throws(JournalError) -> WorkflowSpec {
+    mutating func spec() throws(JournalError) -> WorkflowSpec {
         let name = try string()
         let id = try optional { (r: inout ByteReader) throws(JournalError) in WorkflowID(try r.string()) }
         let input = RawJSON(bytes: try blob())
@@ -290,7 +298,7 @@ extension ByteReader {
         return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, tasks: tasks)
     }
 
-    fileprivate mutating func task() throws(JournalError) -> TaskSpec {
+    mutating func task() throws(JournalError) -> TaskSpec {
         let id = try string()
         let handler = try string()
         let queue = try string()

@@ -21,10 +21,12 @@ public final class JournalStore {
     /// The largest map `append` grows to on `MDB_MAP_FULL`, in bytes; 64 GiB unless set.
     public var maxMapSize: Int = 64 << 30
 
-    private let environment: Environment
-    private let events: Database
-    private let byWorkflow: Database
-    private let meta: Database
+    let environment: Environment
+    let events: Database
+    let byWorkflow: Database
+    let meta: Database
+    /// Checkpoint records: one per workflow, keyed by its id.
+    let snapshots: Database
 
     /// Opens the journal in `directory`, creating the directory (like `mkdir -p`) and an empty journal if needed.
     ///
@@ -41,7 +43,7 @@ public final class JournalStore {
         self.isReadOnly = readOnly
         do {
             let environment = try Environment(
-                path: directory, mapSize: mapSize, maxDatabases: 4, readOnly: readOnly, noSync: sync == .none)
+                path: directory, mapSize: mapSize, maxDatabases: 8, readOnly: readOnly, noSync: sync == .none)
             let meta = try Self.open("meta", in: environment, create: !readOnly)
             // The format decides whether the other databases mean what we think, so check it before touching them.
             let format = try lmdb { try environment.read { txn in try txn.get(Self.formatKey, in: meta) } }
@@ -51,6 +53,7 @@ public final class JournalStore {
                 try Self.initializeFormat(in: environment, events: events, meta: meta, directory: directory)
             }
             self.byWorkflow = try Self.open("by_workflow", in: environment, create: !readOnly)
+            self.snapshots = try Self.open("snapshots", in: environment, create: !readOnly)
             self.lastSeq = try Self.lastSeq(of: events, in: environment)
             self.environment = environment
             self.events = events
@@ -187,13 +190,24 @@ public final class JournalStore {
     private static let formatKey = Array("format".utf8)
 
     private func commitGrowingMap(_ batch: [Entry]) throws(LMDBError) {
+        try growingMap { () throws(LMDBError) in try commit(batch) }
+    }
+
+    /// Runs a write; when the map is full, doubles it (up to `maxMapSize`) and runs it once more.
+    func growingMap(_ write: () throws(LMDBError) -> Void) throws(LMDBError) {
         do throws(LMDBError) {
-            try commit(batch)
-        } catch  where error.isMapFull && environment.mapSize < maxMapSize {
+            try write()
+        } catch where error.isMapFull && environment.mapSize < maxMapSize {
             let doubled = environment.mapSize.multipliedReportingOverflow(by: 2)
             try environment.setMapSize(doubled.overflow ? maxMapSize : min(doubled.partialValue, maxMapSize))
-            try commit(batch)
+            try write()
         }
+    }
+
+    /// Counts a commit made outside `append`.
+    func didCommit(lastSeq: UInt64) {
+        self.lastSeq = lastSeq
+        commits += 1
     }
 
     private func commit(_ batch: [Entry]) throws(LMDBError) {

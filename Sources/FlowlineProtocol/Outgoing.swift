@@ -128,6 +128,11 @@ extension JSONWriter {
             key("error"); taskError(error)
             key("retry_at"); time(retryAt)
         case .workflowReverted: break
+        case .workflowsCompacted(let ids, _):
+            key("workflows")
+            beginArray()
+            for id in ids { string(id.rawValue) }
+            endArray()
         case .taskProgressed(_, let t, let progress, _):
             key("task_id"); string(t.rawValue)
             key("progress"); raw(progress)

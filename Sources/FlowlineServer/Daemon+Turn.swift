@@ -6,14 +6,39 @@ import FlowlineUV
 
 extension Daemon {
     /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
-    func endTurn() {
-        if !turnEvents.isEmpty {
-            let records = turnEvents.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
+    func endTurn(checkpoint forced: Bool = false) {
+        let now = Clock.now()
+        // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn.
+        if forced || now - lastCompaction >= configuration.checkpointInterval {
+            lastCompaction = now
+            let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
+            handle(.compact(finishedBefore: edge, limit: 10_000))
+        }
+        let checkpointDue = forced || eventsSinceCheckpoint + turnEvents.count >= configuration.checkpointEvents
+            || (now - lastCheckpoint >= configuration.checkpointInterval && (!dirty.isEmpty || !turnEvents.isEmpty))
+        if !turnEvents.isEmpty || checkpointDue {
+            var batch = JournalBatch()
+            batch.records = turnEvents.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
+            for event in turnEvents {
+                if case .workflowsCompacted(let ids, _) = event {
+                    batch.purge += ids.map(\.rawValue)
+                    dirty.formUnion(ids)
+                } else if !event.workflowID.rawValue.isEmpty {
+                    dirty.insert(event.workflowID)
+                }
+            }
+            if checkpointDue { addCheckpoint(to: &batch) }
             do {
-                _ = try journal.append(records)
+                try journal.commit(batch)
             } catch {
                 failTurn(error)
                 return
+            }
+            eventsSinceCheckpoint += turnEvents.count
+            if checkpointDue {
+                dirty.removeAll(keepingCapacity: true)
+                eventsSinceCheckpoint = 0
+                lastCheckpoint = now
             }
         }
         for (id, at) in turnTimers { timers.add(id, at: at) }
@@ -22,6 +47,14 @@ extension Daemon {
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
         rearmTimer()
+    }
+
+    /// Snapshots of every workflow changed since the last checkpoint, and the globals as of this batch's last record.
+    private func addCheckpoint(to batch: inout JournalBatch) {
+        for id in dirty.sorted() {
+            batch.snapshots.append((id.rawValue, coordinator.state.workflows[id].map(SnapshotCodec.encode)))
+        }
+        batch.checkpoint = SnapshotCodec.encode(coordinator.state.globals, seq: journal.lastSeq + UInt64(batch.records.count))
     }
 
     /// The commit failed: nothing of this turn may leave. Its answers become -32005, its other output is

@@ -36,6 +36,14 @@ public final class Daemon {
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
     var turnOutput: [WorkerID] = []
 
+    // MARK: - Checkpoints
+
+    /// Workflows changed since the last checkpoint; their snapshots are rewritten at the next one.
+    var dirty: Set<WorkflowID> = []
+    var eventsSinceCheckpoint = 0
+    var lastCheckpoint: Instant
+    var lastCompaction: Instant
+
     /// Opens the journal and rebuilds the state from it.
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
         self.configuration = configuration
@@ -43,6 +51,8 @@ public final class Daemon {
         self.loop = try EventLoop()
         self.journal = try JournalStore(directory: configuration.dataDirectory, sync: configuration.sync)
         self.startedAt = Clock.now()
+        self.lastCheckpoint = startedAt
+        self.lastCompaction = startedAt
         self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
         try recover()
     }
@@ -50,15 +60,40 @@ public final class Daemon {
     /// Replays the journal into a fresh coordinator and resumes: open leases are given back, timers re-armed.
     func recover() throws {
         coordinator = Coordinator(futureRetention: configuration.futureRetention)
+        var from: UInt64 = 1
+        var snapshots = 0
+        if let globals = try journal.checkpoint() {
+            let (restored, seq) = try SnapshotCodec.decodeGlobals(globals)
+            var workflows: [Workflow] = []
+            try journal.forEachSnapshot { workflows.append(try SnapshotCodec.decodeWorkflow($0)) }
+            snapshots = workflows.count
+            coordinator = Coordinator(
+                state: CoordinatorState(globals: restored, workflows: workflows), futureRetention: configuration.futureRetention)
+            from = seq + 1
+        }
+        dirty = []
         var count = 0
-        try journal.scan { _, bytes in
-            coordinator.apply(try EventCodec.decode(bytes))
+        try journal.scan(from: from) { _, bytes in
+            let event = try EventCodec.decode(bytes)
+            coordinator.apply(event)
+            // What changed after the checkpoint must be in the next one.
+            if case .workflowsCompacted(let ids, _) = event {
+                dirty.formUnion(ids)
+            } else if !event.workflowID.rawValue.isEmpty {
+                dirty.insert(event.workflowID)
+            }
             count += 1
             return true
         }
+        eventsSinceCheckpoint = count
         let resumed = coordinator.resume(at: Clock.now())
         apply(resumed)
-        logger.info("recovered", metadata: ["events": "\(count)", "workflows": "\(coordinator.state.workflows.count)"])
+        logger.info(
+            "recovered",
+            metadata: [
+                "snapshots": "\(snapshots)", "events": "\(count)", "from_seq": "\(from)",
+                "workflows": "\(coordinator.state.workflows.count)",
+            ])
     }
 
     /// Binds, reports the address, and runs the loop until SIGINT or SIGTERM.
@@ -83,7 +118,7 @@ public final class Daemon {
         logger.info("shutting down")
         listener?.close()
         listener = nil
-        endTurn()
+        endTurn(checkpoint: true)
         for connection in connections.values { connection.socket.close() }
         wakeTimer?.close()
         turnHook?.close()

@@ -16,5 +16,10 @@ public struct DaemonConfiguration: Sendable {
     /// A connection whose unsent output passes this is closed: a peer that does not read cannot make the daemon buffer without bound.
     public var maxPendingOutputBytes = 64 * 1024 * 1024
 
+    /// A checkpoint is written once this many events were committed since the last one...
+    public var checkpointEvents = 10_000
+    /// ...or this long after it, whichever comes first (and at shutdown).
+    public var checkpointInterval: Duration = .seconds(30)
+
     public init() {}
 }

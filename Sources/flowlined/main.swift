@@ -24,6 +24,10 @@ struct Flowlined: ParsableCommand {
     var retention = "7d"
     @Option(help: "How long an early future resolution is kept.")
     var futureRetention = "7d"
+    @Option(help: "Write a checkpoint after this many events (and at least every --checkpoint-interval).")
+    var checkpointEvents = 10_000
+    @Option(help: "Longest time between checkpoints while anything changes (e.g. 30s).")
+    var checkpointInterval = "30s"
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -41,6 +45,9 @@ struct Flowlined: ParsableCommand {
         config.maxLineBytes = maxLineBytes
         config.retention = try Self.duration(retention, flag: "--retention")
         config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
+        guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
+        config.checkpointEvents = checkpointEvents
+        config.checkpointInterval = try Self.duration(checkpointInterval, flag: "--checkpoint-interval")
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read --token-file \(tokenFile)")

@@ -1,0 +1,80 @@
+/// What a checkpoint holds beside the workflows: the counters and the future bookkeeping.
+public struct CheckpointGlobals: Hashable, Sendable {
+    public var nextLease: UInt64
+    public var submitted: UInt64
+    public var completions: UInt64
+    public var nextTicket: UInt64
+    public var keyWaiters: [String: [KeyWaiter]]
+    public var keptFutures: [String: KeptFuture]
+
+    public init(
+        nextLease: UInt64, submitted: UInt64, completions: UInt64, nextTicket: UInt64,
+        keyWaiters: [String: [KeyWaiter]], keptFutures: [String: KeptFuture]
+    ) {
+        self.nextLease = nextLease
+        self.submitted = submitted
+        self.completions = completions
+        self.nextTicket = nextTicket
+        self.keyWaiters = keyWaiters
+        self.keptFutures = keptFutures
+    }
+}
+
+extension KeyWaiter {
+    public init(workflow: WorkflowID, index: Int, awaitNumber: Int) {
+        self.init(task: TaskRef(workflow: workflow, index: index), awaitNumber: awaitNumber)
+    }
+}
+
+extension KeptFuture {
+    public init(_ outcome: FutureOutcome, at: Instant) { self.init(outcome: outcome, at: at) }
+}
+
+extension CoordinatorState {
+    /// The counters and future bookkeeping, for a checkpoint.
+    public var globals: CheckpointGlobals {
+        CheckpointGlobals(
+            nextLease: nextLease, submitted: submitted, completions: completions, nextTicket: nextTicket,
+            keyWaiters: keyWaiters, keptFutures: keptFutures)
+    }
+
+    /// Rebuilds the state a checkpoint describes: its globals and every workflow it kept. Indexes, leases and
+    /// queues are derived from the workflows, so they cannot disagree with them.
+    public init(globals: CheckpointGlobals, workflows: [Workflow]) {
+        self.init()
+        nextLease = globals.nextLease
+        submitted = globals.submitted
+        completions = globals.completions
+        nextTicket = globals.nextTicket
+        keyWaiters = globals.keyWaiters
+        keptFutures = globals.keptFutures
+        var queued: [ReadyEntry] = []
+        var queueOf: [UInt64: String] = [:]
+        for var workflow in workflows.sorted(by: { $0.number < $1.number }) {
+            workflow.index = [:]
+            for (position, task) in workflow.tasks.enumerated() {
+                workflow.index[task.id] = position
+                if let lease = task.lease { leases[lease] = TaskRef(workflow: workflow.id, index: position) }
+                if task.isQueued {
+                    queued.append(
+                        ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: workflow.id, task: position))
+                    queueOf[task.queueTicket] = task.spec.queue
+                }
+            }
+            order.append(workflow.id)
+            self.workflows[workflow.id] = workflow
+        }
+        for entry in queued.sorted(by: { $0.ticket < $1.ticket }) {
+            guard let queue = queueOf[entry.ticket] else { continue }
+            queues[queue, default: ReadyQueue()].push(entry)
+        }
+    }
+}
+
+extension Coordinator {
+    /// A coordinator that starts from a checkpoint; apply the events after it, then `resume`.
+    public init(state: CoordinatorState, futureRetention: Duration) {
+        self.init(futureRetention: futureRetention)
+        self.state = state
+    }
+}

@@ -1,0 +1,103 @@
+internal import FlowlineLMDB
+
+/// One group commit: the turn's records and, when a checkpoint is due, the snapshots, globals and purges that go
+/// with them, all in one transaction.
+public struct JournalBatch {
+    public var records: [(workflowID: String, bytes: [UInt8])] = []
+    /// Workflow snapshots to store (bytes) or drop (nil).
+    public var snapshots: [(workflowID: String, bytes: [UInt8]?)] = []
+    /// The checkpoint's globals, written last; recovery starts from it.
+    public var checkpoint: [UInt8]?
+    /// Workflows whose records and index entries are deleted (compaction).
+    public var purge: [String] = []
+
+    public init() {}
+
+    public var isEmpty: Bool { records.isEmpty && snapshots.isEmpty && checkpoint == nil && purge.isEmpty }
+}
+
+extension JournalStore {
+    static let checkpointKey = Array("checkpoint".utf8)
+
+    /// Commits `batch` in one write transaction, growing the map once if it is full. Returns the first seq given
+    /// to its records (nil when it has none). Nothing of a failed batch is written.
+    @discardableResult
+    public func commit(_ batch: JournalBatch) throws(JournalError) -> UInt64? {
+        guard !batch.isEmpty else { return nil }
+        precondition(!isReadOnly, "JournalStore.commit on the read-only journal at \(directory)")
+        let first = lastSeq + 1
+        let maxKeySize = environment.maxKeySize
+        do throws(LMDBError) {
+            try growingMap { () throws(LMDBError) in
+                try lmdbWrite { txn in
+                    for (offset, record) in batch.records.enumerated() {
+                        let seq = first + UInt64(offset)
+                        let workflow = JournalKey.Workflow(record.workflowID, maxKeySize: maxKeySize)
+                        try txn.put(record.bytes, for: JournalKey.seq(seq), in: events, append: true)
+                        try txn.put(workflow.marker, for: workflow.key(seq), in: byWorkflow)
+                    }
+                    for id in batch.purge { try purge(id, in: txn, maxKeySize: maxKeySize) }
+                    for (id, bytes) in batch.snapshots {
+                        let key = JournalKey.snapshot(id, maxKeySize: maxKeySize)
+                        if let bytes {
+                            try txn.put(bytes, for: key, in: snapshots)
+                        } else {
+                            _ = try txn.delete(key, in: snapshots)
+                        }
+                    }
+                    if let checkpoint = batch.checkpoint { try txn.put(checkpoint, for: Self.checkpointKey, in: meta) }
+                }
+            }
+        } catch {
+            throw JournalError(error)
+        }
+        didCommit(lastSeq: first - 1 + UInt64(batch.records.count))
+        return batch.records.isEmpty ? nil : first
+    }
+
+    /// The last checkpoint's globals record, if one was written.
+    public func checkpoint() throws(JournalError) -> [UInt8]? { try meta("checkpoint") }
+
+    /// Calls `body` with every workflow snapshot, in one read transaction.
+    public func forEachSnapshot(_ body: ([UInt8]) throws -> Void) throws {
+        do {
+            try environment.read { txn in
+                try txn.forEach(in: snapshots) { _, value in
+                    try body(value)
+                    return true
+                }
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        }
+    }
+
+    private func purge(_ id: String, in txn: borrowing WriteTransaction, maxKeySize: Int) throws {
+        let workflow = JournalKey.Workflow(id, maxKeySize: maxKeySize)
+        var doomed: [(key: [UInt8], seq: UInt64)] = []
+        try txn.forEach(in: byWorkflow, from: workflow.prefix) { key, value in
+            guard key.starts(with: workflow.prefix) else { return false }
+            if let seq = workflow.seq(ofKey: key, value: value) { doomed.append((key, seq)) }
+            return true
+        }
+        for (key, seq) in doomed {
+            _ = try txn.delete(key, in: byWorkflow)
+            _ = try txn.delete(JournalKey.seq(seq), in: events)
+        }
+    }
+
+    private func lmdbWrite(_ body: (borrowing WriteTransaction) throws -> Void) throws(LMDBError) {
+        do {
+            try environment.write(body)
+        } catch let error as LMDBError {
+            throw error
+        } catch {
+            preconditionFailure("a journal write threw \(error)")
+        }
+    }
+}
+
+extension JournalKey {
+    /// A snapshot's key: the workflow id's UTF-8, cut to fit an LMDB key (ids that long are refused at submit).
+    static func snapshot(_ id: String, maxKeySize: Int) -> [UInt8] { Array(Array(id.utf8).prefix(maxKeySize)) }
+}
