@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "Flowline", targets: ["Flowline"]),
         .executable(name: "flowlined", targets: ["flowlined"]),
         .executable(name: "flowline", targets: ["flowline"]),
+        .executable(name: "flowline-bench", targets: ["flowline-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -56,6 +57,12 @@ let package = Package(
             ],
             swiftSettings: safe
         ),
+        .executableTarget(
+            name: "flowline-bench",
+            dependencies: ["FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV"],
+            path: "tools/benchmark",
+            swiftSettings: common
+        ),
         .target(
             name: "FlowlineTestSupport",
             dependencies: ["Flowline", "FlowlineCore", "FlowlineProtocol", "FlowlineUV"],
@@ -73,6 +80,11 @@ let package = Package(
         .testTarget(
             name: "FlowlineIntegrationTests",
             dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
+            swiftSettings: common
+        ),
+        .testTarget(
+            name: "FlowlineAdminTests",
+            dependencies: ["FlowlineTestSupport", "flowline", "flowlined", "FlowlineProtocol"],
             swiftSettings: common
         ),
     ]

@@ -10,8 +10,14 @@ public enum Command: Sendable {
     case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
     /// A connection closed: its leases end and its waits are dropped.
     case disconnect(WorkerID)
-    /// A worker finished a task's attempt.
-    case complete(LeaseID, result: RawJSON, from: WorkerID, request: RequestID?)
+    /// A worker finished a run; for a poll, `poll` is the decoded answer (nil when the result was not one).
+    case complete(LeaseID, result: RawJSON, poll: PollAnswer?, from: WorkerID, request: RequestID?)
+    /// A worker's attempt handed back a future to wait on.
+    case await(LeaseID, Future, from: WorkerID, request: RequestID?)
+    /// A worker's attempt adds tasks to the workflow and completes with `output`'s result.
+    case spawn(LeaseID, tasks: [TaskSpec], output: String, from: WorkerID, request: RequestID?)
+    /// A client settles a key future.
+    case resolve(key: String, FutureOutcome, request: RequestID)
     /// A worker's attempt failed.
     case fail(LeaseID, error: TaskError, from: WorkerID, request: RequestID?)
     /// A worker is still on it, perhaps with progress.
@@ -32,4 +38,10 @@ public enum TimerID: Hashable, Sendable {
     case workflowTimeout(WorkflowID)
     /// A `workflow.wait` with a timeout.
     case waitTimeout(RequestID)
+    /// The `timeout_s` of a task's `n`-th await.
+    case awaitTimeout(WorkflowID, TaskID, n: Int)
+    /// A sleep's end or a poll's next run, in the task's `n`-th await.
+    case wake(WorkflowID, TaskID, n: Int)
+    /// A kept resolution's retention.
+    case futureExpiry(key: String)
 }

@@ -14,21 +14,55 @@ extension Coordinator {
         for lease in worker.running.sorted() {
             guard let ref = state.leases[lease] else { continue }
             session.release(lease)
-            attemptFailed(ref, error: .workerLost("the worker disconnected"), at: now, into: &decision)
+            runFailed(ref, error: .workerLost("the worker disconnected"), at: now, into: &decision)
         }
     }
 
     mutating func complete(
-        _ lease: LeaseID, result: RawJSON, from: WorkerID, request: RequestID?, at now: Instant,
+        _ lease: LeaseID, result: RawJSON, poll: PollAnswer?, from: WorkerID, request: RequestID?, at now: Instant,
         into decision: inout Decision
     ) {
-        guard let ref = owned(lease, by: from, request: request, into: &decision),
-            let task = state.task(ref)
-        else { return }
-        session.release(lease)
+        guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
+            return
+        }
+        switch task.state {
+        case .waiting:
+            guard let poll, case .poll(_, _, let interval, _) = task.awaiting else {
+                let error = SpecError(path: "result", message: "a poll answers {\"done\": false} or {\"done\": true, \"result\": ...}")
+                reply(request, .failure(.invalid(error)), into: &decision)
+                return
+            }
+            session.release(lease)
+            reply(request, .ok, into: &decision)
+            if poll.done {
+                completeTask(ref, result: poll.result, at: now, into: &decision)
+            } else {
+                record(.pollAnswered(ref.workflow, task.id, at: now), into: &decision)
+                decision.effects.append(.armTimer(.wake(ref.workflow, task.id, n: task.awaitNumber), at: now + interval))
+            }
+        case .reverting:
+            session.release(lease)
+            reply(request, .ok, into: &decision)
+            record(.taskReverted(ref.workflow, task.id, at: now), into: &decision)
+            continueReverting(ref.workflow, at: now, into: &decision)
+        case .blocked, .ready, .running, .completed, .failed, .timedOut, .cancelled, .skipped, .reverted, .revertFailed:
+            session.release(lease)
+            reply(request, .ok, into: &decision)
+            completeTask(ref, result: result, at: now, into: &decision)
+        }
+    }
+
+    /// Completes a task, then the spawning tasks whose output it is, then the workflow when nothing is left.
+    mutating func completeTask(_ ref: TaskRef, result: RawJSON, at now: Instant, into decision: inout Decision) {
+        guard var task = state.task(ref) else { return }
         record(.taskCompleted(ref.workflow, task.id, result: result, at: now), into: &decision)
-        reply(request, .ok, into: &decision)
-        if state.workflows[ref.workflow]?.unfinished == 0 {
+        while let parentID = task.parent, let parent = state.workflows[ref.workflow]?.task(parentID),
+            parent.state == .waiting, parent.spawnOutput == task.id
+        {
+            record(.taskCompleted(ref.workflow, parentID, result: result, at: now), into: &decision)
+            task = parent
+        }
+        if let workflow = state.workflows[ref.workflow], workflow.unfinished == 0, workflow.state == .running {
             record(.workflowCompleted(ref.workflow, at: now), into: &decision)
             answerWaiters(of: ref.workflow, into: &decision)
         }
@@ -64,16 +98,32 @@ extension Coordinator {
 
     /// Ends an open lease because of the coordinator (timeout, lost heartbeat); a worker still connected is told.
     mutating func expire(_ lease: LeaseID, error: TaskError, at now: Instant, into decision: inout Decision) {
-        guard let ref = state.leases[lease], let task = state.task(ref) else { return }
+        guard let ref = state.leases[lease] else { return }
+        dropLease(ref, reason: error.type, into: &decision)
+        runFailed(ref, error: error, at: now, into: &decision)
+    }
+
+    /// Frees the slot of the task's open lease, if any, and tells its worker the lease ended.
+    mutating func dropLease(_ ref: TaskRef, reason: String, into decision: inout Decision) {
+        guard let task = state.task(ref), let lease = task.lease else { return }
         if let owner = session.release(lease) {
-            decision.effects.append(.cancelTask(owner, lease: lease, ref.workflow, task.id, reason: error.type))
+            decision.effects.append(.cancelTask(owner, lease: lease, ref.workflow, task.id, reason: reason))
         }
-        attemptFailed(ref, error: error, at: now, into: &decision)
+    }
+
+    /// A run failed: an attempt (or a poll of it) goes by the task's retry policy, a revert by the revert rules.
+    mutating func runFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
+        guard let task = state.task(ref) else { return }
+        if task.state == .reverting {
+            revertRunFailed(ref, error: error, at: now, into: &decision)
+        } else {
+            attemptFailed(ref, error: error, at: now, into: &decision)
+        }
     }
 
     /// An attempt failed: retry after backoff while attempts remain, else the task and its workflow fail.
     mutating func attemptFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
-        guard let task = state.task(ref) else { return }
+        guard var task = state.task(ref) else { return }
         let retry = task.spec.retry
         if error.retryable && task.attempts < retry.maxAttempts {
             let retryAt = now + retry.delay(afterAttempt: task.attempts)
@@ -82,45 +132,14 @@ extension Coordinator {
             return
         }
         record(.taskAttemptFailed(ref.workflow, task.id, error: error, retryAt: nil, at: now), into: &decision)
-        // TODO(#3): reverts of the completed tasks run before the workflow ends.
-        end(ref.workflow, with: .workflowFailed(ref.workflow, task.id, error: error, at: now),
-            reason: "workflow failed", into: &decision)
-    }
-
-    // MARK: - Dispatch
-
-    /// Hands ready tasks of every queue that changed to workers with free slots.
-    mutating func dispatchTouchedQueues(at now: Instant, into decision: inout Decision) {
-        while !state.touchedQueues.isEmpty || !session.freedQueues.isEmpty {
-            var queues = state.touchedQueues
-            for queue in session.freedQueues where !queues.contains(queue) { queues.append(queue) }
-            state.touchedQueues.removeAll()
-            session.freedQueues.removeAll()
-            for queue in queues { dispatch(queue, at: now, into: &decision) }
+        // A spawning task fails with the output it was waiting for.
+        while let parentID = task.parent, let parent = state.workflows[ref.workflow]?.task(parentID),
+            parent.state == .waiting, parent.spawnOutput == task.id
+        {
+            record(.taskAttemptFailed(ref.workflow, parentID, error: error, retryAt: nil, at: now), into: &decision)
+            task = parent
         }
-    }
-
-    private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
-        while session.queueWorkers[queue]?.isEmpty == false, let ref = state.nextReady(in: queue) {
-            guard let worker = session.nextWorker(for: queue), let info = session.workers[worker],
-                let task = state.task(ref), let workflow = state.workflows[ref.workflow]
-            else { return }
-            let lease = LeaseID(state.nextLease)
-            record(.taskDispatched(ref.workflow, task.id, lease: lease, worker: info.name, at: now), into: &decision)
-            session.leaseOwner[lease] = worker
-            session.workers[worker]?.running.insert(lease)
-            let deadline = task.spec.timeout.map { now + $0 }
-            if let deadline { decision.effects.append(.armTimer(.leaseTimeout(lease), at: deadline)) }
-            if let interval = task.spec.heartbeat {
-                session.heartbeatDue[lease] = now + interval
-                decision.effects.append(.armTimer(.heartbeat(lease), at: now + interval))
-            }
-            let deps = task.deps.map { ($0, workflow.task($0)?.result ?? .null) }
-            let run = TaskRun(
-                lease: lease, workflowID: ref.workflow, workflowName: workflow.name, taskID: task.id,
-                handler: task.spec.handler, attempt: task.attempts + 1, input: task.spec.input, deps: deps,
-                workflowInput: workflow.input, deadline: deadline)
-            decision.effects.append(.runTask(worker, run))
-        }
+        end(ref.workflow, with: .workflowFailed(ref.workflow, task.id, error: error, at: now), reason: "workflow failed",
+            at: now, into: &decision)
     }
 }

@@ -37,19 +37,23 @@ extension Coordinator {
         }
     }
 
-    mutating func cancel(_ w: WorkflowID, reason: String, request: RequestID, at now: Instant, into decision: inout Decision) {
+    mutating func cancel(
+        _ w: WorkflowID, reason: String, revert: Bool, request: RequestID, at now: Instant, into decision: inout Decision
+    ) {
         guard let workflow = state.workflows[w] else {
             reply(request, .failure(.unknownWorkflow(w)), into: &decision)
             return
         }
-        if !workflow.state.isTerminal {
-            end(w, with: .workflowCancelled(w, reason: reason, at: now), reason: "workflow cancelled", into: &decision)
+        if workflow.state == .running {
+            end(w, with: .workflowCancelled(w, reason: reason, revert: revert, at: now), reason: "workflow cancelled",
+                at: now, into: &decision)
         }
         if let record = state.workflows[w] { reply(request, .workflow(record), into: &decision) }
     }
 
-    /// Records the event that ends workflow `w`, tells the workers of its open leases, and answers its waiters.
-    mutating func end(_ w: WorkflowID, with event: Event, reason: String, into decision: inout Decision) {
+    /// Records the event that ends workflow `w`, tells the workers of its open leases, starts its reverts, and
+    /// answers its waiters once it is terminal.
+    mutating func end(_ w: WorkflowID, with event: Event, reason: String, at now: Instant, into decision: inout Decision) {
         let open = state.workflows[w]?.tasks.compactMap { task in task.lease.map { ($0, task.id) } } ?? []
         record(event, into: &decision)
         for (lease, task) in open {
@@ -57,6 +61,7 @@ extension Coordinator {
                 decision.effects.append(.cancelTask(owner, lease: lease, w, task, reason: reason))
             }
         }
+        continueReverting(w, at: now, into: &decision)
         answerWaiters(of: w, into: &decision)
     }
 
@@ -77,13 +82,30 @@ extension Coordinator {
             guard state.leases[lease] != nil, let due = session.heartbeatDue[lease], due <= now else { return }
             expire(lease, error: .workerLost("no heartbeat within heartbeat_s"), at: now, into: &decision)
         case .retry(let w, let t):
-            guard let task = state.workflows[w]?.task(t), task.state == .ready, let retryAt = task.retryAt,
-                retryAt <= now
+            guard let task = state.workflows[w]?.task(t), task.state == .ready || task.state == .reverting,
+                let retryAt = task.retryAt, retryAt <= now
             else { return }
             record(.taskRequeued(w, t, at: now), into: &decision)
+        case .awaitTimeout(let w, let t, let n):
+            guard let ref = waiting(w, t, n), state.task(ref)?.awaitDeadline.map({ $0 <= now }) == true else { return }
+            dropLease(ref, reason: "timeout", into: &decision)
+            attemptFailed(ref, error: TaskError(type: "timeout", message: "the future's timeout passed"), at: now,
+                into: &decision)
+        case .wake(let w, let t, let n):
+            guard let ref = waiting(w, t, n), let task = state.task(ref), let wakeAt = task.wakeAt, wakeAt <= now else {
+                return
+            }
+            if case .sleep = task.awaiting {
+                completeTask(ref, result: .null, at: now, into: &decision)
+            } else if task.lease == nil && !task.isQueued {
+                record(.taskRequeued(w, t, at: now), into: &decision)
+            }
+        case .futureExpiry(let key):
+            guard let kept = state.keptFutures[key], kept.at + futureRetention <= now else { return }
+            record(.futureExpired(key: key, at: now), into: &decision)
         case .workflowTimeout(let w):
             guard let workflow = state.workflows[w], !workflow.state.isTerminal else { return }
-            end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", into: &decision)
+            end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
             session.waiters[w]?.removeAll { $0 == request }

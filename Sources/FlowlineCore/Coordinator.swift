@@ -2,8 +2,12 @@
 public struct Coordinator: Sendable {
     public internal(set) var state = CoordinatorState()
     var session = Session()
+    /// How long a resolution that found no waiting task is kept (`--future-retention`).
+    public var futureRetention: Duration
 
-    public init() {}
+    public init(futureRetention: Duration = .seconds(7 * 86400)) {
+        self.futureRetention = futureRetention
+    }
 
     /// Decides what `command` means at `now`. The same state, command and time always give the same decision.
     public mutating func handle(_ command: Command, at now: Instant) -> Decision {
@@ -11,19 +15,23 @@ public struct Coordinator: Sendable {
         switch command {
         case .submit(let spec, let request): submit(spec, request: request, at: now, into: &decision)
         case .wait(let w, let timeout, let request): wait(w, timeout: timeout, request: request, at: now, into: &decision)
-        case .cancel(let w, let reason, _, let request):
-            // TODO(#3): `revert: true` runs the reverts of the completed tasks.
-            cancel(w, reason: reason, request: request, at: now, into: &decision)
+        case .cancel(let w, let reason, let revert, let request):
+            cancel(w, reason: reason, revert: revert, request: request, at: now, into: &decision)
         case .connectWorker(let id, let name, let queues, let concurrency):
             connect(id, name: name, queues: queues, concurrency: concurrency, at: now)
         case .disconnect(let id): disconnect(id, at: now, into: &decision)
-        case .complete(let lease, let result, let from, let request):
-            complete(lease, result: result, from: from, request: request, at: now, into: &decision)
+        case .complete(let lease, let result, let poll, let from, let request):
+            complete(lease, result: result, poll: poll, from: from, request: request, at: now, into: &decision)
         case .fail(let lease, let error, let from, let request):
             guard let ref = owned(lease, by: from, request: request, into: &decision) else { break }
             session.release(lease)
             reply(request, .ok, into: &decision)
-            attemptFailed(ref, error: error, at: now, into: &decision)
+            runFailed(ref, error: error, at: now, into: &decision)
+        case .await(let lease, let future, let from, let request):
+            awaitFuture(lease, future, from: from, request: request, at: now, into: &decision)
+        case .spawn(let lease, let tasks, let output, let from, let request):
+            spawn(lease, tasks: tasks, output: output, from: from, request: request, at: now, into: &decision)
+        case .resolve(let key, let outcome, let request): resolve(key, outcome, request: request, at: now, into: &decision)
         case .heartbeat(let lease, let progress, let from, let request):
             heartbeat(lease, progress: progress, from: from, request: request, at: now, into: &decision)
         case .fireTimer(let timer): fire(timer, at: now, into: &decision)
@@ -41,9 +49,8 @@ public struct Coordinator: Sendable {
         var decision = Decision()
         session = Session()
         state.rebuildQueues()
-        for (lease, ref) in state.leases.sorted(by: { $0.key < $1.key }) {
+        for ref in state.leases.sorted(by: { $0.key < $1.key }).map(\.value) {
             guard let task = state.task(ref) else { continue }
-            _ = lease
             record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
         }
         for id in state.order {
@@ -51,9 +58,21 @@ public struct Coordinator: Sendable {
             if let timeout = workflow.timeout {
                 decision.effects.append(.armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout))
             }
-            for task in workflow.tasks where task.state == .ready {
-                if let retryAt = task.retryAt { decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt)) }
+            for task in workflow.tasks {
+                if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
+                    decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt))
+                }
+                guard task.state == .waiting else { continue }
+                if let deadline = task.awaitDeadline {
+                    decision.effects.append(.armTimer(.awaitTimeout(id, task.id, n: task.awaitNumber), at: deadline))
+                }
+                if let wakeAt = task.wakeAt {
+                    decision.effects.append(.armTimer(.wake(id, task.id, n: task.awaitNumber), at: wakeAt))
+                }
             }
+        }
+        for (key, kept) in state.keptFutures.sorted(by: { $0.key < $1.key }) {
+            decision.effects.append(.armTimer(.futureExpiry(key: key), at: kept.at + futureRetention))
         }
         state.touchedQueues.removeAll()
         return decision

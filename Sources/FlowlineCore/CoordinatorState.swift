@@ -8,6 +8,18 @@ public struct TaskRef: Hashable, Sendable {
     }
 }
 
+/// A task waiting on a key, in its `awaitNumber`-th await.
+public struct KeyWaiter: Hashable, Sendable {
+    public var task: TaskRef
+    public var awaitNumber: Int
+}
+
+/// A resolution kept for a later await.
+public struct KeptFuture: Hashable, Sendable {
+    public var outcome: FutureOutcome
+    public var at: Instant
+}
+
 /// The durable state: exactly what replaying the journal rebuilds.
 public struct CoordinatorState: Sendable {
     public internal(set) var workflows: [WorkflowID: Workflow] = [:]
@@ -19,6 +31,12 @@ public struct CoordinatorState: Sendable {
     public internal(set) var nextLease: UInt64 = 1
     /// How many workflows were ever submitted; generated ids count with it.
     public internal(set) var submitted: UInt64 = 0
+    /// Tasks waiting on each key future, with the await they wait in (stale entries are skipped).
+    public internal(set) var keyWaiters: [String: [KeyWaiter]] = [:]
+    /// Resolutions that arrived before any await of their key.
+    public internal(set) var keptFutures: [String: KeptFuture] = [:]
+    /// Counts completions, so reverts can run in reverse order of completion.
+    public internal(set) var completions: UInt64 = 0
     var queues: [String: ReadyQueue] = [:]
     var nextTicket: UInt64 = 1
     /// Queues that got new entries since the coordinator last looked; not part of the state's identity.
@@ -40,7 +58,7 @@ public struct CoordinatorState: Sendable {
 
     func isCurrent(_ entry: ReadyEntry) -> Bool {
         guard let task = workflows[entry.workflow]?.tasks[entry.task] else { return false }
-        return task.state == .ready && task.retryAt == nil && task.queueTicket == entry.ticket
+        return task.isQueued && task.queueTicket == entry.ticket
     }
 
     /// The valid queue entries, in run order: what two equal states must agree on.
@@ -64,7 +82,8 @@ public struct CoordinatorState: Sendable {
 extension CoordinatorState: Equatable {
     public static func == (a: CoordinatorState, b: CoordinatorState) -> Bool {
         guard a.workflows == b.workflows, a.order == b.order, a.leases == b.leases, a.nextLease == b.nextLease,
-            a.submitted == b.submitted, a.nextTicket == b.nextTicket
+            a.submitted == b.submitted, a.nextTicket == b.nextTicket, a.keyWaiters == b.keyWaiters,
+            a.keptFutures == b.keptFutures, a.completions == b.completions
         else { return false }
         let names = Set(a.queues.keys).union(b.queues.keys)
         return names.allSatisfy { a.liveEntries(of: $0) == b.liveEntries(of: $0) }

@@ -16,6 +16,8 @@ public enum Reply: Hashable, Sendable {
     case ok
     /// `{workflow_id, created}`.
     case submitted(WorkflowID, created: Bool)
+    /// `{matched}`: how many waiting tasks a resolution settled.
+    case matched(Int)
     /// The workflow record.
     case workflow(Workflow)
     /// An error.
@@ -44,12 +46,16 @@ public struct TaskRun: Hashable, Sendable {
     public var deps: [(TaskID, RawJSON)]
     public var workflowInput: RawJSON
     public var deadline: Instant?
+    /// An attempt, a poll (`"poll": true`) or a revert (`"revert": true`, with the task's `result`).
+    public var kind: RunKind = .attempt
+    /// The reverted task's result, for a revert.
+    public var result: RawJSON?
 
     public static func == (a: TaskRun, b: TaskRun) -> Bool {
         a.lease == b.lease && a.workflowID == b.workflowID && a.taskID == b.taskID && a.handler == b.handler
             && a.attempt == b.attempt && a.input == b.input && a.deps.map(\.0) == b.deps.map(\.0)
             && a.deps.map(\.1) == b.deps.map(\.1) && a.workflowInput == b.workflowInput && a.deadline == b.deadline
-            && a.workflowName == b.workflowName
+            && a.workflowName == b.workflowName && a.kind == b.kind && a.result == b.result
     }
 
     public func hash(into hasher: inout Hasher) {

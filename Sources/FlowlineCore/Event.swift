@@ -2,46 +2,73 @@
 public enum Event: Hashable, Sendable {
     /// A workflow was accepted; `spec.id` is the id it got.
     case workflowSubmitted(WorkflowSpec, at: Instant)
-    /// An attempt of a task was leased to a worker (by name; connections do not survive restarts).
-    case taskDispatched(WorkflowID, TaskID, lease: LeaseID, worker: String, at: Instant)
+    /// A run of a task was leased to a worker (by name; connections do not survive restarts).
+    case taskDispatched(WorkflowID, TaskID, lease: LeaseID, worker: String, kind: RunKind, at: Instant)
     /// A task completed with a result; dependents whose deps are now all complete became ready.
     case taskCompleted(WorkflowID, TaskID, result: RawJSON, at: Instant)
     /// An attempt failed. With `retryAt` the task waits to be tried again; without, it failed for good.
     case taskAttemptFailed(WorkflowID, TaskID, error: TaskError, retryAt: Instant?, at: Instant)
-    /// A task's backoff passed and it went back into its queue.
+    /// A task's backoff (or a poll's interval) passed and it went back into its queue.
     case taskRequeued(WorkflowID, TaskID, at: Instant)
     /// A lease open when the daemon stopped was given back on restart, without using up the attempt.
     case leaseReleased(WorkflowID, TaskID, at: Instant)
     /// A worker reported progress on a running task.
     case taskProgressed(WorkflowID, TaskID, progress: RawJSON, at: Instant)
+    /// A running task's attempt handed back a future; the task waits for it.
+    case taskAwaiting(WorkflowID, TaskID, future: Future, at: Instant)
+    /// A poll answered `done: false`; the next one is due after the poll's interval.
+    case pollAnswered(WorkflowID, TaskID, at: Instant)
+    /// A running task added tasks under its id; it completes with the result of `output`.
+    case tasksSpawned(WorkflowID, TaskID, tasks: [TaskSpec], output: String, at: Instant)
+    /// A resolution found no task waiting on its key and is kept for a later await.
+    case futureKept(key: String, FutureOutcome, at: Instant)
+    /// A kept resolution settled an await and is used up.
+    case futureUsed(key: String, at: Instant)
+    /// A kept resolution outlived the retention and is dropped.
+    case futureExpired(key: String, at: Instant)
+    /// The next completed task's revert handler is due to run.
+    case revertStarted(WorkflowID, TaskID, at: Instant)
+    /// A revert handler succeeded.
+    case taskReverted(WorkflowID, TaskID, at: Instant)
+    /// A revert run failed: retried at `retryAt`, or for good without it.
+    case revertFailed(WorkflowID, TaskID, error: TaskError, retryAt: Instant?, at: Instant)
+    /// Every revert ran; the workflow took the end state it was reverting towards.
+    case workflowReverted(WorkflowID, at: Instant)
     /// Every task completed.
     case workflowCompleted(WorkflowID, at: Instant)
-    /// A task failed for good: its downstream tasks were skipped and every other unfinished task cancelled.
+    /// A task failed for good: its downstream tasks were skipped, every other unfinished task cancelled, and the
+    /// completed tasks with a revert handler queued for reverting.
     case workflowFailed(WorkflowID, TaskID, error: TaskError, at: Instant)
-    /// A client cancelled the workflow; every unfinished task was cancelled.
-    case workflowCancelled(WorkflowID, reason: String, at: Instant)
+    /// A client cancelled the workflow; every unfinished task was cancelled (and, with `revert`, reverts queued).
+    case workflowCancelled(WorkflowID, reason: String, revert: Bool, at: Instant)
     /// The workflow's own timeout passed; every unfinished task was cancelled.
     case workflowTimedOut(WorkflowID, at: Instant)
 
-    /// The workflow the event belongs to (the journal indexes by it).
+    /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
         switch self {
         case .workflowSubmitted(let spec, _): spec.id ?? WorkflowID("")
-        case .taskDispatched(let w, _, _, _, _), .taskCompleted(let w, _, _, _), .taskAttemptFailed(let w, _, _, _, _),
+        case .taskDispatched(let w, _, _, _, _, _), .taskCompleted(let w, _, _, _), .taskAttemptFailed(let w, _, _, _, _),
             .taskRequeued(let w, _, _), .leaseReleased(let w, _, _), .taskProgressed(let w, _, _, _),
-            .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _), .workflowCancelled(let w, _, _),
-            .workflowTimedOut(let w, _):
+            .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
+            .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),
+            .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
+            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
             w
+        case .futureKept, .futureUsed, .futureExpired: WorkflowID("")
         }
     }
 
     /// When it happened.
     public var time: Instant {
         switch self {
-        case .workflowSubmitted(_, let t), .taskDispatched(_, _, _, _, let t), .taskCompleted(_, _, _, let t),
+        case .workflowSubmitted(_, let t), .taskDispatched(_, _, _, _, _, let t), .taskCompleted(_, _, _, let t),
             .taskAttemptFailed(_, _, _, _, let t), .taskRequeued(_, _, let t), .leaseReleased(_, _, let t),
-            .taskProgressed(_, _, _, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
-            .workflowCancelled(_, _, let t), .workflowTimedOut(_, let t):
+            .taskProgressed(_, _, _, let t), .taskAwaiting(_, _, _, let t), .pollAnswered(_, _, let t),
+            .tasksSpawned(_, _, _, _, let t), .futureKept(_, _, let t), .futureUsed(_, let t), .futureExpired(_, let t),
+            .revertStarted(_, _, let t), .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
+            .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
+            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t):
             t
         }
     }
@@ -56,6 +83,16 @@ public enum Event: Hashable, Sendable {
         case .taskRequeued: "task_requeued"
         case .leaseReleased: "lease_released"
         case .taskProgressed: "task_progressed"
+        case .taskAwaiting: "task_awaiting"
+        case .pollAnswered: "poll_answered"
+        case .tasksSpawned: "tasks_spawned"
+        case .futureKept: "future_kept"
+        case .futureUsed: "future_used"
+        case .futureExpired: "future_expired"
+        case .revertStarted: "revert_started"
+        case .taskReverted: "task_reverted"
+        case .revertFailed: "revert_failed"
+        case .workflowReverted: "workflow_reverted"
         case .workflowCompleted: "workflow_completed"
         case .workflowFailed: "workflow_failed"
         case .workflowCancelled: "workflow_cancelled"

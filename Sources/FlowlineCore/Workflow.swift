@@ -16,6 +16,10 @@ public struct Workflow: Hashable, Sendable {
     public var index: [TaskID: Int] = [:]
     /// Tasks not yet finished; the workflow completes when this reaches zero.
     public var unfinished = 0
+    /// While reverting: the state the workflow ends in once its reverts are done.
+    public var endState: WorkflowState?
+    /// While reverting: positions of the tasks still to revert, next first.
+    public var revertQueue: [Int] = []
 
     public init(id: WorkflowID, spec: WorkflowSpec, at now: Instant) {
         self.id = id
@@ -61,6 +65,22 @@ public struct TaskRecord: Hashable, Sendable {
     public var lease: LeaseID?
     /// The ticket of this task's valid entry in its ready queue; older entries are stale.
     public var queueTicket: UInt64 = 0
+    /// True while the task has a valid entry in its queue (for an attempt, a poll or a revert).
+    public var isQueued = false
+    /// What the task waits for, while `waiting` on a future.
+    public var awaiting: Future?
+    /// Counts the task's awaits, so that a timer armed for an earlier await is recognised as stale.
+    public var awaitNumber = 0
+    /// When the current await times out.
+    public var awaitDeadline: Instant?
+    /// When a sleep ends or the next poll is due.
+    public var wakeAt: Instant?
+    /// While waiting on tasks it spawned: the full id of the one whose result it takes.
+    public var spawnOutput: TaskID?
+    /// The order in which tasks completed, for reverting in reverse.
+    public var completionOrder: UInt64 = 0
+    /// Revert runs dispatched so far.
+    public var revertAttempts = 0
 
     init(id: TaskID, spec: TaskSpec, deps: [TaskID], parent: TaskID?) {
         self.id = id

@@ -20,10 +20,11 @@ public enum EventCodec {
         w.i64(event.time.milliseconds)
         switch event {
         case .workflowSubmitted(let spec, _): w.spec(spec)
-        case .taskDispatched(let wf, let t, let lease, let worker, _):
+        case .taskDispatched(let wf, let t, let lease, let worker, let kind, _):
             w.ids(wf, t)
             w.u64(lease.rawValue)
             w.string(worker)
+            w.u8(kind.rawValue)
         case .taskCompleted(let wf, let t, let result, _):
             w.ids(wf, t)
             w.blob(result.bytes)
@@ -39,9 +40,36 @@ public enum EventCodec {
         case .workflowFailed(let wf, let t, let error, _):
             w.ids(wf, t)
             w.error(error)
-        case .workflowCancelled(let wf, let reason, _):
+        case .workflowCancelled(let wf, let reason, let revert, _):
             w.string(wf.rawValue)
             w.string(reason)
+            w.bool(revert)
+        case .taskAwaiting(let wf, let t, let future, _):
+            w.ids(wf, t)
+            w.future(future)
+        case .pollAnswered(let wf, let t, _), .revertStarted(let wf, let t, _), .taskReverted(let wf, let t, _):
+            w.ids(wf, t)
+        case .tasksSpawned(let wf, let t, let tasks, let output, _):
+            w.ids(wf, t)
+            w.u64(UInt64(tasks.count))
+            for task in tasks { w.task(task) }
+            w.string(output)
+        case .futureKept(let key, let outcome, _):
+            w.string(key)
+            switch outcome {
+            case .resolved(let result):
+                w.u8(0)
+                w.blob(result.bytes)
+            case .rejected(let error):
+                w.u8(1)
+                w.error(error)
+            }
+        case .futureUsed(let key, _), .futureExpired(let key, _): w.string(key)
+        case .revertFailed(let wf, let t, let error, let retryAt, _):
+            w.ids(wf, t)
+            w.error(error)
+            w.optional(retryAt) { $0.i64($1.milliseconds) }
+        case .workflowReverted(let wf, _): w.string(wf.rawValue)
         }
         return w.bytes
     }
@@ -65,7 +93,10 @@ public enum EventCodec {
         case 1: return .workflowSubmitted(try r.spec(), at: at)
         case 2:
             let (wf, t) = try r.ids()
-            return .taskDispatched(wf, t, lease: LeaseID(try r.u64()), worker: try r.string(), at: at)
+            let lease = LeaseID(try r.u64())
+            let worker = try r.string()
+            guard let kind = RunKind(rawValue: try r.u8()) else { throw JournalError(.corrupt, "unknown run kind") }
+            return .taskDispatched(wf, t, lease: lease, worker: worker, kind: kind, at: at)
         case 3:
             let (wf, t) = try r.ids()
             return .taskCompleted(wf, t, result: RawJSON(bytes: try r.blob()), at: at)
@@ -87,8 +118,44 @@ public enum EventCodec {
         case 9:
             let (wf, t) = try r.ids()
             return .workflowFailed(wf, t, error: try r.error(), at: at)
-        case 10: return .workflowCancelled(WorkflowID(try r.string()), reason: try r.string(), at: at)
+        case 10: return .workflowCancelled(WorkflowID(try r.string()), reason: try r.string(), revert: try r.bool(), at: at)
         case 11: return .workflowTimedOut(WorkflowID(try r.string()), at: at)
+        default: return try decodeFutureEvents(type, at: at, &r)
+        }
+    }
+
+    private static func decodeFutureEvents(_ type: UInt8, at: Instant, _ r: inout ByteReader) throws(JournalError) -> Event {
+        switch type {
+        case 12:
+            let (wf, t) = try r.ids()
+            return .taskAwaiting(wf, t, future: try r.future(), at: at)
+        case 13:
+            let (wf, t) = try r.ids()
+            return .pollAnswered(wf, t, at: at)
+        case 14:
+            let (wf, t) = try r.ids()
+            var tasks: [TaskSpec] = []
+            for _ in 0..<(try r.count()) { tasks.append(try r.task()) }
+            return .tasksSpawned(wf, t, tasks: tasks, output: try r.string(), at: at)
+        case 15:
+            let key = try r.string()
+            let outcome: FutureOutcome =
+                try r.u8() == 0 ? .resolved(RawJSON(bytes: try r.blob())) : .rejected(try r.error())
+            return .futureKept(key: key, outcome, at: at)
+        case 16: return .futureUsed(key: try r.string(), at: at)
+        case 17: return .futureExpired(key: try r.string(), at: at)
+        case 18:
+            let (wf, t) = try r.ids()
+            return .revertStarted(wf, t, at: at)
+        case 19:
+            let (wf, t) = try r.ids()
+            return .taskReverted(wf, t, at: at)
+        case 20:
+            let (wf, t) = try r.ids()
+            let error = try r.error()
+            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
+            return .revertFailed(wf, t, error: error, retryAt: retryAt, at: at)
+        case 21: return .workflowReverted(WorkflowID(try r.string()), at: at)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
         }
     }
@@ -106,6 +173,16 @@ public enum EventCodec {
         case .workflowFailed: 9
         case .workflowCancelled: 10
         case .workflowTimedOut: 11
+        case .taskAwaiting: 12
+        case .pollAnswered: 13
+        case .tasksSpawned: 14
+        case .futureKept: 15
+        case .futureUsed: 16
+        case .futureExpired: 17
+        case .revertStarted: 18
+        case .taskReverted: 19
+        case .revertFailed: 20
+        case .workflowReverted: 21
         }
     }
 }
@@ -133,6 +210,24 @@ extension ByteWriter {
         duration(s.timeout)
         u64(UInt64(s.tasks.count))
         for task in s.tasks { self.task(task) }
+    }
+
+    fileprivate mutating func future(_ f: Future) {
+        switch f {
+        case .key(let key, let timeout):
+            u8(0)
+            string(key)
+            duration(timeout)
+        case .sleep(let d):
+            u8(1)
+            i64(d.milliseconds)
+        case .poll(let handler, let input, let interval, let timeout):
+            u8(2)
+            string(handler)
+            blob(input.bytes)
+            i64(interval.milliseconds)
+            duration(timeout)
+        }
     }
 
     fileprivate mutating func task(_ t: TaskSpec) {
@@ -171,6 +266,18 @@ extension ByteReader {
         // Each element takes at least 8 bytes, so a count beyond that is corrupt, not an allocation to attempt.
         guard n <= UInt64(bytes.count - offset) / 8 else { throw JournalError(.corrupt, "count past the record's end") }
         return Int(n)
+    }
+
+    fileprivate mutating func future() throws(JournalError) -> Future {
+        switch try u8() {
+        case 0: return .key(try string(), timeout: try duration())
+        case 1: return .sleep(.milliseconds(try i64()))
+        case 2:
+            return .poll(
+                handler: try string(), input: RawJSON(bytes: try blob()), interval: .milliseconds(try i64()),
+                timeout: try duration())
+        default: throw JournalError(.corrupt, "unknown future kind")
+        }
     }
 
     fileprivate mutating func spec() throws(JournalError) -> WorkflowSpec {

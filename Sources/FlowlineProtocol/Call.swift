@@ -28,7 +28,10 @@ public enum Call: Sendable {
     case cancel(WorkflowID, reason: String, revert: Bool)
     case history(WorkflowID)
     /// A lease string that is not one of ours decodes as nil: it is answered -32003, like any stale lease.
-    case complete(LeaseID?, result: RawJSON)
+    case complete(LeaseID?, result: RawJSON, poll: PollAnswer?)
+    case await(LeaseID?, Future)
+    case spawn(LeaseID?, tasks: [TaskSpec], output: String)
+    case resolve(key: String, FutureOutcome)
     case fail(LeaseID?, TaskError)
     case heartbeat(LeaseID?, progress: RawJSON?)
     case workersList
@@ -47,7 +50,23 @@ public enum Call: Sendable {
         case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
         case "task.complete":
             let p = try ParamReader(params)
-            return .complete(try lease(p), result: p.raw("result", default: .null) ?? .null)
+            return .complete(try lease(p), result: p.raw("result", default: .null) ?? .null, poll: pollAnswer(p))
+        case "task.await":
+            let p = try ParamReader(params)
+            guard let future = try p.object("future") else { throw RPCError.invalidParams("is required", path: "future") }
+            return .await(try lease(p), try Self.future(future))
+        case "task.spawn":
+            let p = try ParamReader(params)
+            let tasks = try p.array("tasks") ?? []
+            var specs: [TaskSpec] = []
+            for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, path: "tasks[\(i)]")) }
+            return .spawn(try lease(p), tasks: specs, output: try p.requiredString("output"))
+        case "future.resolve":
+            let p = try ParamReader(params)
+            return .resolve(key: try futureKey(p), .resolved(p.raw("result", default: .null) ?? .null))
+        case "future.reject":
+            let p = try ParamReader(params)
+            return .resolve(key: try futureKey(p), .rejected(try rejection(p)))
         case "task.fail":
             let p = try ParamReader(params)
             return .fail(try lease(p), try taskError(p))
@@ -79,6 +98,48 @@ public enum Call: Sendable {
 
     private static func lease(_ p: ParamReader) throws(RPCError) -> LeaseID? {
         LeaseID(wire: try p.requiredString("lease"))
+    }
+
+    private static func futureKey(_ p: ParamReader) throws(RPCError) -> String {
+        let key = try p.requiredString("key")
+        guard !key.isEmpty, key.utf8.count <= 1024 else { throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "key") }
+        return key
+    }
+
+    /// `{"done": false}` or `{"done": true, "result": X}`; anything else is no poll answer.
+    private static func pollAnswer(_ p: ParamReader) -> PollAnswer? {
+        guard case .object(let answer)? = p.object["result"], case .bool(let done)? = answer["done"] else { return nil }
+        return PollAnswer(done: done, result: answer["result"].map { RawJSON(json: $0) } ?? .null)
+    }
+
+    private static func rejection(_ p: ParamReader) throws(RPCError) -> TaskError {
+        switch p.object["error"] {
+        case .string(let message)?: return TaskError(type: "rejected", message: message)
+        case .object?:
+            let e = try ParamReader(p.object["error"] ?? .null, path: "error")
+            return TaskError(
+                type: try e.string("type") ?? "rejected", message: try e.string("message") ?? "",
+                retryable: try e.bool("retryable") ?? true)
+        default: throw RPCError.invalidParams("must be a string or {type, message, retryable}", path: "error")
+        }
+    }
+
+    private static func future(_ f: ParamReader) throws(RPCError) -> Future {
+        if let key = try f.string("key") {
+            guard !key.isEmpty, key.utf8.count <= 1024 else {
+                throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "future.key")
+            }
+            return .key(key, timeout: try f.seconds("timeout_s"))
+        }
+        if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
+        if let poll = try f.object("poll") {
+            let handler = try poll.requiredString("handler")
+            guard !handler.isEmpty else { throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler") }
+            return .poll(
+                handler: handler, input: poll.raw("input", default: .emptyObject) ?? .emptyObject,
+                interval: try poll.seconds("interval_s") ?? .seconds(10), timeout: try f.seconds("timeout_s"))
+        }
+        throw RPCError.invalidParams("must have key, sleep_s or poll", path: "future")
     }
 
     private static func workflowID(_ params: JSON) throws(RPCError) -> WorkflowID {

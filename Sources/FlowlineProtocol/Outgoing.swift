@@ -24,6 +24,12 @@ extension RPCEncoder {
                 w.endObject()
             }
         case .workflow(let record): return response(id: id) { $0.workflow(record) }
+        case .matched(let n):
+            return response(id: id) { w in
+                w.beginObject()
+                w.key("matched"); w.int(Int64(n))
+                w.endObject()
+            }
         case .failure(let rejection): return error(id: id, rejection.rpcError)
         }
     }
@@ -48,6 +54,13 @@ extension RPCEncoder {
             w.endObject()
             w.key("workflow_input"); w.raw(run.workflowInput)
             w.key("deadline"); w.time(run.deadline)
+            switch run.kind {
+            case .attempt: break
+            case .poll: w.key("poll"); w.bool(true)
+            case .revert:
+                w.key("revert"); w.bool(true)
+                w.key("result"); w.raw(run.result ?? .null)
+            }
             w.endObject()
         }
     }
@@ -77,10 +90,11 @@ extension JSONWriter {
         case .workflowSubmitted(let spec, _):
             key("name"); string(spec.name)
             key("tasks"); int(Int64(spec.tasks.count))
-        case .taskDispatched(_, let t, let lease, let worker, _):
+        case .taskDispatched(_, let t, let lease, let worker, let kind, _):
             key("task_id"); string(t.rawValue)
             key("lease"); string(lease.description)
             key("worker"); string(worker)
+            key("kind"); string(["attempt", "poll", "revert"][Int(kind.rawValue)])
         case .taskCompleted(_, let t, let result, _):
             key("task_id"); string(t.rawValue)
             key("result"); raw(result)
@@ -88,17 +102,65 @@ extension JSONWriter {
             key("task_id"); string(t.rawValue)
             key("error"); taskError(error)
             key("retry_at"); time(retryAt)
-        case .taskRequeued(_, let t, _), .leaseReleased(_, let t, _):
+        case .taskRequeued(_, let t, _), .leaseReleased(_, let t, _), .pollAnswered(_, let t, _),
+            .revertStarted(_, let t, _), .taskReverted(_, let t, _):
             key("task_id"); string(t.rawValue)
+        case .taskAwaiting(_, let t, let future, _):
+            key("task_id"); string(t.rawValue)
+            key("future"); self.future(future)
+        case .tasksSpawned(_, let t, let tasks, let output, _):
+            key("task_id"); string(t.rawValue)
+            key("spawned")
+            beginArray()
+            for task in tasks { string("\(t.rawValue)/\(task.id)") }
+            endArray()
+            key("output"); string("\(t.rawValue)/\(output)")
+        case .futureKept(let k, let outcome, _):
+            key("key"); string(k)
+            switch outcome {
+            case .resolved(let result): key("result"); raw(result)
+            case .rejected(let error): key("error"); taskError(error)
+            }
+        case .futureUsed(let k, _), .futureExpired(let k, _):
+            key("key"); string(k)
+        case .revertFailed(_, let t, let error, let retryAt, _):
+            key("task_id"); string(t.rawValue)
+            key("error"); taskError(error)
+            key("retry_at"); time(retryAt)
+        case .workflowReverted: break
         case .taskProgressed(_, let t, let progress, _):
             key("task_id"); string(t.rawValue)
             key("progress"); raw(progress)
         case .workflowFailed(_, let t, let error, _):
             key("task_id"); string(t.rawValue)
             key("error"); taskError(error)
-        case .workflowCancelled(_, let reason, _):
+        case .workflowCancelled(_, let reason, let revert, _):
             key("reason"); string(reason)
+            key("revert"); bool(revert)
         case .workflowCompleted, .workflowTimedOut: break
+        }
+        endObject()
+    }
+}
+
+extension JSONWriter {
+    /// A future as `task.await` takes it.
+    mutating func future(_ future: Future) {
+        beginObject()
+        switch future {
+        case .key(let k, let timeout):
+            key("key"); string(k)
+            if let timeout { key("timeout_s"); double(timeout.seconds) }
+        case .sleep(let d):
+            key("sleep_s"); double(d.seconds)
+        case .poll(let handler, let input, let interval, let timeout):
+            key("poll")
+            beginObject()
+            key("handler"); string(handler)
+            key("input"); raw(input)
+            key("interval_s"); double(interval.seconds)
+            endObject()
+            if let timeout { key("timeout_s"); double(timeout.seconds) }
         }
         endObject()
     }

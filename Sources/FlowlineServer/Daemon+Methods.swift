@@ -33,8 +33,13 @@ extension Daemon {
         case .submit(let spec): handle(.submit(spec, request: register(c, id)))
         case .wait(let w, let timeout): handle(.wait(w, timeout: timeout, request: register(c, id)))
         case .cancel(let w, let reason, let revert): handle(.cancel(w, reason: reason, revert: revert, request: register(c, id)))
-        case .complete(let lease, let result):
-            outcome(lease, id: id, from: c) { .complete($0, result: result, from: c, request: $1) }
+        case .complete(let lease, let result, let poll):
+            outcome(lease, id: id, from: c) { .complete($0, result: result, poll: poll, from: c, request: $1) }
+        case .await(let lease, let future):
+            outcome(lease, id: id, from: c) { .await($0, future, from: c, request: $1) }
+        case .spawn(let lease, let tasks, let output):
+            outcome(lease, id: id, from: c) { .spawn($0, tasks: tasks, output: output, from: c, request: $1) }
+        case .resolve(let key, let outcome): handle(.resolve(key: key, outcome, request: register(c, id)))
         case .fail(let lease, let error):
             outcome(lease, id: id, from: c) { .fail($0, error: error, from: c, request: $1) }
         case .heartbeat(let lease, let progress):

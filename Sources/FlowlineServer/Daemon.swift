@@ -15,7 +15,7 @@ public final class Daemon {
     let logger: Logger
     let loop: EventLoop
     let journal: JournalStore
-    var coordinator = Coordinator()
+    var coordinator: Coordinator
     var listener: TCPListener?
     var connections: [WorkerID: Connection] = [:]
     var nextConnection: UInt64 = 1
@@ -43,12 +43,13 @@ public final class Daemon {
         self.loop = try EventLoop()
         self.journal = try JournalStore(directory: configuration.dataDirectory, sync: configuration.sync)
         self.startedAt = Clock.now()
+        self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
         try recover()
     }
 
     /// Replays the journal into a fresh coordinator and resumes: open leases are given back, timers re-armed.
     func recover() throws {
-        coordinator = Coordinator()
+        coordinator = Coordinator(futureRetention: configuration.futureRetention)
         var count = 0
         try journal.scan { _, bytes in
             coordinator.apply(try EventCodec.decode(bytes))

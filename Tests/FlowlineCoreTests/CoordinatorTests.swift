@@ -132,9 +132,9 @@ struct CoordinatorTests {
         let (_, d1) = h.submit(.single(), at: 0)
         let foreign = h.complete(d1.runs[0], by: 2, at: 1)
         #expect(foreign.events.isEmpty && foreign.replies == [.failure(.staleLease)])
-        let unknown = h.send(.complete(LeaseID(999), result: .null, from: WorkerID(1), request: RequestID(1)), at: 2)
+        let unknown = h.send(.complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: RequestID(1)), at: 2)
         #expect(unknown.replies == [.failure(.staleLease)])
-        let notification = h.send(.complete(LeaseID(999), result: .null, from: WorkerID(1), request: nil), at: 2)
+        let notification = h.send(.complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: nil), at: 2)
         #expect(notification.effects.isEmpty)
     }
 

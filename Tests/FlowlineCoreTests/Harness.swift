@@ -29,7 +29,7 @@ struct Harness {
     }
 
     mutating func complete(_ run: TaskRun, by worker: UInt64 = 1, result: String = "null", at ms: Int64) -> Decision {
-        send(.complete(run.lease, result: RawJSON(result), from: WorkerID(worker), request: request()), at: ms)
+        send(.complete(run.lease, result: RawJSON(result), poll: nil, from: WorkerID(worker), request: request()), at: ms)
     }
 
     mutating func fail(_ run: TaskRun, by worker: UInt64 = 1, retryable: Bool = true, at ms: Int64) -> Decision {

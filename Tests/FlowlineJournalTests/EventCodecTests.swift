@@ -18,7 +18,7 @@ struct EventCodecTests {
 
     static let events: [Event] = [
         .workflowSubmitted(spec, at: at),
-        .taskDispatched(w, t, lease: LeaseID(77), worker: "wörker", at: at),
+        .taskDispatched(w, t, lease: LeaseID(77), worker: "wörker", kind: .revert, at: at),
         .taskCompleted(w, t, result: RawJSON(#"{"ok":true}"#), at: at),
         .taskAttemptFailed(w, t, error: TaskError(type: "boom", message: "m", retryable: false), retryAt: nil, at: at),
         .taskAttemptFailed(w, t, error: .timeout, retryAt: Instant(milliseconds: 5), at: at),
@@ -27,7 +27,20 @@ struct EventCodecTests {
         .taskProgressed(w, t, progress: RawJSON("0.25"), at: at),
         .workflowCompleted(w, at: at),
         .workflowFailed(w, t, error: .workerLost("gone"), at: at),
-        .workflowCancelled(w, reason: "operator", at: at),
+        .workflowCancelled(w, reason: "operator", revert: true, at: at),
+        .taskAwaiting(w, t, future: .key("bq-1", timeout: .seconds(5)), at: at),
+        .taskAwaiting(w, t, future: .sleep(.milliseconds(1500)), at: at),
+        .taskAwaiting(w, t, future: .poll(handler: "check", input: RawJSON("{}"), interval: .seconds(10), timeout: nil), at: at),
+        .pollAnswered(w, t, at: at),
+        .tasksSpawned(w, t, tasks: spec.tasks, output: "load", at: at),
+        .futureKept(key: "k", .resolved(RawJSON("42")), at: at),
+        .futureKept(key: "k", .rejected(.timeout), at: at),
+        .futureUsed(key: "k", at: at),
+        .futureExpired(key: "k", at: at),
+        .revertStarted(w, t, at: at),
+        .taskReverted(w, t, at: at),
+        .revertFailed(w, t, error: .timeout, retryAt: nil, at: at),
+        .workflowReverted(w, at: at),
         .workflowTimedOut(w, at: at),
     ]
 

@@ -1,0 +1,125 @@
+extension Coordinator {
+    /// The task waiting in its `n`-th await, if it still is.
+    func waiting(_ w: WorkflowID, _ t: TaskID, _ n: Int) -> TaskRef? {
+        guard let index = state.workflows[w]?.index[t], let task = state.workflows[w]?.tasks[index],
+            task.state == .waiting, task.awaitNumber == n
+        else { return nil }
+        return TaskRef(workflow: w, index: index)
+    }
+
+    /// The lease's task when it is a running attempt; a poll or revert lease cannot await or spawn.
+    private mutating func runningAttempt(
+        _ lease: LeaseID, from: WorkerID, request: RequestID?, into decision: inout Decision
+    ) -> TaskRef? {
+        guard let ref = owned(lease, by: from, request: request, into: &decision) else { return nil }
+        guard state.task(ref)?.state == .running else {
+            let error = SpecError(path: "lease", message: "only a task's own attempt may await or spawn")
+            reply(request, .failure(.invalid(error)), into: &decision)
+            return nil
+        }
+        return ref
+    }
+
+    mutating func awaitFuture(
+        _ lease: LeaseID, _ future: Future, from: WorkerID, request: RequestID?, at now: Instant,
+        into decision: inout Decision
+    ) {
+        guard let ref = runningAttempt(lease, from: from, request: request, into: &decision),
+            let id = state.task(ref)?.id
+        else { return }
+        session.release(lease)
+        reply(request, .ok, into: &decision)
+        record(.taskAwaiting(ref.workflow, id, future: future, at: now), into: &decision)
+        guard let task = state.task(ref) else { return }
+        if let deadline = task.awaitDeadline {
+            decision.effects.append(.armTimer(.awaitTimeout(ref.workflow, id, n: task.awaitNumber), at: deadline))
+        }
+        if let wakeAt = task.wakeAt {
+            decision.effects.append(.armTimer(.wake(ref.workflow, id, n: task.awaitNumber), at: wakeAt))
+        }
+        if case .key(let key, _) = future, let kept = state.keptFutures[key] {
+            record(.futureUsed(key: key, at: now), into: &decision)
+            settle(ref, with: kept.outcome, at: now, into: &decision)
+        }
+    }
+
+    mutating func resolve(_ key: String, _ outcome: FutureOutcome, request: RequestID, at now: Instant, into decision: inout Decision) {
+        let waiters = (state.keyWaiters[key] ?? []).filter { waiter in
+            guard let task = state.task(waiter.task), task.state == .waiting, task.awaitNumber == waiter.awaitNumber,
+                case .key(let awaited, _) = task.awaiting
+            else { return false }
+            return awaited == key
+        }
+        if waiters.isEmpty {
+            if state.keptFutures[key] == nil {
+                record(.futureKept(key: key, outcome, at: now), into: &decision)
+                decision.effects.append(.armTimer(.futureExpiry(key: key), at: now + futureRetention))
+            }
+        } else {
+            for waiter in waiters { settle(waiter.task, with: outcome, at: now, into: &decision) }
+        }
+        reply(request, .matched(waiters.count), into: &decision)
+    }
+
+    private mutating func settle(_ ref: TaskRef, with outcome: FutureOutcome, at now: Instant, into decision: inout Decision) {
+        switch outcome {
+        case .resolved(let result): completeTask(ref, result: result, at: now, into: &decision)
+        case .rejected(let error): attemptFailed(ref, error: error, at: now, into: &decision)
+        }
+    }
+
+    mutating func spawn(
+        _ lease: LeaseID, tasks: [TaskSpec], output: String, from: WorkerID, request: RequestID?, at now: Instant,
+        into decision: inout Decision
+    ) {
+        guard let ref = runningAttempt(lease, from: from, request: request, into: &decision),
+            let workflow = state.workflows[ref.workflow]
+        else { return }
+        let parent = workflow.tasks[ref.index].id
+        let completed = Set(workflow.tasks.filter { $0.state == .completed }.map(\.id.rawValue))
+        var problem = WorkflowSpec.validate(tasks: tasks, pathPrefix: "tasks", known: completed)
+        if problem == nil, !tasks.contains(where: { $0.id == output }) {
+            problem = SpecError(path: "output", message: "names none of the spawned tasks: '\(output)'")
+        }
+        if problem == nil, let taken = tasks.firstIndex(where: { workflow.index[TaskID("\(parent)/\($0.id)")] != nil }) {
+            problem = SpecError(path: "tasks[\(taken)].id", message: "the workflow has this task already")
+        }
+        if let problem {
+            reply(request, .failure(.invalid(problem)), into: &decision)
+            return
+        }
+        session.release(lease)
+        reply(request, .ok, into: &decision)
+        record(.tasksSpawned(ref.workflow, parent, tasks: tasks, output: output, at: now), into: &decision)
+    }
+
+    // MARK: - Reverts
+
+    /// Starts the next revert of a reverting workflow, or ends the workflow when none is left.
+    mutating func continueReverting(_ w: WorkflowID, at now: Instant, into decision: inout Decision) {
+        guard let workflow = state.workflows[w], workflow.state == .reverting else { return }
+        guard let next = workflow.revertQueue.first else {
+            record(.workflowReverted(w, at: now), into: &decision)
+            answerWaiters(of: w, into: &decision)
+            return
+        }
+        if workflow.tasks[next].state == .completed {
+            record(.revertStarted(w, workflow.tasks[next].id, at: now), into: &decision)
+        }
+    }
+
+    /// A revert run failed: retried under the task's retry policy, else the task ends `revert_failed` and the
+    /// next revert runs.
+    mutating func revertRunFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
+        guard let task = state.task(ref) else { return }
+        let retry = task.spec.retry
+        if error.retryable && task.revertAttempts < retry.maxAttempts {
+            let retryAt = now + retry.delay(afterAttempt: task.revertAttempts)
+            record(.revertFailed(ref.workflow, task.id, error: error, retryAt: retryAt, at: now), into: &decision)
+            decision.effects.append(.armTimer(.retry(ref.workflow, task.id), at: retryAt))
+            return
+        }
+        record(.revertFailed(ref.workflow, task.id, error: error, retryAt: nil, at: now), into: &decision)
+        continueReverting(ref.workflow, at: now, into: &decision)
+    }
+}

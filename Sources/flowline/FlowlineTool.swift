@@ -1,0 +1,71 @@
+import ArgumentParser
+import Foundation
+
+/// `flowline`: the admin tool (SPEC §6).
+struct FlowlineTool: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "flowline",
+        abstract: "Talk to a running flowlined, or read its data directory.",
+        discussion: """
+            --server HOST:PORT (default 127.0.0.1:7420) and --token-file F may come before or after the \
+            command's name.
+
+            Exit status: 0 on success; 1 on a workflow that did not complete (submit --wait, watch) or a \
+            replay --verify difference; 2 on a usage, connection or request error, with one line on stderr.
+            """,
+        subcommands: [
+            SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
+            HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
+            StatsCommand.self, InspectCommand.self, ReplayCommand.self,
+        ]
+    )
+
+    /// Runs the command line and exits: never a stack trace, always one line on stderr for an error.
+    static func runAndExit() async -> Never {
+        do {
+            var command = try parseAsRoot(hoistingServerOptions(Array(CommandLine.arguments.dropFirst())))
+            if var command = command as? any AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+            Foundation.exit(0)
+        } catch let error as ToolError {
+            printError(error.message)
+            Foundation.exit(error.exitCode)
+        } catch let error as ExitCode {
+            Foundation.exit(error.rawValue)
+        } catch {
+            // Help and --version are clean exits that print to stdout; every other parse error is a usage error.
+            if exitCode(for: error) == .success { self.exit(withError: error) }
+            let message = self.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            printError("\(message) (see flowline help)")
+            Foundation.exit(2)
+        }
+    }
+
+    /// `flowline --server H:P status ID` as SPEC §6 writes it: ArgumentParser knows `--server` and `--token-file`
+    /// only after the command's name, so those given before it move there.
+    static func hoistingServerOptions(_ arguments: [String]) -> [String] {
+        var leading: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if argument == "--server" || argument == "--token-file" {
+                leading += arguments[index..<min(index + 2, arguments.count)]
+                index += 2
+            } else if argument.hasPrefix("--server=") || argument.hasPrefix("--token-file=") {
+                leading.append(argument)
+                index += 1
+            } else {
+                break
+            }
+        }
+        guard !leading.isEmpty, index < arguments.count else { return arguments }
+        return [arguments[index]] + leading + arguments[(index + 1)...]
+    }
+
+    static func printError(_ message: String) {
+        FileHandle.standardError.write(Data("flowline: \(message)\n".utf8))
+    }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""Function Flow's example job on Flowline: step1 -> step2, step3 -> step4, where step3 starts a long query
+job and waits on a Future keyed by the job's id. The job reports back through a separate external-event
+listener process (this script with --external-event), which calls future.resolve.
+
+    python3 tools/examples/function_flow.py --server HOST:PORT
+"""
+
+import json
+import logging
+import subprocess
+import sys
+import time
+
+from _common import arguments, run
+
+from flowline import Client, Flow, Future
+
+example_job = Flow("test_job")
+ARGS = None
+
+
+@example_job.task(task_id="step1")
+def task1(**unused_context):
+    """Task 1: a simple task that returns a string."""
+    return "result1"
+
+
+@example_job.task(task_id="step2", deps=["step1"])
+def task2(**unused_context):
+    """Task 2: a simple task that returns a string."""
+    return "result2"
+
+
+@example_job.task(task_id="step3", deps=["step1"])
+def task3(workflow_id, attempt, **unused_context):
+    """Task 3: an asynchronous query job. It starts the job and waits for its completion event."""
+    job_id = "bq-job-{}-{}".format(workflow_id, attempt)
+    start_query_job(job_id)
+    return Future(key=job_id, timeout_s=300)
+
+
+@example_job.task(task_id="step4", deps=["step2", "step3"])
+def task4(step2, step3, **unused_context):
+    """Task 4: a job that checks the result of task 2 and reads the query's."""
+    logging.info("in task4, got task2 result: %s", step2)
+    assert step2 == "result2"
+    return {"result": "result4", "query_rows": step3["rows"]}
+
+
+def start_query_job(job_id):
+    """Stands in for `bigquery.Client().query(...)`: the job runs elsewhere and, when it finishes, its
+    completion event reaches the external-event listener (here: a child process after a short delay)."""
+    cmd = [sys.executable, __file__, "--server", ARGS.server, "--external-event", job_id,
+           "--result", json.dumps({"job_id": job_id, "rows": 42}), "--delay", "0.5"]
+    if ARGS.token:
+        cmd += ["--token", ARGS.token]
+    subprocess.Popen(cmd)
+
+
+def external_event_listener(args):
+    """The Cloud Function triggered by finished query jobs: resolves the future keyed by the job id."""
+    time.sleep(args.delay)
+    with Client(args.server, token=args.token, name="external-event-listener") as client:
+        matched = client.resolve(args.external_event, json.loads(args.result))
+    print("external event {}: resolved ({} task(s) waiting)".format(args.external_event, matched))
+
+
+def options(p):
+    p.add_argument("--external-event", metavar="KEY", help="act as the external-event listener for KEY")
+    p.add_argument("--result", default="null", help="JSON result for --external-event")
+    p.add_argument("--delay", type=float, default=0.0)
+
+
+if __name__ == "__main__":
+    ARGS = arguments(__doc__, options)
+    if ARGS.external_event:
+        external_event_listener(ARGS)
+        sys.exit(0)
+    record = run(example_job, ARGS)
+    if record["state"] != "completed":
+        sys.exit(1)
+    print("result:", json.dumps(record["result"]))

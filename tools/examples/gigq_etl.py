@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""GigQ's daily ETL on Flowline, with per-task timeouts and attempts, plus GigQ's fan-out / fan-in:
+extract -> transform -> split_data -> process_chunk_0..4 -> combine_results -> load -> notify.
+Job params become task inputs; a job's function receives them as keyword arguments.
+
+    python3 tools/examples/gigq_etl.py --server HOST:PORT
+"""
+
+import json
+import sys
+from datetime import datetime
+
+from _common import arguments, run
+
+from flowline import Flow, Retry
+
+CHUNKS = 5
+timestamp = datetime.now().strftime("%Y%m%d_%H%M%S")
+raw_file = "data/raw_{}.csv".format(timestamp)
+transformed_file = "data/transformed_{}.csv".format(timestamp)
+
+workflow = Flow("daily_etl_job")
+
+
+@workflow.task(task_id="extract", input={"source_url": "https://example.com/api/data", "output_file": raw_file},
+               timeout_s=300, retry=Retry(3, backoff_s=0.1))
+def extract_data(source_url, output_file, attempt):
+    print("Extracting data from {} to {} (attempt {})".format(source_url, output_file, attempt))
+    if attempt == 1:
+        raise ConnectionError("the API timed out")  # transient: attempts are there for this
+    return {"rows_extracted": 1000, "file": output_file}
+
+
+@workflow.task(task_id="transform", deps=["extract"], timeout_s=600, retry=2,
+               input={"input_file": raw_file, "output_file": transformed_file})
+def transform_data(input_file, output_file, extract):
+    print("Transforming data from {} to {}".format(input_file, output_file))
+    return {"rows_transformed": extract["rows_extracted"] - 50, "file": output_file}
+
+
+@workflow.task(task_id="split_data", deps=["transform"], timeout_s=60)
+def split_data(transform):
+    rows = transform["rows_transformed"]
+    return [rows // CHUNKS + (1 if i < rows % CHUNKS else 0) for i in range(CHUNKS)]
+
+
+def process_chunk(chunk_id, split_data):
+    return {"chunk": chunk_id, "rows": split_data[chunk_id]}
+
+
+chunk_jobs = [workflow.add_task(process_chunk, task_id="process_chunk_{}".format(i), deps=["split_data"],
+                                input={"chunk_id": i}, timeout_s=120, retry=3)
+              for i in range(CHUNKS)]
+
+
+@workflow.task(task_id="combine_results", deps=chunk_jobs, timeout_s=60)
+def combine_results(deps):
+    return {"rows": sum(r["rows"] for r in deps.values()), "chunks": len(deps)}
+
+
+@workflow.task(task_id="load", deps=["combine_results"], timeout_s=900, retry=3,
+               input={"input_file": transformed_file, "database_connection": "postgresql://user:pass@localhost/db"})
+def load_data(input_file, database_connection, combine_results):
+    print("Loading data from {} to {}".format(input_file, database_connection.split("@")[-1]))
+    return {"rows_loaded": combine_results["rows"]}
+
+
+@workflow.task(task_id="notify", deps=["load"], timeout_s=60, retry=5,
+               input={"recipients": ["data-team@example.com"]})
+def notify_completion(recipients, load):
+    print("Sending notification to {}: {} rows loaded".format(recipients, load["rows_loaded"]))
+    return {"notifications_sent": len(recipients)}
+
+
+if __name__ == "__main__":
+    args = arguments(__doc__)
+    record = run(workflow, args, {"day": timestamp[:8]})
+    if record["state"] != "completed":
+        sys.exit(1)
+    print("result:", json.dumps(record["result"]))

@@ -1,0 +1,142 @@
+"""The client: submit workflows, read and wait for them, cancel, resolve or reject futures, list workers."""
+
+import threading
+from typing import Any, Dict, List, Optional
+
+from .connection import DEFAULT_ADDRESS, Address, Connection
+from .errors import ConnectionLost
+
+# How much longer than a workflow.wait's own timeout the socket waits for its answer.
+_WAIT_MARGIN = 10.0
+
+
+class Client:
+    """A connection to ``flowlined`` for clients (thread-safe; calls may overlap).
+
+    The connection opens on first use and again after it drops, so one Client outlives daemon restarts
+    (a call in flight when the connection drops raises ConnectionLost; the next call reconnects).
+    """
+
+    def __init__(self, address: Address = DEFAULT_ADDRESS, token: Optional[str] = None,
+                 name: str = "python-client", timeout: float = 30.0, role: str = "client") -> None:
+        self.address = address
+        self.token = token
+        self.name = name
+        self.timeout = timeout
+        self.role = role
+        self._conn = None  # type: Optional[Connection]
+        self._lock = threading.Lock()
+        self.server = None  # type: Optional[Dict[str, Any]]
+
+    # -- connection
+
+    def connect(self) -> "Client":
+        self._connection()
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    def __enter__(self) -> "Client":
+        return self.connect()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def _connection(self) -> Connection:
+        with self._lock:
+            if self._conn is None or self._conn.closed:
+                conn = Connection(self.address)
+                try:
+                    params = {"role": self.role, "name": self.name, "protocol": 1}  # type: Dict[str, Any]
+                    if self.token is not None:
+                        params["token"] = self.token
+                    self.server = conn.call("hello", params, timeout=self.timeout)
+                except BaseException:
+                    conn.close()
+                    raise
+                self._conn = conn
+            return self._conn
+
+    def call(self, method: str, params: Any = None, timeout: Optional[float] = -1.0) -> Any:
+        """Any JSON-RPC method; the answer's ``result``, or a typed RPCError. ``timeout`` -1 means the
+        client's default, None waits for ever."""
+        conn = self._connection()
+        return conn.call(method, params if params is not None else {},
+                         timeout=self.timeout if timeout is not None and timeout < 0 else timeout)
+
+    # -- workflows
+
+    def submit(self, document: Dict[str, Any]) -> Dict[str, Any]:
+        """Submits a workflow document (SPEC §2); returns ``{"workflow_id", "created"}``."""
+        return self.call("workflow.submit", document)
+
+    def get(self, workflow_id: str) -> Dict[str, Any]:
+        return self.call("workflow.get", {"workflow_id": workflow_id})
+
+    def wait(self, workflow_id: str, timeout_s: Optional[float] = None) -> Dict[str, Any]:
+        """The record once the workflow has ended (reverts included); with ``timeout_s``, the record as it
+        stands when that passes (check ``record["state"]``)."""
+        params = {"workflow_id": workflow_id}  # type: Dict[str, Any]
+        if timeout_s is not None:
+            params["timeout_s"] = timeout_s
+        return self.call("workflow.wait", params, timeout=None if timeout_s is None else timeout_s + _WAIT_MARGIN)
+
+    def list(self, state: Optional[str] = None, name: Optional[str] = None, limit: Optional[int] = None,
+             after: Optional[str] = None) -> Dict[str, Any]:
+        """One page, newest first: ``{"workflows": [...], "next": cursor or None}``."""
+        params = {k: v for k, v in (("state", state), ("name", name), ("limit", limit), ("after", after))
+                  if v is not None}
+        return self.call("workflow.list", params)
+
+    def list_all(self, state: Optional[str] = None, name: Optional[str] = None) -> List[Dict[str, Any]]:
+        """Every page of ``list`` joined."""
+        out = []  # type: List[Dict[str, Any]]
+        after = None  # type: Optional[str]
+        while True:
+            page = self.list(state=state, name=name, limit=1000, after=after)
+            out.extend(page.get("workflows", []))
+            after = page.get("next")
+            if not after:
+                return out
+
+    def cancel(self, workflow_id: str, reason: Optional[str] = None, revert: bool = False) -> Dict[str, Any]:
+        params = {"workflow_id": workflow_id, "revert": revert}  # type: Dict[str, Any]
+        if reason is not None:
+            params["reason"] = reason
+        return self.call("workflow.cancel", params)
+
+    def history(self, workflow_id: str) -> List[Dict[str, Any]]:
+        """The workflow's journal events, oldest first."""
+        return self.call("workflow.history", {"workflow_id": workflow_id}).get("events", [])
+
+    # -- futures
+
+    def resolve(self, key: str, result: Any = None) -> int:
+        """Completes the tasks awaiting ``key`` with ``result``; returns how many (0: kept for a later await)."""
+        return int(self.call("future.resolve", {"key": key, "result": result}).get("matched", 0))
+
+    def reject(self, key: str, error: Any) -> int:
+        """Fails the tasks awaiting ``key``. ``error`` is a message or ``{type, message, retryable}``."""
+        if not isinstance(error, dict):
+            error = {"type": "rejected", "message": str(error)}
+        return int(self.call("future.reject", {"key": key, "error": error}).get("matched", 0))
+
+    # -- the daemon
+
+    def workers(self) -> List[Dict[str, Any]]:
+        return self.call("workers.list", {}).get("workers", [])
+
+    def stats(self) -> Dict[str, Any]:
+        return self.call("stats", {})
+
+
+def connect(address: Address = DEFAULT_ADDRESS, token: Optional[str] = None, **kwargs: Any) -> Client:
+    """Opens a Client (and says hello) at once, so a bad address or token fails here."""
+    return Client(address, token=token, **kwargs).connect()
+
+
+__all__ = ["Client", "connect", "ConnectionLost"]
