@@ -74,6 +74,10 @@ let package = Package(
         .testTarget(name: "FlowlineJournalTests", dependencies: ["FlowlineJournal", "FlowlineLMDB"], swiftSettings: common),
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
         .testTarget(
+            name: "FlowlineClientTests", dependencies: ["Flowline", "FlowlineTestSupport", "flowlined", "FlowlineProtocol"],
+            swiftSettings: common
+        ),
+        .testTarget(
             name: "FlowlineIntegrationTests",
             dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
             swiftSettings: common

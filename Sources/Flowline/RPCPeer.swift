@@ -16,6 +16,9 @@ final class RPCPeer {
     private var nextID: Int64 = 1
     private var pending: [Int64: Completion] = [:]
     private var closeReason: FlowlineError?
+    /// Requests that came before `hello` was answered (the daemon may send `task.run` first), held until `open`
+    /// has handed the peer over; nil once released.
+    private var early: [(String, JSON, RPCID?)]? = []
 
     /// A request or notification from the daemon: method, params, id (nil for a notification).
     var onRequest: ((String, JSON, RPCID?) -> Void)?
@@ -63,7 +66,9 @@ final class RPCPeer {
                 let peer = RPCPeer(connection: connection)
                 peer.call("hello", params) { answer in
                     switch answer {
-                    case .success: finish(.success(peer))
+                    case .success:
+                        finish(.success(peer))
+                        peer.releaseEarlyRequests()
                     case .failure(let error):
                         peer.close()
                         finish(.failure(error))
@@ -99,6 +104,13 @@ final class RPCPeer {
         connection.close()
     }
 
+    /// Hands the requests held since connecting to `onRequest`, in order, and every later one as it comes.
+    private func releaseEarlyRequests() {
+        let held = early ?? []
+        early = nil
+        for (method, params, id) in held { onRequest?(method, params, id) }
+    }
+
     private func send(_ line: [UInt8]) {
         if isRecording { sentLines.append(Array(line.dropLast())) }
         connection.write(line)
@@ -126,7 +138,11 @@ final class RPCPeer {
         }
         switch message {
         case .request(let id, let method, let params):
-            onRequest?(method, params, id)
+            if early != nil {
+                early?.append((method, params, id))
+            } else {
+                onRequest?(method, params, id)
+            }
         case .response(let id, let result):
             guard case .int(let n) = id, let completion = pending.removeValue(forKey: n) else { return }
             completion(.success(result))

@@ -79,7 +79,7 @@ public struct TaskStatus: Sendable, Equatable {
     public var retryAt: String?
     /// The latest heartbeat's progress (a number or a string).
     public var progress: JSON?
-    /// Its result, once completed.
+    /// Its result, once completed (nil for a `null` result).
     public var result: JSON?
     /// Its latest error.
     public var error: TaskFailure?

@@ -18,8 +18,9 @@ public final class DaemonProcess {
         }
     }
 
-    /// Starts `flowlined --listen 127.0.0.1:0 --data <data>` and waits (at most 10 s) for its listening line.
-    public init(data: String, sync: String = "none", extraArguments: [String] = []) throws {
+    /// Starts `flowlined --listen <listen> --data <data>` and waits (at most 10 s) for its listening line.
+    /// `listen` defaults to `127.0.0.1:0` (a free port); a fixed one lets a restarted daemon keep its address.
+    public init(data: String, sync: String = "none", listen: String = "127.0.0.1:0", extraArguments: [String] = []) throws {
         guard let binary = Self.binary() else { throw StartError.binaryNotFound }
         self.data = data
         let stdoutPath = data + ".stdout-\(UUID().uuidString)"
@@ -28,7 +29,7 @@ public final class DaemonProcess {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--listen", "127.0.0.1:0", "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
+        process.arguments = ["--listen", listen, "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()
@@ -68,6 +69,26 @@ public final class DaemonProcess {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         return process.terminationStatus
+    }
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bind to port 0, read it, close), for a daemon that
+    /// must restart on the same address.
+    public static func freePort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw POSIXError(.EMFILE) }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = unsafe inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = unsafe withUnsafeMutablePointer(to: &address) { pointer in
+            unsafe pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sockaddr in
+                unsafe bind(fd, sockaddr, length) == 0 && getsockname(fd, sockaddr, &length) == 0
+            }
+        }
+        guard bound else { throw POSIXError(.EADDRINUSE) }
+        return Int(UInt16(bigEndian: address.sin_port))
     }
 
     /// Kills the daemon with SIGKILL: no shutdown, no final commit.

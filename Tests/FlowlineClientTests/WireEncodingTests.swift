@@ -1,0 +1,88 @@
+@testable import Flowline
+import FlowlineProtocol
+import Testing
+
+/// The exact lines a worker sends for each outcome (SPEC §2), checked byte for byte.
+struct WireEncodingTests {
+    private func line(_ outcome: TaskOutcome, lease: String = "L1") -> String {
+        let (method, params) = outcome.message(lease: lease)
+        return String(decoding: RPCEncoder.request(id: 7, method: method, params: params), as: UTF8.self)
+    }
+
+    @Test func completeAndFail() {
+        #expect(line(.result(["rows": 4])) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.complete","params":{"lease":"L1","result":{"rows":4}}}"# + "\n")
+        #expect(line(.fail(type: "bad_input", message: "no url", retryable: false)) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.fail","params":{"error":{"message":"no url","retryable":false,"type":"bad_input"},"lease":"L1"}}"#
+            + "\n")
+    }
+
+    @Test func awaitEachKindOfFuture() {
+        #expect(line(.await(.key("bq-job-123", timeout: .seconds(3600)))) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"key":"bq-job-123","timeout_s":3600},"lease":"L1"}}"#
+            + "\n")
+        #expect(line(.await(.sleep(.milliseconds(50)))) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"sleep_s":0.05},"lease":"L1"}}"# + "\n")
+        let poll = Future.poll(handler: "check_job", input: ["job": "j1"], interval: .seconds(10), timeout: .seconds(60))
+        #expect(line(.await(poll)) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"poll":{"handler":"check_job","input":{"job":"j1"},"interval_s":10},"timeout_s":60},"lease":"L1"}}"#
+            + "\n")
+        #expect(Future.key("k").json == ["key": "k"])
+    }
+
+    @Test func spawnFromTheBuilder() {
+        let outcome = TaskOutcome.spawn(output: "merge") {
+            for i in 0..<2 { Step("chunk-\(i)", handler: "square").input(["n": .int(Int64(i))]) }
+            Step("merge", handler: "sum").deps("chunk-0", "chunk-1")
+        }
+        #expect(line(outcome) ==
+            #"{"jsonrpc":"2.0","id":7,"method":"task.spawn","params":{"lease":"L1","output":"merge","tasks":["#
+            + #"{"handler":"square","id":"chunk-0","input":{"n":0}},{"handler":"square","id":"chunk-1","input":{"n":1}},"#
+            + #"{"deps":["chunk-0","chunk-1"],"handler":"sum","id":"merge"}]}}"# + "\n")
+    }
+
+    @Test func pollAnswers() {
+        #expect(TaskOutcome.pending == .result(["done": false]))
+        #expect(TaskOutcome.done("x") == .result(["done": true, "result": "x"]))
+    }
+
+    @Test func thrownErrorsBecomeFailures() {
+        struct Boom: Error {}
+        #expect(TaskFailure(thrown: Boom()) == TaskFailure(type: "Boom", message: "Boom()", retryable: true))
+        let own = TaskFailure(type: "quota", message: "over", retryable: false)
+        #expect(TaskFailure(thrown: own) == own)
+    }
+
+    @Test func taskRunDecodesIntoAContext() throws {
+        let params = try JSONParser.parse(Array(#"""
+            {"lease":"L9","workflow_id":"w","workflow_name":"etl","task_id":"t","handler":"undo","attempt":2,
+             "input":{"n":3},"deps":{"a":[1,2]},"workflow_input":{"day":"d"},"deadline":null,"revert":true,"result":5}
+            """#.utf8))
+        let context = try #require(TaskContext(params: params) { _, _ in })
+        #expect(context.leaseID == "L9" && context.attempt == 2 && context.isRevert && !context.isPoll)
+        #expect(context.result == 5 && context.deadline == nil)
+        struct Input: Decodable { var n: Int }
+        #expect(try context.input(as: Input.self).n == 3)
+        #expect(try context.dep("a", as: [Int].self) == [1, 2])
+        #expect(throws: TaskFailure.self) { try context.input(as: [String].self) }
+    }
+}
+
+struct TimestampAndErrorTests {
+    @Test func parsesRecordTimes() {
+        #expect(Timestamp.parse("1970-01-01T00:00:00.000Z") == 0)
+        #expect(Timestamp.parse("2026-11-22T10:00:00.250Z") == 1_795_341_600.25)
+        #expect(Timestamp.parse("2026-11-22T11:00:00+01:00") == 1_795_341_600)
+        #expect(Timestamp.parse("2026-11-22") == nil)
+        #expect(Timestamp.parse("2026-13-22T10:00:00Z") == nil)
+    }
+
+    @Test func rpcErrorsMapToCodes() {
+        let error = FlowlineError(RPCError.invalidParams("unknown dep", path: "tasks[1].deps[0]"))
+        #expect(error == .rpc(.invalidParams, message: "Invalid params: unknown dep", data: ["path": "tasks[1].deps[0]"]))
+        #expect(error.path == "tasks[1].deps[0]")
+        #expect(RPCErrorCode(code: -32002) == .notFound)
+        #expect(RPCErrorCode(code: -1) == .other(-1))
+        #expect(RPCErrorCode.staleLease.code == -32003)
+    }
+}
