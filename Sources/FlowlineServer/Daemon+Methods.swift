@@ -81,10 +81,8 @@ extension Daemon {
         connection.isAuthenticated = true
         let first = connection.hello == nil
         connection.hello = hello
-        if first && hello.role == .worker {
-            logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
-            handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
-        }
+        // The answer goes out before anything the registration dispatches: a worker sees its hello answered
+        // before its first task.run.
         reply(id, to: connection.id) { w in
             w.beginObject()
             w.key("server"); w.string("flowline")
@@ -92,6 +90,10 @@ extension Daemon {
             w.key("protocol"); w.int(1)
             w.key("session"); w.string(connection.id.description)
             w.endObject()
+        }
+        if first && hello.role == .worker {
+            logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
+            handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
         }
     }
 

@@ -193,4 +193,14 @@ struct WorkflowExecutionTests {
         #expect(page["workflows"]?[0]?["workflow_id"] == .string("hist-1"))
         #expect(page["next"] == .null)
     }
+
+    @Test func aWorkerHearsItsHelloAnsweredBeforeItsFirstTask() throws {
+        let f = try Fixture()
+        _ = try f.client().submit(#"{"name":"q","id":"queued","tasks":[{"id":"a","handler":"h"}]}"#)
+        let worker = try f.client()
+        let id = worker.send("hello", #"{"role":"worker","name":"w","queues":["default"],"concurrency":1,"protocol":1}"#)
+        _ = try worker.nextTask()
+        let first = try JSONParser.parse(worker.received[0])
+        #expect(first["id"] == .int(id), "the first line a worker receives answers its hello")
+    }
 }
