@@ -49,7 +49,10 @@ public final class Daemon {
         self.configuration = configuration
         self.logger = logger
         self.loop = try EventLoop()
-        self.journal = try JournalStore(directory: configuration.dataDirectory, sync: configuration.sync)
+        self.journal = try JournalStore(
+            directory: configuration.dataDirectory, sync: configuration.sync,
+            mapSize: min(configuration.mapSize, configuration.maxMapSize))
+        journal.maxMapSize = configuration.maxMapSize
         self.startedAt = Clock.now()
         self.lastCheckpoint = startedAt
         self.lastCompaction = startedAt

@@ -21,5 +21,10 @@ public struct DaemonConfiguration: Sendable {
     /// ...or this long after it, whichever comes first (and at shutdown).
     public var checkpointInterval: Duration = .seconds(30)
 
+    /// The journal's first LMDB map size; it doubles when full...
+    public var mapSize = 1 << 30
+    /// ...up to this; past it (or when the disk is full) writes are refused with -32005.
+    public var maxMapSize = 64 << 30
+
     public init() {}
 }

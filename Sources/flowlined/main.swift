@@ -28,6 +28,10 @@ struct Flowlined: ParsableCommand {
     var checkpointEvents = 10_000
     @Option(help: "Longest time between checkpoints while anything changes (e.g. 30s).")
     var checkpointInterval = "30s"
+    @Option(help: "The journal's initial LMDB map size in bytes; it doubles when full.")
+    var mapSize = 1 << 30
+    @Option(help: "The largest the map may grow, in bytes; past it writes are refused with -32005.")
+    var maxMapSize = 64 << 30
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -47,6 +51,11 @@ struct Flowlined: ParsableCommand {
         config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
         guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }
         config.checkpointEvents = checkpointEvents
+        guard mapSize >= 65536, maxMapSize >= 65536 else {
+            throw ValidationError("--map-size and --max-map-size must be at least 65536")
+        }
+        config.mapSize = min(mapSize, maxMapSize)
+        config.maxMapSize = maxMapSize
         config.checkpointInterval = try Self.duration(checkpointInterval, flag: "--checkpoint-interval")
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
