@@ -18,6 +18,7 @@ let package = Package(
         .executable(name: "flowlined", targets: ["flowlined"]),
         .executable(name: "flowline", targets: ["flowline"]),
         .executable(name: "flowline-bench", targets: ["flowline-bench"]),
+        .executable(name: "flowline-recovery", targets: ["flowline-recovery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -61,6 +62,12 @@ let package = Package(
             name: "flowline-bench",
             dependencies: ["FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV"],
             path: "tools/benchmark",
+            swiftSettings: common
+        ),
+        .executableTarget(
+            name: "flowline-recovery",
+            dependencies: ["FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV"],
+            path: "tools/recovery",
             swiftSettings: common
         ),
         .target(
