@@ -131,8 +131,10 @@ final class WorkerEngine {
             }
             return
         }
-        // While draining, new runs are not started: closing the connection hands them back to the daemon.
-        if phase == .running && inFlight < settings.concurrency {
+        // While draining, new runs are not started: they go back with task.release, which uses up no attempt.
+        if phase == .draining, let peer {
+            peer.call("task.release", .object(["lease": .string(context.leaseID)])) { [self] _ in drainIfDone() }
+        } else if phase == .running && inFlight < settings.concurrency {
             run(context)
         } else {
             backlog.append(context)
@@ -205,6 +207,12 @@ final class WorkerEngine {
         guard phase != .draining else { return }
         guard graceful, phase == .running, peer != nil else { return finish(.success(())) }
         phase = .draining
+        // Ask for nothing more, and hand back what arrived but has not started.
+        peer?.call("worker.quiet", .object([:])) { [self] _ in drainIfDone() }
+        for context in backlog {
+            peer?.call("task.release", .object(["lease": .string(context.leaseID)])) { [self] _ in drainIfDone() }
+        }
+        backlog = []
         reconnectTimer?.stop()
         graceTimer = try? Timer(loop: loop)
         graceTimer?.start(afterMilliseconds: settings.shutdownGrace.milliseconds) { [self] in finish(.success(())) }

@@ -16,6 +16,10 @@ public enum Command: Sendable {
     case await(LeaseID, Future, from: WorkerID, request: RequestID?)
     /// A worker's attempt adds tasks to the workflow and completes with `output`'s result.
     case spawn(LeaseID, tasks: [TaskSpec], output: String, from: WorkerID, request: RequestID?)
+    /// A worker hands back a run it will not start; the attempt is not used up and the task is queued again.
+    case release(LeaseID, from: WorkerID, request: RequestID?)
+    /// A worker wants no more runs (it is stopping); its open leases go on.
+    case quiet(WorkerID)
     /// A client settles a key future.
     case resolve(key: String, FutureOutcome, request: RequestID)
     /// A worker's attempt failed.

@@ -32,6 +32,12 @@ public struct Coordinator: Sendable {
         case .spawn(let lease, let tasks, let output, let from, let request):
             spawn(lease, tasks: tasks, output: output, from: from, request: request, at: now, into: &decision)
         case .resolve(let key, let outcome, let request): resolve(key, outcome, request: request, at: now, into: &decision)
+        case .release(let lease, let from, let request):
+            guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else { break }
+            session.release(lease)
+            record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
+            reply(request, .ok, into: &decision)
+        case .quiet(let worker): session.workers[worker]?.concurrency = 0
         case .heartbeat(let lease, let progress, let from, let request):
             heartbeat(lease, progress: progress, from: from, request: request, at: now, into: &decision)
         case .fireTimer(let timer): fire(timer, at: now, into: &decision)

@@ -32,6 +32,8 @@ public enum Call: Sendable {
     case await(LeaseID?, Future)
     case spawn(LeaseID?, tasks: [TaskSpec], output: String)
     case resolve(key: String, FutureOutcome)
+    case release(LeaseID?)
+    case quiet
     case fail(LeaseID?, TaskError)
     case heartbeat(LeaseID?, progress: RawJSON?)
     case workersList
@@ -91,6 +93,8 @@ public enum Call: Sendable {
         case "workflow.list": return .list(try listQuery(params))
         case "hello": return .hello(try hello(params))
         case "workers.list": return .workersList
+        case "task.release": return .release(try lease(try ParamReader(params)))
+        case "worker.quiet": return .quiet
         case "stats": return .stats
         default: throw RPCError.methodNotFound(method)
         }

@@ -40,6 +40,10 @@ extension Daemon {
         case .spawn(let lease, let tasks, let output):
             outcome(lease, id: id, from: c) { .spawn($0, tasks: tasks, output: output, from: c, request: $1) }
         case .resolve(let key, let outcome): handle(.resolve(key: key, outcome, request: register(c, id)))
+        case .release(let lease): outcome(lease, id: id, from: c) { .release($0, from: c, request: $1) }
+        case .quiet:
+            handle(.quiet(c))
+            reply(id, to: c) { $0.beginObject(); $0.endObject() }
         case .fail(let lease, let error):
             outcome(lease, id: id, from: c) { .fail($0, error: error, from: c, request: $1) }
         case .heartbeat(let lease, let progress):

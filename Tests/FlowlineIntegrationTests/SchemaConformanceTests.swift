@@ -48,6 +48,12 @@ struct SchemaConformanceTests {
         _ = try client.result("workflow.cancel", #"{"workflow_id":"cancel-running"}"#)
         _ = try worker.nextMessage(method: "task.cancel")
 
+        // A stopping worker: quiet, then hand back a run it will not start.
+        _ = try client.submit(#"{"name":"r","id":"released","tasks":[{"id":"z","handler":"z"}]}"#)
+        let handedBack = try worker.nextTask()
+        _ = try worker.result("worker.quiet")
+        _ = try worker.result("task.release", #"{"lease":"\#(handedBack["lease"]!.stringValue!)"}"#)
+
         let problems = checker.violations(of: client) + checker.violations(of: worker)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         #expect(client.received.count > 15 && worker.received.count > 8)

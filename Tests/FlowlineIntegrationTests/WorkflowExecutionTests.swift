@@ -203,4 +203,30 @@ struct WorkflowExecutionTests {
         let first = try JSONParser.parse(worker.received[0])
         #expect(first["id"] == .int(id), "the first line a worker receives answers its hello")
     }
+
+    /// A stopping worker says worker.quiet, then hands back what it will not start with task.release: the task
+    /// runs elsewhere under the same attempt number, and the quiet worker gets nothing more.
+    @Test func aQuietWorkerReleasesWithoutUsingAttempts() throws {
+        let f = try Fixture()
+        let client = try f.client()
+        let stopping = try f.worker(name: "stopping", concurrency: 2)
+        _ = try client.submit(#"{"name":"q","id":"rel","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h"}]}"#)
+        let first = try stopping.nextTask()
+        let second = try stopping.nextTask()
+        _ = try stopping.result("worker.quiet")
+        _ = try stopping.result("task.release", #"{"lease":"\#(first["lease"]!.stringValue!)"}"#)
+        try stopping.complete(second)
+        let other = try f.worker(name: "other")
+        let again = try other.nextTask()
+        #expect(again["task_id"] == first["task_id"])
+        #expect(again["attempt"] == .int(1), "a released run does not use up its attempt")
+        try other.complete(again)
+        let record = try client.wait("rel")
+        #expect(record["state"] == .string("completed"))
+        _ = try client.submit(#"{"name":"q","id":"after","tasks":[{"id":"c","handler":"h"}]}"#)
+        try other.complete(try other.nextTask())
+        stopping.pump(seconds: 0.1)
+        #expect(!stopping.inbox.contains { $0["method"] == .string("task.run") }, "a quiet worker gets no new runs")
+        #expect(try stopping.call("task.release", #"{"lease":"\#(first["lease"]!.stringValue!)"}"#)["error"]?["code"] == .int(-32003))
+    }
 }

@@ -223,12 +223,18 @@ class Worker:
             return self._active
 
     def stop(self, timeout: float = 30.0, graceful: bool = True) -> bool:
-        """Graceful shutdown: no new handler starts (a task.run that arrives now fails retryable with type
-        ``worker_stopping``, so another worker picks it up), running handlers finish and their outcomes are
+        """Graceful shutdown: the daemon is told ``worker.quiet`` (send nothing more), a task.run that arrives
+        anyway is handed back with ``task.release`` (no attempt used up), running handlers finish and their outcomes are
         sent (for up to ``timeout`` seconds), then the connection closes. Returns True if all finished.
         ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the daemon runs their
         tasks again."""
         self._stopping.set()
+        session = self._session
+        if graceful and session is not None and session.conn is not None:
+            try:
+                session.conn.notify("worker.quiet", {})
+            except ConnectionLost:
+                pass
         deadline = time.monotonic() + (timeout if graceful else 0.0)
         with self._active_cond:
             while self._active > 0:
@@ -306,9 +312,7 @@ class Worker:
             return
         if self._stopping.is_set():
             try:
-                session.conn.notify("task.fail", {"lease": lease, "error": {
-                    "type": "worker_stopping", "message": "worker {} is shutting down".format(self.name),
-                    "retryable": True}})
+                session.conn.notify("task.release", {"lease": lease})
             except ConnectionLost:
                 pass
             return
