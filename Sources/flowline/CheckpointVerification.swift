@@ -19,6 +19,13 @@ struct CheckpointVerification {
     /// The checkpoint's counters beside the replay's, for people (not compared).
     var counters = ""
 
+    /// The `checkpoint:` line of `replay --verify`.
+    var summary: String {
+        let skipped = compactedSince.isEmpty ? "" : ", \(compactedSince.count) compacted since skipped"
+        return "checkpoint: \(compared) workflows at seq \(seq) compared with a replay of seq 1 to \(seq)\(skipped) "
+            + "(counters not compared: \(counters))"
+    }
+
     /// Runs the check on `store`'s checkpoint, for workflow `only` or all; `nil` when there is no checkpoint.
     static func run(store: JournalStore, only: WorkflowID?) throws(ToolError) -> CheckpointVerification? {
         var stored: (globals: CheckpointGlobals, seq: UInt64, workflows: [Workflow])?
@@ -41,7 +48,8 @@ struct CheckpointVerification {
                         compacted.formUnion(ids)
                     }
                     return true
-                })
+                }
+            )
         }
         guard let stored else { return nil }
         var check = CheckpointVerification(seq: stored.seq)
@@ -49,13 +57,17 @@ struct CheckpointVerification {
         if only == nil { check.compareFutures(replay.state, stored.globals) }
         let g = stored.globals
         let r = replay.state
-        check.counters = "checkpoint submitted \(g.submitted), completions \(g.completions), next lease \(g.nextLease); "
+        check.counters =
+            "checkpoint submitted \(g.submitted), completions \(g.completions), next lease \(g.nextLease); "
             + "replay \(r.submitted), \(r.completions), \(r.nextLease)"
         return check
     }
 
     private mutating func compare(
-        _ state: CoordinatorState, _ snapshots: [Workflow], compactedSince compacted: Set<WorkflowID>, only: WorkflowID?
+        _ state: CoordinatorState,
+        _ snapshots: [Workflow],
+        compactedSince compacted: Set<WorkflowID>,
+        only: WorkflowID?
     ) {
         let checkpointed = Dictionary(snapshots.map { ($0.id, $0) }) { first, _ in first }
         var ids = Set(checkpointed.keys).union(state.workflows.keys)
@@ -66,7 +78,8 @@ struct CheckpointVerification {
             case (.some, .some): both.append(id)
             case (nil, .some) where compacted.contains(id): compactedSince.append(id)
             case (nil, .some): problems.append("\(id): in the checkpoint, but the journal's events do not rebuild it")
-            case (.some, nil): problems.append("\(id): rebuilt from the journal, but the checkpoint has no snapshot of it")
+            case (.some, nil):
+                problems.append("\(id): rebuilt from the journal, but the checkpoint has no snapshot of it")
             case (nil, nil): break
             }
         }
@@ -87,10 +100,11 @@ struct CheckpointVerification {
         let (a, b) = (waiters(state.keyWaiters), waiters(globals.keyWaiters))
         for key in Set(a.keys).union(b.keys).sorted() where a[key] != b[key] {
             let describe = { (list: [KeyWaiter]?) in
-                "[" + (list ?? []).map { w in
-                    let task = state.task(w.task)?.id.rawValue ?? "#\(w.task.index)"
-                    return "\(w.task.workflow)/\(task) (await \(w.awaitNumber))"
-                }.joined(separator: ", ") + "]"
+                "["
+                    + (list ?? []).map { w in
+                        let task = state.task(w.task)?.id.rawValue ?? "#\(w.task.index)"
+                        return "\(w.task.workflow)/\(task) (await \(w.awaitNumber))"
+                    }.joined(separator: ", ") + "]"
             }
             problems.append("key waiters of \"\(key)\": replay \(describe(a[key])), checkpoint \(describe(b[key]))")
         }
@@ -112,10 +126,14 @@ struct CheckpointVerification {
             workflow.number = UInt64(rank + 1)
             let completed = workflow.tasks.indices.filter { workflow.tasks[$0].completionOrder > 0 }
                 .sorted { workflow.tasks[$0].completionOrder < workflow.tasks[$1].completionOrder }
-            for (order, position) in completed.enumerated() { workflow.tasks[position].completionOrder = UInt64(order + 1) }
+            for (order, position) in completed.enumerated() {
+                workflow.tasks[position].completionOrder = UInt64(order + 1)
+            }
             for position in workflow.tasks.indices {
                 let task = workflow.tasks[position]
-                if task.isQueued { queued[task.spec.queue, default: []].append((task.queueTicket, workflow.id, position)) }
+                if task.isQueued {
+                    queued[task.spec.queue, default: []].append((task.queueTicket, workflow.id, position))
+                }
                 workflow.tasks[position].queueTicket = 0
             }
             result[workflow.id] = workflow

@@ -73,7 +73,8 @@ struct InspectFacts {
         fields.add("Workflows", total == 0 ? "0" : "\(total): \(counts)")
         fields.add(
             "Checkpoint",
-            checkpoint.map { "seq \($0.seq), \($0.snapshots) workflow snapshots" } ?? "none")
+            checkpoint.map { "seq \($0.seq), \($0.snapshots) workflow snapshots" } ?? "none"
+        )
         fields.add("Replayed", "through seq \(replayedThrough): \(origin)")
         if let w = oldestRunning {
             let age = TimeText.duration(TimeText.now() - w.createdAt.milliseconds)

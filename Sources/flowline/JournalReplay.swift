@@ -49,7 +49,8 @@ struct JournalReplay {
                     if let until, seq > until { return false }
                     replay.apply(try Self.decode(seq, bytes, store: store), seq: seq)
                     return true
-                })
+                }
+            )
         }
         self = replay
     }
@@ -57,7 +58,8 @@ struct JournalReplay {
     private init(empty: ()) {}
 
     /// Restores the checkpoint if it is to be used and returns the seq to replay from.
-    private mutating func begin(with records: CheckpointRecords?, until: UInt64?, usesCheckpoint: Bool) throws -> UInt64 {
+    private mutating func begin(with records: CheckpointRecords?, until: UInt64?, usesCheckpoint: Bool) throws -> UInt64
+    {
         guard let records else { return 1 }
         let (globals, seq) = try SnapshotCodec.decodeGlobals(records.globals)
         checkpoint = Start(seq: seq, snapshots: records.snapshots.count)

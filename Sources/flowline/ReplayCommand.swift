@@ -13,7 +13,7 @@ struct ReplayCommand: AsyncParsableCommand {
             and globals the daemon writes every --checkpoint-events events, every --checkpoint-interval and at \
             shutdown) plus the events after it, applied with the same core code (Coordinator.apply). \
             --from-scratch ignores the checkpoint and applies every event still in the journal; --until SEQ \
-            before the checkpoint's seq replays from scratch too, and says so. The data directory is read \
+            before the checkpoint's seq replays from scratch too, and says so. The data directory is opened \
             read-only, in one read transaction (the daemon may be running). Prints the workflows as `list` \
             would, or one workflow as `status` would.
 
@@ -95,31 +95,20 @@ struct ReplayCommand: AsyncParsableCommand {
     private func runVerification(_ workflows: [Workflow], store: JournalStore, replay: JournalReplay) async throws {
         var problems: [String] = []
         var lines: [String] = []
-        if let check = try CheckpointVerification.run(store: store, only: workflow.map(WorkflowID.init)) {
-            let skipped = check.compactedSince.isEmpty
-                ? "" : ", \(check.compactedSince.count) compacted since skipped"
-            lines.append(
-                "checkpoint: \(check.compared) workflows at seq \(check.seq) compared with a replay of seq 1 to "
-                    + "\(check.seq)\(skipped) (counters not compared: \(check.counters))")
-            problems += check.problems
-        } else {
-            lines.append("checkpoint: none written yet, nothing to compare")
-        }
-        for workflow in workflows {
-            let alone = try JournalReplay.workflow(workflow.id.rawValue, store: store, until: replay.lastSeq)
-            // A finished workflow compacted by the running daemon after the rebuild's read has no records left.
-            if alone == nil && workflow.state.isTerminal { continue }
-            if alone.map(JournalReplay.record) != JournalReplay.record(workflow) {
-                problems.append("\(workflow.id.rawValue): the rebuild and its own records rebuild it differently")
-            }
-        }
+        let check = try CheckpointVerification.run(store: store, only: workflow.map(WorkflowID.init))
+        lines.append(check?.summary ?? "checkpoint: none written yet, nothing to compare")
+        problems += check?.problems ?? []
+        problems += try indexProblems(workflows, store: store, through: replay.lastSeq)
         lines.append("index: \(workflows.count) workflows rebuilt (\(replay.origin)) and from their own records")
         if let server {
             guard until == nil else {
                 throw ToolError("--verify with --server compares the whole journal; drop --until")
             }
             let live = try await LiveVerification(
-                server: server, tokenFile: tokenFile, store: store, usesCheckpoint: !fromScratch
+                server: server,
+                tokenFile: tokenFile,
+                store: store,
+                usesCheckpoint: !fromScratch
             ).compare(workflows.map(\.id.rawValue))
             lines.append("live: \(live.compared) workflows compared with the daemon at \(server)")
             problems += live.problems
@@ -134,5 +123,19 @@ struct ReplayCommand: AsyncParsableCommand {
         lines += problems.map { "  " + $0 }
         print(lines.joined(separator: "\n"))
         if !problems.isEmpty { throw ExitCode(1) }
+    }
+
+    /// Each workflow rebuilt must equal the same workflow rebuilt from its own records (the by_workflow index).
+    private func indexProblems(_ workflows: [Workflow], store: JournalStore, through seq: UInt64) throws -> [String] {
+        var problems: [String] = []
+        for workflow in workflows {
+            let alone = try JournalReplay.workflow(workflow.id.rawValue, store: store, until: seq)
+            // A finished workflow compacted by the running daemon after the rebuild's read has no records left.
+            if alone == nil && workflow.state.isTerminal { continue }
+            if alone.map(JournalReplay.record) != JournalReplay.record(workflow) {
+                problems.append("\(workflow.id.rawValue): the rebuild and its own records rebuild it differently")
+            }
+        }
+        return problems
     }
 }

@@ -36,8 +36,13 @@ struct AccessCommandTests {
         }
         let first = try fixture.tool(["list", "--limit", "2"])
         #expect(first.status == 0, "\(first)")
-        #expect(first.stdout.row("p3") != nil && first.stdout.row("p2") != nil && first.stdout.row("p1") == nil, "\(first)")
-        let hint = try #require(first.stdout.split(separator: "\n").last { $0.hasPrefix("more: flowline list --after ") })
+        #expect(
+            first.stdout.row("p3") != nil && first.stdout.row("p2") != nil && first.stdout.row("p1") == nil,
+            "\(first)"
+        )
+        let hint = try #require(
+            first.stdout.split(separator: "\n").last { $0.hasPrefix("more: flowline list --after ") }
+        )
         let cursor = String(hint.dropFirst("more: flowline list --after ".count))
         let second = try fixture.tool(["list", "--limit", "2", "--after", cursor])
         #expect(second.status == 0 && second.stdout.row("p1") != nil, "\(second)")
@@ -54,7 +59,8 @@ struct AccessCommandTests {
             #"""
             {"name":"rv","id":"rv","tasks":[{"id":"a","handler":"make","revert":"unmake"},
              {"id":"b","handler":"h","deps":["a"],"queue":"none"}]}
-            """#)
+            """#
+        )
         try worker.complete(try worker.nextTask(), result: #"{"made":1}"#)
 
         let cancel = try fixture.tool(["cancel", "rv", "--revert", "--reason", "undo it"])

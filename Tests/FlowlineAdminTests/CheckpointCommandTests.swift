@@ -20,7 +20,10 @@ struct CheckpointCommandTests {
         _ = try client.result("future.resolve", #"{"key":"early","result":"kept"}"#)
         _ = try client.submit(#"{"name":"key","id":"keyed","tasks":[{"id":"wait","handler":"h"}]}"#)
         let waiting = try worker.nextTask()
-        _ = try worker.result("task.await", #"{"lease":"\#(waiting["lease"]?.stringValue ?? "")","future":{"key":"k1"}}"#)
+        _ = try worker.result(
+            "task.await",
+            #"{"lease":"\#(waiting["lease"]?.stringValue ?? "")","future":{"key":"k1"}}"#
+        )
         #expect(try client.submit(diamondDocument(id: "d1")) == "d1")
         try worker.complete(try worker.nextTask())
         _ = try worker.nextTask()  // step2 (or step3), left running through the crash.
