@@ -91,7 +91,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowlineAdminTests",
-            dependencies: ["FlowlineTestSupport", "flowline", "flowlined", "FlowlineProtocol"],
+            dependencies: [
+                "FlowlineTestSupport", "flowline", "flowlined", "FlowlineProtocol", "FlowlineJournal", "FlowlineCore",
+            ],
             swiftSettings: common
         ),
     ]

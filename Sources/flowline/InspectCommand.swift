@@ -10,18 +10,23 @@ struct InspectCommand: ParsableCommand {
         abstract: "Show journal facts: size, events, seqs, workflows by state.",
         discussion: """
             Opens the data directory read-only, in read transactions, so it works while flowlined runs and \
-            writes. The workflow counts come from replaying the journal with the daemon's own core code.
+            writes. The workflow counts come from rebuilding the state as the daemon recovers it: the last \
+            checkpoint's snapshots plus the events after it (--from-scratch: every event from seq 1), with the \
+            daemon's own core code. Shows the checkpoint's seq and how many workflow snapshots it holds. \
+            Compacted workflows are gone from both the journal and the counts.
             """
     )
 
     @Option(help: "The daemon's data directory (its LMDB journal).")
     var data: String
+    @Flag(help: "Ignore the checkpoint: apply every event from seq 1.")
+    var fromScratch = false
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
     func run() throws {
         let store = try JournalReplay.open(data)
-        let replay = try JournalReplay(store: store)
+        let replay = try JournalReplay(store: store, usesCheckpoint: !fromScratch)
         let stats: JournalStats
         do {
             stats = try store.stats()
@@ -38,6 +43,9 @@ struct InspectFacts {
     var directory: String
     var stats: JournalStats
     var replayedThrough: UInt64
+    /// The journal's checkpoint (used or not) and how the rebuild started.
+    var checkpoint: JournalReplay.Start?
+    var origin: String
     var byState: [(String, Int)]
     var oldestRunning: Workflow?
 
@@ -45,6 +53,8 @@ struct InspectFacts {
         self.directory = directory
         self.stats = stats
         replayedThrough = replay.lastSeq
+        checkpoint = replay.checkpoint
+        origin = replay.origin
         let workflows = replay.workflows
         byState = WorkflowState.allCases.map { state in (state.rawValue, workflows.count { $0.state == state }) }
         oldestRunning = workflows.filter { !$0.state.isTerminal }.min { $0.createdAt < $1.createdAt }
@@ -61,7 +71,11 @@ struct InspectFacts {
         let total = byState.reduce(0) { $0 + $1.1 }
         let counts = byState.filter { $0.1 > 0 }.map { "\($0.1) \($0.0)" }.joined(separator: ", ")
         fields.add("Workflows", total == 0 ? "0" : "\(total): \(counts)")
-        fields.add("Replayed", "through seq \(replayedThrough)")
+        fields.add(
+            "Checkpoint",
+            checkpoint.map { "seq \($0.seq), \($0.snapshots) workflow snapshots" } ?? "none"
+        )
+        fields.add("Replayed", "through seq \(replayedThrough): \(origin)")
         if let w = oldestRunning {
             let age = TimeText.duration(TimeText.now() - w.createdAt.milliseconds)
             fields.add(
@@ -90,6 +104,8 @@ struct InspectFacts {
             "map_bytes": .int(Int64(stats.mapBytes)), "events": .int(Int64(stats.events)),
             "first_seq": stats.firstSeq.map { .int(Int64($0)) } ?? .null, "last_seq": .int(Int64(stats.lastSeq)),
             "replayed_through": .int(Int64(replayedThrough)), "workflows": .object(states),
+            "checkpoint": checkpoint.map { ["seq": .int(Int64($0.seq)), "snapshots": .int(Int64($0.snapshots))] }
+                ?? .null,
             "oldest_running": oldest,
         ]
     }

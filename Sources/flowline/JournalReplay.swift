@@ -2,18 +2,32 @@ import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
 
-/// The coordinator state rebuilt offline from a journal, with the same `Coordinator.apply` the daemon's
-/// recovery uses, in one read-only LMDB read transaction (so it is one consistent snapshot while the daemon
-/// writes).
+/// The coordinator state rebuilt offline from a journal the way the daemon recovers it: the last checkpoint's
+/// snapshots and globals, then `Coordinator.apply` over the events after it (or over every event, from scratch).
+/// It reads in one read-only LMDB read transaction, so it is one consistent snapshot while the daemon writes.
 struct JournalReplay {
+    /// The checkpoint a rebuild started from.
+    struct Start {
+        /// The last seq the checkpoint includes.
+        var seq: UInt64
+        /// The workflow snapshots it held.
+        var snapshots: Int
+    }
+
     var coordinator = Coordinator()
-    /// Events applied.
+    /// Events applied (after the checkpoint, when one was used).
     var events = 0
-    /// The first and last seq applied; `nil` and 0 for none.
+    /// The first and last seq applied; `nil` and 0 for none (`lastSeq` is at least the checkpoint's seq).
     var firstSeq: UInt64?
     var lastSeq: UInt64 = 0
-    /// The time of the last event applied: how far the rebuilt state reaches.
+    /// The time of the last event applied (or the latest time in the checkpoint): how far the state reaches.
     var lastTime: Instant?
+    /// The checkpoint the rebuild started from; `nil` when it replayed from scratch.
+    var start: Start?
+    /// The journal's checkpoint, used or not.
+    var checkpoint: Start?
+    /// Why a checkpoint present was not used, when it was not.
+    var fromScratchReason: String?
 
     /// Opens `directory` read-only. The daemon may have it open and be writing.
     static func open(_ directory: String) throws(ToolError) -> JournalStore {
@@ -24,35 +38,79 @@ struct JournalReplay {
         }
     }
 
-    /// Applies every event with seq ≤ `until` (all when `nil`).
-    init(store: JournalStore, until: UInt64? = nil) throws(ToolError) {
+    /// Rebuilds through seq `until` (everything when `nil`): from the checkpoint when `usesCheckpoint` and the
+    /// checkpoint does not reach past `until`, else from seq 1.
+    init(store: JournalStore, until: UInt64? = nil, usesCheckpoint: Bool = true) throws(ToolError) {
         var replay = JournalReplay(empty: ())
-        do {
-            try store.scan { seq, bytes in
-                if let until, seq > until { return false }
-                let event: Event
-                do {
-                    event = try EventCodec.decode(bytes)
-                } catch {
-                    throw ToolError("cannot decode journal record \(seq) in \(store.directory): \(error)")
+        try Self.reading(store) {
+            try store.readCheckpointAndRecords(
+                { records in try replay.begin(with: records, until: until, usesCheckpoint: usesCheckpoint) },
+                records: { seq, bytes in
+                    if let until, seq > until { return false }
+                    replay.apply(try Self.decode(seq, bytes, store: store), seq: seq)
+                    return true
                 }
-                replay.coordinator.apply(event)
-                replay.events += 1
-                replay.firstSeq = replay.firstSeq ?? seq
-                replay.lastSeq = seq
-                replay.lastTime = event.time
-                return true
-            }
+            )
+        }
+        self = replay
+    }
+
+    private init(empty: ()) {}
+
+    /// Restores the checkpoint if it is to be used and returns the seq to replay from.
+    private mutating func begin(with records: CheckpointRecords?, until: UInt64?, usesCheckpoint: Bool) throws -> UInt64
+    {
+        guard let records else { return 1 }
+        let (globals, seq) = try SnapshotCodec.decodeGlobals(records.globals)
+        checkpoint = Start(seq: seq, snapshots: records.snapshots.count)
+        if !usesCheckpoint {
+            fromScratchReason = "--from-scratch"
+            return 1
+        }
+        if let until, until < seq {
+            fromScratchReason = "--until \(until) is before the checkpoint at seq \(seq)"
+            return 1
+        }
+        let workflows = try records.snapshots.map(SnapshotCodec.decodeWorkflow)
+        // Future retention only matters to `handle`; a replay only applies.
+        let state = CoordinatorState(globals: globals, workflows: workflows)
+        coordinator = Coordinator(state: state, futureRetention: .zero)
+        start = checkpoint
+        lastSeq = seq
+        lastTime = workflows.compactMap(\.latestTime).max()
+        return seq + 1
+    }
+
+    private mutating func apply(_ event: Event, seq: UInt64) {
+        coordinator.apply(event)
+        events += 1
+        firstSeq = firstSeq ?? seq
+        lastSeq = seq
+        lastTime = event.time
+    }
+
+    /// Decodes record `seq`, or names it in the error.
+    static func decode(_ seq: UInt64, _ bytes: [UInt8], store: JournalStore) throws(ToolError) -> Event {
+        do {
+            return try EventCodec.decode(bytes)
+        } catch {
+            throw ToolError("cannot decode journal record \(seq) in \(store.directory): \(error)")
+        }
+    }
+
+    /// Runs a read, turning storage and codec failures into one line naming the directory.
+    static func reading(_ store: JournalStore, _ body: () throws -> Void) throws(ToolError) {
+        do {
+            try body()
         } catch let error as ToolError {
             throw error
         } catch {
             throw ToolError.journal(error, directory: store.directory)
         }
-        self = replay
     }
 
     /// Rebuilds one workflow from its own records only (the `by_workflow` index `history` reads), independently
-    /// of the full scan.
+    /// of the full scan and of the checkpoint.
     static func workflow(_ id: String, store: JournalStore, until: UInt64? = nil) throws(ToolError) -> Workflow? {
         var coordinator = Coordinator()
         do {
@@ -65,10 +123,18 @@ struct JournalReplay {
         return coordinator.state.workflows[WorkflowID(id)]
     }
 
-    private init(empty: ()) {}
-
     /// The workflows in submission order.
     var workflows: [Workflow] { coordinator.state.order.compactMap { coordinator.state.workflows[$0] } }
+
+    /// Where the rebuild started, for people: `checkpoint at seq 12 (3 snapshots) + 4 events (seq 13 to 16)`.
+    var origin: String {
+        let range = firstSeq.map { "seq \($0) to \(lastSeq)" } ?? "none"
+        guard let start else {
+            let why = fromScratchReason.map { " (\($0); the checkpoint is not used)" } ?? ""
+            return "\(events) events (\(range)) from scratch\(why)"
+        }
+        return "checkpoint at seq \(start.seq) (\(start.snapshots) snapshots) + \(events) events after it (\(range))"
+    }
 
     /// The SPEC record of a rebuilt workflow, exactly as the daemon's `workflow.get` writes it.
     static func record(_ workflow: Workflow) -> JSON {
@@ -79,5 +145,13 @@ struct JournalReplay {
             preconditionFailure("JSONWriter.workflow wrote invalid JSON for \(workflow.id)")
         }
         return json
+    }
+}
+
+extension Workflow {
+    /// The latest time the workflow records: the state's reach when it comes from a snapshot.
+    var latestTime: Instant? {
+        let taskTimes = tasks.flatMap { [$0.scheduledAt, $0.startedAt, $0.finishedAt].compactMap { $0 } }
+        return ([createdAt, finishedAt].compactMap { $0 } + taskTimes).max()
     }
 }

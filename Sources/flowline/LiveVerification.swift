@@ -12,11 +12,13 @@ import Foundation
 struct LiveVerification {
     var options: ServerOptions
     var store: JournalStore
+    var usesCheckpoint: Bool
     var rounds = 5
 
-    init(server: String, tokenFile: String?, store: JournalStore) throws {
+    init(server: String, tokenFile: String?, store: JournalStore, usesCheckpoint: Bool) throws {
         options = try ServerOptions.parse(["--server", server] + (tokenFile.map { ["--token-file", $0] } ?? []))
         self.store = store
+        self.usesCheckpoint = usesCheckpoint
     }
 
     /// Compares the workflows `ids` and returns how many were compared and one line per difference.
@@ -35,7 +37,7 @@ struct LiveVerification {
                     throw ToolError.request(error, server: options.server)
                 }
             }
-            let replay = try JournalReplay(store: store)
+            let replay = try JournalReplay(store: store, usesCheckpoint: usesCheckpoint)
             pending = pending.filter { id in
                 guard let rebuilt = replay.coordinator.state.workflows[WorkflowID(id)], let record = live[id] else {
                     problems[id] = "\(id): in the journal but not known to the daemon"
