@@ -26,6 +26,8 @@ public final class Daemon {
     var wakeTimer: Timer?
     var armedFor: Instant?
     var turnHook: TurnHook?
+    /// Turns the loop at the checkpoint interval, so that an idle daemon still compacts and checkpoints.
+    var housekeeping: Timer?
     var signalWatchers: [SignalWatcher] = []
     let startedAt: Instant
 
@@ -107,6 +109,9 @@ public final class Daemon {
         self.listener = listener
         wakeTimer = try Timer(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
+        let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
+        housekeeping = try Timer(loop: loop)
+        housekeeping?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
         for signal in [SIGINT, SIGTERM] {
             signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] in self.shutdown() })
         }
@@ -124,6 +129,7 @@ public final class Daemon {
         endTurn(checkpoint: true)
         for connection in connections.values { connection.socket.close() }
         wakeTimer?.close()
+        housekeeping?.close()
         turnHook?.close()
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
