@@ -24,6 +24,8 @@ struct Flowlined: ParsableCommand {
     var retention = "7d"
     @Option(help: "How long an early future resolution is kept.")
     var futureRetention = "7d"
+    @Option(help: "Close a peer whose unsent output passes this many bytes (one that does not read).")
+    var maxPendingOutputBytes = 64 * 1024 * 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -39,6 +41,8 @@ struct Flowlined: ParsableCommand {
         config.sync = mode
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         config.maxLineBytes = maxLineBytes
+        guard maxPendingOutputBytes >= 1024 else { throw ValidationError("--max-pending-output-bytes must be at least 1024") }
+        config.maxPendingOutputBytes = maxPendingOutputBytes
         config.retention = try Self.duration(retention, flag: "--retention")
         config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
         if let tokenFile {
