@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
         .testTarget(
             name: "FlowlineIntegrationTests",
-            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
+            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore", "FlowlineServer", "FlowlineUV"],
             swiftSettings: common
         ),
     ]
