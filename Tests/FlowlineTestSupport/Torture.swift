@@ -33,6 +33,8 @@ public final class Torture {
         public var redispatches = 0
         public var acknowledgedCompletions = 0
         public var lostCompletionAnswers = 0
+        /// Of those, the ones the daemon had committed before it died (found completed, never dispatched again).
+        public var committedUnanswered = 0
         public var submissions = 0
         public var resubmissionsAcknowledged = 0
         public var seconds = 0.0
@@ -41,7 +43,7 @@ public final class Torture {
         public var description: String {
             "seed \(seed): \(workflows) workflows, \(kills) kills, \(tasks) tasks, \(dispatches) dispatches, "
                 + "\(redispatches) redispatches of unacknowledged work, \(lostCompletionAnswers) completions "
-                + "unanswered at a kill, \(submissions) submits (\(resubmissionsAcknowledged) acknowledged twice), "
+                + "unanswered at a kill (\(committedUnanswered) of them committed), \(submissions) submits (\(resubmissionsAcknowledged) acknowledged twice), "
                 + "\(violations.count) violations, \(String(format: "%.1f", seconds)) s"
         }
     }
@@ -71,6 +73,9 @@ public final class Torture {
     private var dispatched: [String: Int] = [:]
     private var remaining: [Int]
     private var lastProgress = Date()
+    private var lastReconcile = Date()
+    /// Tasks the daemon reports completed although their `task.complete` went unanswered (it committed, then died).
+    private var committedUnanswered: Set<String> = []
 
     public init(options: Options, dataDirectory: String, log: @escaping (String) -> Void = { print($0) }) {
         self.options = options
@@ -104,7 +109,9 @@ public final class Torture {
             if arrived > 0 {
                 lastProgress = Date()
             } else {
-                if Date().timeIntervalSince(lastProgress) > options.stallSeconds { throw Stalled(description: state) }
+                let idle = Date().timeIntervalSince(lastProgress)
+                if idle > options.stallSeconds { throw Stalled(description: state) }
+                if idle > 0.5 && Date().timeIntervalSince(lastReconcile) > 0.5 { try reconcile() }
                 usleep(500)
             }
         }
@@ -123,8 +130,28 @@ public final class Torture {
     private var state: String {
         let unacknowledged = submission.indices.filter { if case .acknowledged = submission[$0] { false } else { true } }
         let open = remaining.indices.filter { remaining[$0] > 0 }
-        return "stalled: unacknowledged submits \(unacknowledged.prefix(10)), unfinished \(open.prefix(10)); "
-            + "daemon stderr:\n\(daemon?.stderr.suffix(4000) ?? "")"
+        var text = "stalled after \(report.kills) kills: unacknowledged submits \(unacknowledged.prefix(10)), "
+            + "unfinished \(open.prefix(10))\n"
+        for index in open.prefix(3) {
+            let workflow = plan.workflows[index]
+            let record = try? client?.result("workflow.get", #"{"workflow_id":"\#(workflow.id)"}"#)
+            for task in workflow.tasks {
+                let key = "\(workflow.id)/\(task.id)"
+                let server = record?["tasks"]?.arrayValue?.first { $0["id"]?.stringValue == task.id }
+                text += "  \(key) deps \(task.deps): dispatched \(dispatched[key] ?? 0), acknowledged "
+                    + "\(acknowledged.contains(key)); daemon: \(server?["state"] ?? .null) attempts "
+                    + "\(server?["attempts"] ?? .null) worker \(server?["worker"] ?? .null)\n"
+            }
+        }
+        for (w, pending) in pendingCompletes.enumerated() {
+            for (id, key) in pending.sorted(by: { $0.key < $1.key }).prefix(5) {
+                let answered = workers[w].received.contains { String(decoding: $0, as: UTF8.self).contains("\"id\":\(id),") }
+                text += "  pending on worker \(w): id \(id) \(key), answer received \(answered), "
+                    + "closed \(workers[w].isClosed), sent \(workers[w].sent.count), received \(workers[w].received.count)\n"
+            }
+        }
+        let workers = (try? client?.result("workers.list")).map { "\($0 ?? .null)" } ?? "?"
+        return text + "workers: \(workers)\ndaemon stderr:\n\(daemon?.stderr.suffix(4000) ?? "")"
     }
 
     private func killGap() -> TimeInterval {
@@ -268,6 +295,9 @@ public final class Torture {
         if acknowledged.contains(key) {
             report.violations.append("\(key) was dispatched again after its completion was acknowledged")
         }
+        if committedUnanswered.contains(key) {
+            report.violations.append("\(key) was dispatched again after the daemon reported it completed")
+        }
         dispatched[key, default: 0] += 1
         if dispatched[key]! > 1 { report.redispatches += 1 }
         if task["input"]?["n"]?.int64Value != spec.n { report.violations.append("\(key) got input \(task["input"] ?? .null)") }
@@ -291,6 +321,24 @@ public final class Torture {
             }
         } else if answer["error"]?["code"]?.int64Value != -32003 {
             report.violations.append("task.complete of \(key) answered \(answer)")
+        }
+    }
+
+    /// A `task.complete` that went unanswered at a kill may still have committed: then the task is done and never
+    /// dispatched again. When nothing moves, ask the daemon about the workflows still open.
+    private func reconcile() throws {
+        lastReconcile = Date()
+        guard let client else { return }
+        for index in remaining.indices where remaining[index] > 0 && submission[index] == .acknowledged {
+            let workflow = plan.workflows[index]
+            let record = try client.result("workflow.get", #"{"workflow_id":"\#(workflow.id)"}"#)
+            for task in record["tasks"]?.arrayValue ?? [] where task["state"] == .string("completed") {
+                let key = "\(workflow.id)/\(task["id"]?.stringValue ?? "?")"
+                guard !acknowledged.contains(key), committedUnanswered.insert(key).inserted else { continue }
+                report.committedUnanswered += 1
+                remaining[index] -= 1
+                lastProgress = Date()
+            }
         }
     }
 
