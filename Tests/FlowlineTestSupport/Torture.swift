@@ -179,6 +179,9 @@ public final class Torture {
         for index in pendingSubmits.values where submission[index] == .sent { submission[index] = .unsent }
         pendingSubmits.removeAll()
         try restart()
+        if report.kills % 25 == 0 {
+            log("torture: \(report.kills) kills, \(acknowledged.count + committedUnanswered.count)/\(report.tasks) tasks done")
+        }
         try checkNothingLost()
         resubmitSomeAcknowledged()
     }
