@@ -93,6 +93,16 @@ public final class Torture {
 
     /// Runs the whole torture and the final check; violations are in the report, not thrown.
     public func run() throws -> Report {
+        do {
+            return try torture()
+        } catch {
+            // A runner that exits on the error would otherwise leave the daemon running.
+            daemon?.crash()
+            throw error
+        }
+    }
+
+    private func torture() throws -> Report {
         let started = Date()
         log("torture: seed \(options.seed) (rerun with --seed \(options.seed)), \(options.workflows) workflows, "
             + "\(report.tasks) tasks, \(options.kills) kills")
