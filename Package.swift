@@ -76,8 +76,24 @@ let package = Package(
             path: "Tests/FlowlineTestSupport",
             swiftSettings: common
         ),
+        // Fuzz targets (tools/fuzz/run builds them with -sanitize=fuzzer); a plain build makes corpus replayers.
+        .target(
+            name: "FlowlineFuzz", dependencies: ["FlowlineCore", "FlowlineProtocol"], path: "tools/fuzz/Harness",
+            swiftSettings: common
+        ),
+        .executableTarget(name: "FuzzLine", dependencies: ["FlowlineFuzz"], path: "tools/fuzz/FuzzLine", swiftSettings: common),
+        .executableTarget(
+            name: "FuzzWorkflow", dependencies: ["FlowlineFuzz"], path: "tools/fuzz/FuzzWorkflow", swiftSettings: common
+        ),
+        // The crash torture (tools/torture runs it; TortureTests runs a short form).
+        .executableTarget(
+            name: "FlowlineTorture", dependencies: ["FlowlineTestSupport"], path: "tools/TortureRunner",
+            swiftSettings: common
+        ),
         .testTarget(name: "FlowlineCoreTests", dependencies: ["FlowlineCore", "FlowlineTestSupport"], swiftSettings: common),
-        .testTarget(name: "FlowlineProtocolTests", dependencies: ["FlowlineProtocol"], swiftSettings: common),
+        .testTarget(
+            name: "FlowlineProtocolTests", dependencies: ["FlowlineProtocol", "FlowlineFuzz"], swiftSettings: common
+        ),
         .testTarget(name: "FlowlineJournalTests", dependencies: ["FlowlineJournal", "FlowlineLMDB"], swiftSettings: common),
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
         .testTarget(
@@ -86,7 +102,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowlineIntegrationTests",
-            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore"],
+            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore", "FlowlineServer", "FlowlineUV"],
             swiftSettings: common
         ),
         .testTarget(

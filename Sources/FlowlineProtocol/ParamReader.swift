@@ -47,7 +47,9 @@ public struct ParamReader {
         switch object[key] {
         case nil, .null?: return nil
         case .int(let v)? where range.contains(v): return Int(v)
-        case .double(let d)? where d.rounded() == d && d >= Double(range.lowerBound) && d <= Double(range.upperBound):
+        // Int64(exactly:) rather than comparing with Double(range.upperBound): Double(Int64.max) rounds up to 2^63,
+        // which passes that comparison and then traps in Int(d).
+        case .double(let d)? where Int64(exactly: d).map(range.contains) == true:
             return Int(d)
         case .int?, .double?:
             throw RPCError.invalidParams("must be from \(range.lowerBound) to \(range.upperBound)", path: pathOf(key))

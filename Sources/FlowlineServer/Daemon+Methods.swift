@@ -127,9 +127,11 @@ extension Daemon {
 
 /// Compares secrets in time that depends only on their lengths, never on where they first differ.
 func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-    var difference = UInt8(truncatingIfNeeded: a.count ^ b.count)
+    // The whole length difference is kept: truncated to a byte, lengths 256 apart compared equal when the longer
+    // one ended in NUL bytes ("s3cret" and "s3cret" + 256 × "\u{0}").
+    var difference = UInt(bitPattern: a.count ^ b.count)
     for i in 0..<max(a.count, b.count) {
-        difference |= (i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0)
+        difference |= UInt((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
 }

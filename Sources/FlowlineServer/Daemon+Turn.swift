@@ -91,7 +91,9 @@ extension Daemon {
             let bytes = connection.output
             connection.output.removeAll(keepingCapacity: true)
             connection.socket.write(bytes)
-            if connection.socket.pendingWriteBytes > configuration.maxPendingOutputBytes {
+            // Only what the kernel has not taken counts: bytes already written wait for their callback until the
+            // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
+            if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
                 logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
                 connection.socket.close()
             }

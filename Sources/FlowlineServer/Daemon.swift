@@ -103,6 +103,9 @@ public final class Daemon {
 
     /// Binds, reports the address, and runs the loop until SIGINT or SIGTERM.
     public func run(onListening: (String, Int) -> Void) throws {
+        // Each connection is a descriptor; a soft limit of 1024 would cap the daemon near a thousand peers.
+        let files = FileLimit.raiseToHardLimit()
+        logger.info("open file limit", metadata: ["nofile": "\(files.map(String.init) ?? "unknown")"])
         let listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) { [unowned self] socket in
             self.accept(socket)
         }

@@ -24,6 +24,14 @@ internal import CLibUV
     /// Bytes handed to `write(_:)` whose write callback has not come yet (sent, failed or cancelled).
     public private(set) var pendingWriteBytes = 0
 
+    /// Bytes queued in libuv that the kernel has not taken yet (`uv_stream_get_write_queue_size`): what a peer
+    /// that does not read makes us hold. Unlike `pendingWriteBytes` it excludes bytes already written whose write
+    /// callback has not run, so a burst to a peer that reads does not count against it.
+    public var unsentBytes: Int {
+        guard !isClosing else { return 0 }
+        return unsafe Int(uv_stream_get_write_queue_size(cuv_stream(handle)))
+    }
+
     /// The remote address, as `"127.0.0.1:54321"` or `"[::1]:54321"` (`"unknown"` if the kernel did not say).
     public private(set) var peer = "unknown"
 

@@ -32,6 +32,8 @@ struct Flowlined: ParsableCommand {
     var mapSize = 1 << 30
     @Option(help: "The largest the map may grow, in bytes; past it writes are refused with -32005.")
     var maxMapSize = 64 << 30
+    @Option(help: "Close a peer whose unsent output passes this many bytes (one that does not read).")
+    var maxPendingOutputBytes = 64 * 1024 * 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
 
@@ -47,6 +49,8 @@ struct Flowlined: ParsableCommand {
         config.sync = mode
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         config.maxLineBytes = maxLineBytes
+        guard maxPendingOutputBytes >= 1024 else { throw ValidationError("--max-pending-output-bytes must be at least 1024") }
+        config.maxPendingOutputBytes = maxPendingOutputBytes
         config.retention = try Self.duration(retention, flag: "--retention")
         config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
         guard checkpointEvents >= 1 else { throw ValidationError("--checkpoint-events must be at least 1") }

@@ -60,6 +60,18 @@ public final class DaemonProcess {
 
     public var isRunning: Bool { process.isRunning }
 
+    /// The daemon's process id (for /proc/<pid>/status, say).
+    public var pid: Int32 { process.processIdentifier }
+
+    /// The daemon's resident set size in bytes (`VmRSS` in /proc/<pid>/status), nil once it has exited.
+    public var residentBytes: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1024
+    }
+
     /// Sends `signal` and waits (at most 10 s) for the process to exit; returns its exit status.
     @discardableResult
     public func stop(signal: Int32 = 15 /* SIGTERM */) -> Int32 {

@@ -122,6 +122,13 @@ public final class LineClient {
         return found!
     }
 
+    /// Takes in whatever has arrived, without waiting; returns how many messages the inbox holds.
+    @discardableResult
+    public func poll() -> Int {
+        _ = loop.runOnce(wait: false)
+        return inbox.count
+    }
+
     /// Lets the loop run for a while, collecting whatever arrives.
     public func pump(seconds: Double) {
         _ = try? run(until: "nothing", timeout: seconds) { false }
