@@ -15,7 +15,11 @@ struct ExampleTests {
         let f = try DaemonFixture()
         for x in [1, 20] {
             let (record, _) = try await ExampleRunner.runAndCheck(
-                SimpleflowBasic(x: x), on: Self.server(f), timeout: .seconds(30), say: { _ in })
+                SimpleflowBasic(x: x),
+                on: Self.server(f),
+                timeout: .seconds(30),
+                say: { _ in }
+            )
             #expect(record.state == "completed")
             #expect(record.result == ["double": .int(Int64((x + 1) * 2))])
             #expect(record.tasks.allSatisfy { $0.queue == "quickstart" })
@@ -26,7 +30,11 @@ struct ExampleTests {
         let f = try DaemonFixture()
         let example = FlinkStocks()
         let (record, _) = try await ExampleRunner.runAndCheck(
-            example, on: Self.server(f), timeout: .seconds(30), say: { _ in })
+            example,
+            on: Self.server(f),
+            timeout: .seconds(30),
+            say: { _ in }
+        )
         // Worked out here, without the daemon: population standard deviation of each series, then their mean.
         var stdDevs: [Double] = []
         for stock in example.stocks {
@@ -47,10 +55,16 @@ struct ExampleTests {
         let f = try DaemonFixture()
         let example = JobRunner(attempts: 2)
         let (record, _) = try await ExampleRunner.runAndCheck(
-            example, on: Self.server(f), timeout: .seconds(30), say: { _ in })
+            example,
+            on: Self.server(f),
+            timeout: .seconds(30),
+            say: { _ in }
+        )
         #expect(record.state == "failed" && record.reverted && record.revertFailures.isEmpty)
         #expect(record.task("attach_volume")?.state == "failed" && record.task("attach_volume")?.attempts == 2)
-        #expect(record.task("create_volume")?.state == "reverted" && record.task("create_instance")?.state == "reverted")
+        #expect(
+            record.task("create_volume")?.state == "reverted" && record.task("create_instance")?.state == "reverted"
+        )
         // The reverts ran newest first: the instance was created (finished) first, so its revert ran last.
         let instance = try #require(record.task("create_instance")?.finishedAt.flatMap(Timestamp.parse))
         let volume = try #require(record.task("create_volume")?.finishedAt.flatMap(Timestamp.parse))
@@ -58,13 +72,19 @@ struct ExampleTests {
         #expect(example.cleaned.all == ["vol-\(record.workflowID.suffix(8))", "i-\(record.workflowID.suffix(8))"])
         let client = try await f.client()
         defer { client.close() }
-        #expect(JobRunner.revertOrder(try await client.history(record.workflowID)) == ["create_volume", "create_instance"])
+        #expect(
+            JobRunner.revertOrder(try await client.history(record.workflowID)) == ["create_volume", "create_instance"]
+        )
     }
 
     @Test func gigqETLFansOutAndRetriesExtract() async throws {
         let f = try DaemonFixture()
         let (record, _) = try await ExampleRunner.runAndCheck(
-            GigQETL(timestamp: "20261122_100000"), on: Self.server(f), timeout: .seconds(30), say: { _ in })
+            GigQETL(timestamp: "20261122_100000"),
+            on: Self.server(f),
+            timeout: .seconds(30),
+            say: { _ in }
+        )
         #expect(record.result == ["notify": ["notifications_sent": 1]])
         #expect(record.task("extract")?.attempts == 2 && record.task("extract")?.error == nil)
         #expect(record.task("extract")?.result == ["rows_extracted": 1000, "file": "data/raw_20261122_100000.csv"])
@@ -77,8 +97,14 @@ struct ExampleTests {
         let f = try DaemonFixture()
         let server = Self.server(f)
         let example = FunctionFlow { jobID in
-            Task { _ = try await ExternalEventListener.resolve(
-                key: jobID, result: FunctionFlow.queryJobResult(jobID), on: server, delay: .milliseconds(200)) }
+            Task {
+                _ = try await ExternalEventListener.resolve(
+                    key: jobID,
+                    result: FunctionFlow.queryJobResult(jobID),
+                    on: server,
+                    delay: .milliseconds(200)
+                )
+            }
         }
         let (record, _) = try await ExampleRunner.runAndCheck(example, on: server, timeout: .seconds(30), say: { _ in })
         #expect(record.result == ["step4": ["result": "result4", "query_rows": 42]])
@@ -93,7 +119,13 @@ struct ExampleTests {
         let started = Mutex<String?>(nil)
         let example = FunctionFlow { jobID in started.withLock { $0 = jobID } }
         let run = Task {
-            try await ExampleRunner.runAndCheck(example, on: server, id: "ff-crash", timeout: .seconds(60), say: { _ in })
+            try await ExampleRunner.runAndCheck(
+                example,
+                on: server,
+                id: "ff-crash",
+                timeout: .seconds(60),
+                say: { _ in }
+            )
         }
         let client = try await f.client()
         try await eventually("step3 to wait on its key") {
@@ -102,7 +134,10 @@ struct ExampleTests {
         client.close()
         try f.crashAndRestart()
         let jobID = try #require(started.withLock { $0 })
-        #expect(try await ExternalEventListener.resolve(key: jobID, result: FunctionFlow.queryJobResult(jobID), on: server) == 1)
+        #expect(
+            try await ExternalEventListener.resolve(key: jobID, result: FunctionFlow.queryJobResult(jobID), on: server)
+                == 1
+        )
         let (record, _) = try await run.value
         #expect(record.state == "completed")
         #expect(record.result == ["step4": ["result": "result4", "query_rows": 42]])

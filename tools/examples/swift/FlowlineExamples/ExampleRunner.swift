@@ -10,14 +10,23 @@ public enum ExampleRunner {
     /// A daemon that goes away in the middle is waited for: the worker reconnects by itself, and the wait is
     /// asked again once the daemon is back on the same address. `say` gets the lines to show.
     public static func run(
-        _ example: some Example, on server: ServerAddress, id: String? = nil, timeout: Duration = .seconds(60),
+        _ example: some Example,
+        on server: ServerAddress,
+        id: String? = nil,
+        timeout: Duration = .seconds(60),
         say: @escaping @Sendable (String) -> Void = { print($0) }
     ) async throws -> (record: WorkflowRecord, history: [HistoryEvent]) {
         var workflow = example.workflow
         if let id { workflow.id = id }
         let worker = Worker(
-            host: server.host, port: server.port, token: server.token, name: "swift-\(workflow.name)",
-            queues: example.queues, concurrency: 4, shutdownGrace: .seconds(5))
+            host: server.host,
+            port: server.port,
+            token: server.token,
+            name: "swift-\(workflow.name)",
+            queues: example.queues,
+            concurrency: 4,
+            shutdownGrace: .seconds(5)
+        )
         example.register(on: worker)
         let running = Task { try await worker.run() }
         defer { running.cancel() }
@@ -32,7 +41,8 @@ public enum ExampleRunner {
             try await running.value
             say("workflow \(record.workflowID) ended \(record.state)")
             for task in record.tasks {
-                let outcome = task.error.map { "error \($0)" } ?? "result=\(String(describing: task.result ?? .null).clipped(60))"
+                let outcome =
+                    task.error.map { "error \($0)" } ?? "result=\(String(describing: task.result ?? .null).clipped(60))"
                 say("  \(task.id.padding(32)) \(task.state.padding(13)) attempts=\(task.attempts) \(outcome)")
             }
             return (record, history)
@@ -44,7 +54,10 @@ public enum ExampleRunner {
 
     /// Runs `example` and checks its outcome; returns the check's lines (already said).
     public static func runAndCheck(
-        _ example: some Example, on server: ServerAddress, id: String? = nil, timeout: Duration = .seconds(60),
+        _ example: some Example,
+        on server: ServerAddress,
+        id: String? = nil,
+        timeout: Duration = .seconds(60),
         say: @escaping @Sendable (String) -> Void = { print($0) }
     ) async throws -> (record: WorkflowRecord, summary: [String]) {
         let (record, history) = try await run(example, on: server, id: id, timeout: timeout, say: say)

@@ -26,7 +26,9 @@ public struct FlinkStocks: Example {
             let stocks = try task.workflowInput(as: Input.self).stocks
             return .spawn(output: "average") {
                 for stock in stocks {
-                    Step("load-\(stock)", handler: "load_timeseries").input(["stock": .string(stock)]).retry(maxAttempts: 3)
+                    Step("load-\(stock)", handler: "load_timeseries").input(["stock": .string(stock)]).retry(
+                        maxAttempts: 3
+                    )
                     Step("std-\(stock)", handler: "compute_std_dev").deps("load-\(stock)")
                 }
                 Step("average", handler: "compute_average").deps(stocks.map { "std-\($0)" })

@@ -70,7 +70,11 @@ public enum ExternalEventListener {
     /// After `delay`, resolves the future `key` with `result` on `server`, connecting again while the daemon
     /// cannot be reached (for at most `patience`: it may be restarting). Returns how many tasks were waiting.
     public static func resolve(
-        key: String, result: JSON, on server: ServerAddress, delay: Duration = .zero, patience: Duration = .seconds(30)
+        key: String,
+        result: JSON,
+        on server: ServerAddress,
+        delay: Duration = .zero,
+        patience: Duration = .seconds(30)
     ) async throws -> Int {
         if delay > .zero { try await Task.sleep(for: delay) }
         let deadline = ContinuousClock.now + patience

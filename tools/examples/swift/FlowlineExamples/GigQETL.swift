@@ -36,7 +36,10 @@ public struct GigQETL: Example {
             }
             Step("combine_results").deps(chunkJobs).timeout(.seconds(60))
             Step("load", handler: "load_data").deps("combine_results")
-                .input(["input_file": .string(transformedFile), "database_connection": "postgresql://user:pass@localhost/db"])
+                .input([
+                    "input_file": .string(transformedFile),
+                    "database_connection": "postgresql://user:pass@localhost/db",
+                ])
                 .timeout(.seconds(900)).retry(maxAttempts: 3)
             Step("notify", handler: "notify_completion").deps("load")
                 .input(["recipients": ["data-team@example.com"]])
@@ -53,7 +56,9 @@ public struct GigQETL: Example {
         let chunks = self.chunks
         worker.register("extract_data") { task -> JSON in
             let job = try task.input(as: Files.self)
-            print("Extracting data from \(job.source_url ?? "?") to \(job.output_file ?? "?") (attempt \(task.attempt))")
+            print(
+                "Extracting data from \(job.source_url ?? "?") to \(job.output_file ?? "?") (attempt \(task.attempt))"
+            )
             if task.attempt == 1 {  // transient: attempts are there for this
                 throw TaskFailure(type: "ConnectionError", message: "the API timed out")
             }
@@ -80,7 +85,9 @@ public struct GigQETL: Example {
         }
         worker.register("load_data") { task -> JSON in
             let job = try task.input(as: [String: String].self)
-            print("Loading data from \(job["input_file"] ?? "?") to \(job["database_connection"]?.split(separator: "@").last ?? "?")")
+            print(
+                "Loading data from \(job["input_file"] ?? "?") to \(job["database_connection"]?.split(separator: "@").last ?? "?")"
+            )
             return ["rows_loaded": .int(Int64(try task.dep("combine_results", as: Rows.self).rows))]
         }
         worker.register("notify_completion") { task -> JSON in

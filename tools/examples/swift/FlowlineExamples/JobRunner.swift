@@ -24,8 +24,14 @@ public struct JobRunner: Example {
         }
     }
 
-    private struct Instance: Codable { var instance_id: String; var instance_type: String }
-    private struct Volume: Codable { var volume_id: String; var size_gb: Int }
+    private struct Instance: Codable {
+        var instance_id: String
+        var instance_type: String
+    }
+    private struct Volume: Codable {
+        var volume_id: String
+        var size_gb: Int
+    }
     private struct Store: Decodable { var message: String }
 
     public func register(on worker: Worker) {
@@ -87,7 +93,9 @@ public struct JobRunner: Example {
 
     /// The reverted tasks, in the order their reverts finished (the journal's `task_reverted` events).
     public static func revertOrder(_ history: [HistoryEvent]) -> [String] {
-        history.filter { $0.type == "task_reverted" }.sorted { $0.seq < $1.seq }.compactMap { $0.fields["task_id"]?.stringValue }
+        history.filter { $0.type == "task_reverted" }.sorted { $0.seq < $1.seq }.compactMap {
+            $0.fields["task_id"]?.stringValue
+        }
     }
 }
 

@@ -44,7 +44,9 @@ struct Options {
                 print(usage)
                 exit(0)
             }
-            guard name.hasPrefix("--"), allowed.contains(String(name.dropFirst(2))) else { fail("unknown option \(name)\n\(usage)") }
+            guard name.hasPrefix("--"), allowed.contains(String(name.dropFirst(2))) else {
+                fail("unknown option \(name)\n\(usage)")
+            }
             guard let value = rest.popFirst() else { fail("\(name) needs a value") }
             values[String(name.dropFirst(2))] = value
         }
@@ -127,7 +129,11 @@ func main() async -> Int32 {
         }
         do {
             let matched = try await ExternalEventListener.resolve(
-                key: key, result: result, on: server, delay: options.seconds("delay", default: 0))
+                key: key,
+                result: result,
+                on: server,
+                delay: options.seconds("delay", default: 0)
+            )
             say("external event \(key): resolved (\(matched) task(s) waiting)")
             return 0
         } catch {
@@ -150,7 +156,12 @@ func main() async -> Int32 {
     defer { for listener in listeners.withLock({ $0 }) { listener.waitUntilExit() } }
     do {
         _ = try await ExampleRunner.runAndCheck(
-            example, on: server, id: options.values["id"], timeout: options.seconds("timeout", default: 60), say: say)
+            example,
+            on: server,
+            id: options.values["id"],
+            timeout: options.seconds("timeout", default: 60),
+            say: say
+        )
         return 0
     } catch let failure as ExampleFailure {
         print("UNEXPECTED OUTCOME: \(failure)")
