@@ -19,6 +19,7 @@ let package = Package(
         .executable(name: "flowline", targets: ["flowline"]),
         .executable(name: "flowline-bench", targets: ["flowline-bench"]),
         .executable(name: "flowline-recovery", targets: ["flowline-recovery"]),
+        .executable(name: "flowline-examples", targets: ["flowline-examples"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -70,6 +71,16 @@ let package = Package(
             path: "tools/recovery",
             swiftSettings: common
         ),
+        // The seeds' examples on the Swift client: workflows and handlers in a library the tests run too, and the
+        // `flowline-examples` executable that tools/demo runs.
+        .target(
+            name: "FlowlineExamples", dependencies: ["Flowline", "FlowlineProtocol"],
+            path: "tools/examples/swift/FlowlineExamples", swiftSettings: safe
+        ),
+        .executableTarget(
+            name: "flowline-examples", dependencies: ["FlowlineExamples", "Flowline", "FlowlineProtocol"],
+            path: "tools/examples/swift/flowline-examples", swiftSettings: safe
+        ),
         .target(
             name: "FlowlineTestSupport",
             dependencies: ["Flowline", "FlowlineCore", "FlowlineProtocol", "FlowlineUV"],
@@ -97,7 +108,8 @@ let package = Package(
         .testTarget(name: "FlowlineJournalTests", dependencies: ["FlowlineJournal", "FlowlineLMDB"], swiftSettings: common),
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
         .testTarget(
-            name: "FlowlineClientTests", dependencies: ["Flowline", "FlowlineTestSupport", "flowlined", "FlowlineProtocol"],
+            name: "FlowlineClientTests",
+            dependencies: ["Flowline", "FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineExamples"],
             swiftSettings: common
         ),
         .testTarget(
