@@ -22,6 +22,26 @@ func lmdbCommitsPerSecond(directory: String, sync: SyncMode, seconds: Double) th
     return Double(count) / (monotonicSeconds() - started)
 }
 
+/// The disk itself: a 128-byte `pwrite` and `fdatasync` per iteration on a file in the scratch directory.
+func fdatasyncPerSecond(directory: String, seconds: Double) throws -> Double {
+    let path = directory + "/fdatasync-probe"
+    let fd = open(path, O_CREAT | O_RDWR, 0o644)
+    guard fd >= 0 else { throw BenchError("cannot open \(path)") }
+    defer {
+        close(fd)
+        unlink(path)
+    }
+    let block = [UInt8](repeating: 0x62, count: 128)
+    var count = 0
+    let started = monotonicSeconds()
+    while monotonicSeconds() - started < seconds {
+        _ = block.withUnsafeBytes { pwrite(fd, $0.baseAddress, 128, off_t((count % 64) * 128)) }
+        fdatasync(fd)
+        count += 1
+    }
+    return Double(count) / (monotonicSeconds() - started)
+}
+
 /// A JSON-lines ping-pong over loopback with the `--echo` child: sequential round trips (microseconds, p50 and
 /// p99) and pipelined lines per second (up to `window` in flight).
 func pingPong(context: Context, roundTrips: Int, pipelined: Int, window: Int) throws -> (p50: Double, p99: Double, linesPerSecond: Double) {

@@ -23,7 +23,7 @@ struct Options {
     var memoryTasks = 1_000
     var only: Set<String> = ["limits", "w1", "w2", "w3", "recovery", "memory"]
     var compare = false
-    var beanstalkFsync: [String] = ["default"]
+    var beanstalkFsync: [String] = ["default", "0"]
 
     init(_ args: [String]) throws {
         var i = 0
@@ -160,6 +160,8 @@ if !options.only.isDisjoint(with: ["limits", "w1", "w2", "w3"]) {
         commitRate[sync] = rate
         record(Figure(name: "limit_lmdb_commits_per_s", config: "sync=\(sync), 1 record/commit", value: rate, unit: "commits/s"))
     }
+    let syncs = try fdatasyncPerSecond(directory: context.scratch, seconds: 2)
+    record(Figure(name: "limit_fdatasync_per_s", config: "128-byte pwrite + fdatasync, same disk", value: syncs, unit: "syncs/s"))
     let ping = try pingPong(context: context, roundTrips: 20_000, pipelined: 300_000, window: options.window)
     rttMicros = ping.p50
     echoLinesPerSecond = ping.linesPerSecond
