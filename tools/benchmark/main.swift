@@ -125,6 +125,11 @@ if arguments.first == "--worker" {
         name: named["--name"] ?? "bench", concurrency: Int(named["--concurrency"] ?? "") ?? 256)
 }
 if arguments.first == "--echo" { try runEchoServer() }
+if arguments.first == "--gen-journal", arguments.count == 3, let events = Int(arguments[2]) {
+    // For profiling recovery by hand: `flowline-bench --gen-journal DIR EVENTS`.
+    print(try generateJournal(directory: arguments[1], events: events))
+    exit(0)
+}
 
 // MARK: - Driver
 
