@@ -195,7 +195,7 @@ if options.only.contains("w1") {
                 figure.target = "≥ 30000"
                 figure.meetsTarget = rate >= 30_000
             }
-            if sync == "full" && kind == "python" { figure.target = "≥ beanstalkd (--compare)" }
+            if sync == "full" && kind == "python" { figure.target = "≥ beanstalkd -f 0 (--compare)" }
             record(figure)
         }
     }
@@ -329,19 +329,21 @@ if options.compare {
             guard let json = parseLine(line), let name = json["figure"]?.stringValue,
                 let value = json["value"]?.doubleValue ?? json["value"]?.int64Value.map(Double.init)
             else { continue }
-            let label = "beanstalkd binlog \(fsync == "default" ? "default fsync" : "-f \(fsync)")"
+            // Like against like: beanstalkd's default binlog does not fsync (compared with --sync none), `-f 0`
+            // fsyncs every write (compared with --sync full).
+            let sync = fsync == "default" ? "none" : fsync == "0" ? "full" : ""
             let flowlineName = ["w1_tasks_per_s": "w1_tasks_per_s", "w2_seconds": "w2_seconds", "w3_ms_per_step_p50": "w3_ms_per_step_p50"][name]
             var figure = Figure(
-                name: "beanstalkd_" + name, config: "\(label), \(json["config"]?.stringValue ?? "")", value: value,
+                name: "beanstalkd_" + name, config: json["config"]?.stringValue ?? "", value: value,
                 unit: json["unit"]?.stringValue ?? "", higherIsBetter: name.hasPrefix("w1"))
             figure.limitNote = "python client (greenstalk)"
             record(figure)
-            // Flowline's sync=full figures against it: the Python-worker W1, and the Swift W2/W3.
-            for i in figures.indices where figures[i].name == flowlineName && figures[i].config.hasPrefix("sync=full")
+            // Flowline's figures against it: the Python-worker W1, and the Swift W2/W3.
+            for i in figures.indices where figures[i].name == flowlineName && figures[i].config.hasPrefix("sync=\(sync),")
                 && (name != "w1_tasks_per_s" || figures[i].config.contains("python") || figures[i].config.contains("×swift "))
             {
-                if fsync == "default" || figures[i].beanstalk == nil { figures[i].beanstalk = value }
-                if name == "w1_tasks_per_s" && figures[i].config.contains("python") && fsync == "default" {
+                figures[i].beanstalk = value
+                if name == "w1_tasks_per_s" && figures[i].config.contains("python") && sync == "full" {
                     figures[i].meetsTarget = figures[i].value >= value
                 }
             }
@@ -355,7 +357,7 @@ let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.spli
 let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
     .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu); load average after run: \(load)")
-let header = ["figure", "config", "value", "unit", "limit", "of limit", "target", "ok", "vs beanstalkd"]
+let header = ["figure", "config", "value", "unit", "limit", "of limit", "target", "ok", "vs beanstalkd (same durability)"]
 var rows: [[String]] = [header]
 for f in figures {
     rows.append([
