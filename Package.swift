@@ -61,7 +61,9 @@ let package = Package(
         ),
         .executableTarget(
             name: "flowline-bench",
-            dependencies: ["FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV"],
+            dependencies: [
+                "Flowline", "FlowlineTestSupport", "FlowlineProtocol", "FlowlineUV", "FlowlineCore", "FlowlineJournal",
+            ],
             path: "tools/benchmark",
             swiftSettings: common
         ),

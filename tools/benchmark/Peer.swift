@@ -37,8 +37,9 @@ final class Peer {
     }
 }
 
-/// Runs the loop until `done` holds or `seconds` pass.
-func run(_ loop: EventLoop, seconds: Double, until done: () -> Bool) -> Bool {
+/// Runs the loop until `done` holds or `seconds` pass, calling `afterEachTurn` after every turn (to flush what
+/// the turn's callbacks queued in one write, as the daemon does).
+func run(_ loop: EventLoop, seconds: Double, afterEachTurn: () -> Void = {}, until done: () -> Bool) -> Bool {
     let timer = try! Timer(loop: loop)
     defer { timer.close() }
     timer.start(afterMilliseconds: 10, repeatMilliseconds: 10) {}
@@ -46,6 +47,7 @@ func run(_ loop: EventLoop, seconds: Double, until done: () -> Bool) -> Bool {
     while !done() {
         if monotonicSeconds() > deadline { return false }
         loop.runOnce(wait: true)
+        afterEachTurn()
     }
     return true
 }
