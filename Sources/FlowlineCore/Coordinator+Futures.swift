@@ -1,7 +1,7 @@
 extension Coordinator {
     /// The task waiting in its `n`-th await, if it still is.
     func waiting(_ w: WorkflowID, _ t: TaskID, _ n: Int) -> TaskRef? {
-        guard let index = state.workflows[w]?.index[t], let task = state.workflows[w]?.tasks[index],
+        guard let index = state.workflows[w]?.position(of: t), let task = state.workflows[w]?.tasks[index],
             task.state == .waiting, task.awaitNumber == n
         else { return nil }
         return TaskRef(workflow: w, index: index)
@@ -81,7 +81,7 @@ extension Coordinator {
         if problem == nil, !tasks.contains(where: { $0.id == output }) {
             problem = SpecError(path: "output", message: "names none of the spawned tasks: '\(output)'")
         }
-        if problem == nil, let taken = tasks.firstIndex(where: { workflow.index[TaskID("\(parent)/\($0.id)")] != nil }) {
+        if problem == nil, let taken = tasks.firstIndex(where: { workflow.position(of: TaskID("\(parent)/\($0.id)")) != nil }) {
             problem = SpecError(path: "tasks[\(taken)].id", message: "the workflow has this task already")
         }
         if let problem {

@@ -55,11 +55,18 @@ public struct Coordinator: Sendable {
     /// Folds one committed event into the state. Total and effect-free: replay calls only this.
     public mutating func apply(_ event: Event) { state.fold(event) }
 
+    /// Replays journaled events: `apply` without keeping the ready queues, which `resume` rebuilds once.
+    public mutating func replay(_ event: Event) {
+        state.isReplaying = true
+        state.fold(event)
+    }
+
     /// After replay: gives back the leases that were open when the daemon stopped (without using up their
     /// attempts) and re-arms every durable timer.
     public mutating func resume(at now: Instant) -> Decision {
         var decision = Decision()
         session = Session()
+        state.isReplaying = false
         state.rebuildQueues()
         for ref in state.leases.sorted(by: { $0.key < $1.key }).map(\.value) {
             guard let task = state.task(ref) else { continue }

@@ -51,9 +51,8 @@ extension CoordinatorState {
         var queued: [ReadyEntry] = []
         var queueOf: [UInt64: String] = [:]
         for var workflow in workflows.sorted(by: { $0.number < $1.number }) {
-            workflow.index = [:]
+            workflow.reindex()
             for (position, task) in workflow.tasks.enumerated() {
-                workflow.index[task.id] = position
                 if let lease = task.lease { leases[lease] = TaskRef(workflow: workflow.id, index: position) }
                 if task.isQueued {
                     queued.append(

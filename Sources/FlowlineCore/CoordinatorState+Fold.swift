@@ -1,16 +1,42 @@
+/// Where a task is during a fold: its workflow's position in the dictionary (no hashing to reach it again while
+/// nothing is inserted or removed) and its position in the workflow.
+private typealias Slot = (workflow: Dictionary<WorkflowID, Workflow>.Index, task: Int)
+
 extension CoordinatorState {
     /// Folds one event into the state. Total: replay calls only this, and an event for a workflow that
-    /// is not there (compacted away) changes nothing.
+    /// is not there (compacted away) changes nothing. Each event hashes its workflow id once: replay speed
+    /// is recovery speed.
     mutating func fold(_ event: Event) {
         switch event {
         case .workflowSubmitted(let spec, let at): submit(spec, at: at)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
-            dispatched(w, t, lease: lease, worker: worker, kind: kind, at: at)
-        case .taskCompleted(let w, let t, let result, let at): complete(w, t, result: result, at: at)
+            guard let slot = locate(w, t) else { return }
+            modify(slot) { task in
+                task.isQueued = false
+                task.lease = lease
+                switch kind {
+                case .attempt:
+                    task.state = .running
+                    task.attempts += 1
+                    task.worker = worker
+                    task.startedAt = at
+                    task.retryAt = nil
+                case .poll: break
+                case .revert:
+                    task.revertAttempts += 1
+                    task.retryAt = nil
+                }
+            }
+            leases[lease] = TaskRef(workflow: w, index: slot.task)
+            nextLease = max(nextLease, lease.rawValue + 1)
+        case .taskCompleted(let w, let t, let result, let at):
+            guard let slot = locate(w, t) else { return }
+            complete(slot, w, result: result, at: at)
         case .taskAttemptFailed(let w, let t, let error, let retryAt, let at):
-            closeLease(w, t)
-            forgetKeyWait(w, t)
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            forgetKeyWait(slot, w)
+            modify(slot) { task in
                 task.error = error
                 task.retryAt = retryAt
                 task.isQueued = false
@@ -19,17 +45,19 @@ extension CoordinatorState {
                 task.state = retryAt != nil ? .ready : (error.type == TaskError.timeout.type ? .timedOut : .failed)
                 if retryAt == nil { task.finishedAt = at }
             }
-            if retryAt == nil { workflows[w]?.unfinished -= 1 }
+            if retryAt == nil { workflows.values[slot.workflow].unfinished -= 1 }
         case .taskRequeued(let w, let t, let at):
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            modify(slot) { task in
                 task.retryAt = nil
                 task.wakeAt = nil
                 if task.state == .ready { task.scheduledAt = at }
             }
-            enqueue(w, t)
+            enqueue(slot, w)
         case .leaseReleased(let w, let t, _):
-            closeLease(w, t)
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            modify(slot) { task in
                 switch task.state {
                 case .running:
                     task.state = .ready
@@ -40,17 +68,21 @@ extension CoordinatorState {
                     break
                 }
             }
-            enqueue(w, t)
-        case .taskProgressed(let w, let t, let progress, _): update(w, t) { $0.progress = progress }
+            enqueue(slot, w)
+        case .taskProgressed(let w, let t, let progress, _):
+            guard let slot = locate(w, t) else { return }
+            modify(slot) { $0.progress = progress }
         case .taskAwaiting(let w, let t, let future, let at): startAwait(w, t, future, at: at)
         case .pollAnswered(let w, let t, let at):
-            closeLease(w, t)
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            modify(slot) { task in
                 if case .poll(_, _, let interval, _) = task.awaiting { task.wakeAt = at + interval }
             }
         case .tasksSpawned(let w, let t, let tasks, let output, let at):
-            closeLease(w, t)
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            modify(slot) { task in
                 task.state = .waiting
                 task.spawnOutput = TaskID("\(t.rawValue)/\(output)")
             }
@@ -59,32 +91,35 @@ extension CoordinatorState {
             if keptFutures[key] == nil { keptFutures[key] = KeptFuture(outcome: outcome, at: at) }
         case .futureUsed(let key, _), .futureExpired(let key, _): keptFutures[key] = nil
         case .revertStarted(let w, let t, _):
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            modify(slot) { task in
                 task.state = .reverting
                 task.error = nil
             }
-            enqueue(w, t)
+            enqueue(slot, w)
         case .taskReverted(let w, let t, _):
-            closeLease(w, t)
-            update(w, t) { $0.state = .reverted }
-            workflows[w]?.revertQueue.removeFirst()
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            modify(slot) { $0.state = .reverted }
+            workflows.values[slot.workflow].revertQueue.removeFirst()
         case .revertFailed(let w, let t, let error, let retryAt, _):
-            closeLease(w, t)
-            update(w, t) { task in
+            guard let slot = locate(w, t) else { return }
+            closeLease(slot)
+            modify(slot) { task in
                 task.error = error
                 task.retryAt = retryAt
                 if retryAt == nil { task.state = .revertFailed }
             }
             if retryAt == nil {
-                workflows[w]?.revertQueue.removeFirst()
-                workflows[w]?.revertFailures.append(t)
+                workflows.values[slot.workflow].revertQueue.removeFirst()
+                workflows.values[slot.workflow].revertFailures.append(t)
             }
         case .workflowReverted(let w, let at):
-            guard let workflow = workflows[w] else { return }
-            workflows[w]?.state = workflow.endState ?? .failed
-            workflows[w]?.reverted = workflow.revertFailures.isEmpty
-            workflows[w]?.endState = nil
-            workflows[w]?.finishedAt = at
+            guard let wi = workflows.index(forKey: w) else { return }
+            workflows.values[wi].state = workflows.values[wi].endState ?? .failed
+            workflows.values[wi].reverted = workflows.values[wi].revertFailures.isEmpty
+            workflows.values[wi].endState = nil
+            workflows.values[wi].finishedAt = at
         case .workflowCompleted(let w, let at): end(w, as: .completed, error: nil, revert: false, at: at)
         case .workflowFailed(let w, let t, let error, let at):
             skipDownstream(of: t, in: w, at: at)
@@ -102,6 +137,17 @@ extension CoordinatorState {
         }
     }
 
+    // MARK: - Finding and changing tasks
+
+    private func locate(_ w: WorkflowID, _ t: TaskID) -> Slot? {
+        guard let wi = workflows.index(forKey: w), let position = workflows.values[wi].position(of: t) else { return nil }
+        return (wi, position)
+    }
+
+    private mutating func modify(_ slot: Slot, _ body: (inout TaskRecord) -> Void) {
+        body(&workflows.values[slot.workflow].tasks[slot.task])
+    }
+
     // MARK: - Pieces of the fold
 
     private mutating func submit(_ spec: WorkflowSpec, at: Instant) {
@@ -114,31 +160,10 @@ extension CoordinatorState {
         addTasks(spec.tasks, to: id, parent: nil, at: at)
     }
 
-    private mutating func dispatched(_ w: WorkflowID, _ t: TaskID, lease: LeaseID, worker: String, kind: RunKind, at: Instant) {
-        update(w, t) { task in
-            task.isQueued = false
-            task.lease = lease
-            switch kind {
-            case .attempt:
-                task.state = .running
-                task.attempts += 1
-                task.worker = worker
-                task.startedAt = at
-                task.retryAt = nil
-            case .poll: break
-            case .revert:
-                task.revertAttempts += 1
-                task.retryAt = nil
-            }
-        }
-        if let index = workflows[w]?.index[t] { leases[lease] = TaskRef(workflow: w, index: index) }
-        nextLease = max(nextLease, lease.rawValue + 1)
-    }
-
     private mutating func startAwait(_ w: WorkflowID, _ t: TaskID, _ future: Future, at: Instant) {
-        closeLease(w, t)
-        guard let position = workflows[w]?.index[t] else { return }
-        update(w, t) { task in
+        guard let slot = locate(w, t) else { return }
+        closeLease(slot)
+        modify(slot) { task in
             task.state = .waiting
             task.awaiting = future
             task.awaitNumber += 1
@@ -148,153 +173,148 @@ extension CoordinatorState {
         }
         switch future {
         case .key(let key, _):
-            let number = workflows[w]?.tasks[position].awaitNumber ?? 0
-            keyWaiters[key, default: []].append(KeyWaiter(task: TaskRef(workflow: w, index: position), awaitNumber: number))
-        case .poll: enqueue(w, t)
+            let number = workflows.values[slot.workflow].tasks[slot.task].awaitNumber
+            keyWaiters[key, default: []].append(KeyWaiter(task: TaskRef(workflow: w, index: slot.task), awaitNumber: number))
+        case .poll: enqueue(slot, w)
         case .sleep: break
         }
     }
 
     /// Adds tasks (prefixed with `parent/` when spawned), links their deps and makes the free ones ready.
     mutating func addTasks(_ specs: [TaskSpec], to w: WorkflowID, parent: TaskID?, at: Instant) {
-        guard var workflow = workflows.removeValue(forKey: w) else { return }
-        let local = Set(specs.map(\.id))
-        let fullID = { (id: String) in TaskID(parent.map { "\($0.rawValue)/\(id)" } ?? id) }
-        let first = workflow.tasks.count
-        for spec in specs {
-            let deps = spec.deps.map { local.contains($0) ? fullID($0) : TaskID($0) }
-            workflow.index[fullID(spec.id)] = workflow.tasks.count
-            workflow.tasks.append(TaskRecord(id: fullID(spec.id), spec: spec, deps: deps, parent: parent))
-        }
-        workflow.unfinished += specs.count
-        var freed: [Int] = []
-        for position in first..<workflow.tasks.count {
-            for dep in workflow.tasks[position].deps {
-                guard let d = workflow.index[dep] else { continue }
-                workflow.tasks[d].dependents.append(position)
-                if workflow.tasks[d].state == .completed { workflow.tasks[position].pendingDeps -= 1 }
+        guard let wi = workflows.index(forKey: w) else { return }
+        let first = workflows.values[wi].tasks.count
+        if let parent {
+            let local = Set(specs.map(\.id))
+            for spec in specs {
+                let deps = spec.deps.map { local.contains($0) ? TaskID("\(parent.rawValue)/\($0)") : TaskID($0) }
+                workflows.values[wi].append(
+                    TaskRecord(id: TaskID("\(parent.rawValue)/\(spec.id)"), spec: spec, deps: deps, parent: parent))
             }
-            if workflow.tasks[position].pendingDeps == 0 { freed.append(position) }
+        } else {
+            for spec in specs {
+                workflows.values[wi].append(TaskRecord(id: TaskID(spec.id), spec: spec, deps: spec.deps.map(TaskID.init), parent: nil))
+            }
         }
-        workflows[w] = workflow
-        for position in freed { makeReady(w, position, at: at) }
+        workflows.values[wi].unfinished += specs.count
+        var freed: [Int] = []
+        for position in first..<workflows.values[wi].tasks.count {
+            for dep in workflows.values[wi].tasks[position].deps {
+                guard let d = workflows.values[wi].position(of: dep) else { continue }
+                workflows.values[wi].tasks[d].dependents.append(position)
+                if workflows.values[wi].tasks[d].state == .completed { workflows.values[wi].tasks[position].pendingDeps -= 1 }
+            }
+            if workflows.values[wi].tasks[position].pendingDeps == 0 { freed.append(position) }
+        }
+        for position in freed { makeReady((wi, position), w, at: at) }
     }
 
-    private mutating func complete(_ w: WorkflowID, _ t: TaskID, result: RawJSON, at: Instant) {
-        closeLease(w, t)
-        forgetKeyWait(w, t)
-        guard let position = workflows[w]?.index[t], var workflow = workflows.removeValue(forKey: w) else { return }
+    private mutating func complete(_ slot: Slot, _ w: WorkflowID, result: RawJSON, at: Instant) {
+        closeLease(slot)
+        forgetKeyWait(slot, w)
         completions += 1
-        workflow.tasks[position].state = .completed
-        workflow.tasks[position].result = result
-        workflow.tasks[position].error = nil
-        workflow.tasks[position].finishedAt = at
-        workflow.tasks[position].isQueued = false
-        workflow.tasks[position].awaiting = nil
-        workflow.tasks[position].spawnOutput = nil
-        workflow.tasks[position].completionOrder = completions
-        workflow.unfinished -= 1
-        var freed: [Int] = []
-        for dependent in workflow.tasks[position].dependents {
-            workflow.tasks[dependent].pendingDeps -= 1
-            if workflow.tasks[dependent].pendingDeps == 0 && workflow.tasks[dependent].state == .blocked {
-                freed.append(dependent)
-            }
+        let order = completions
+        modify(slot) { task in
+            task.state = .completed
+            task.result = result
+            task.error = nil
+            task.finishedAt = at
+            task.isQueued = false
+            task.awaiting = nil
+            task.spawnOutput = nil
+            task.completionOrder = order
         }
-        workflows[w] = workflow
-        for dependent in freed { makeReady(w, dependent, at: at) }
+        workflows.values[slot.workflow].unfinished -= 1
+        var freed: [Int] = []
+        for dependent in workflows.values[slot.workflow].tasks[slot.task].dependents {
+            workflows.values[slot.workflow].tasks[dependent].pendingDeps -= 1
+            let task = workflows.values[slot.workflow].tasks[dependent]
+            if task.pendingDeps == 0 && task.state == .blocked { freed.append(dependent) }
+        }
+        for dependent in freed { makeReady((slot.workflow, dependent), w, at: at) }
     }
 
-    private mutating func makeReady(_ w: WorkflowID, _ position: Int, at: Instant) {
-        workflows[w]?.tasks[position].state = .ready
-        workflows[w]?.tasks[position].scheduledAt = at
-        guard let id = workflows[w]?.tasks[position].id else { return }
-        enqueue(w, id)
+    private mutating func makeReady(_ slot: Slot, _ w: WorkflowID, at: Instant) {
+        modify(slot) { task in
+            task.state = .ready
+            task.scheduledAt = at
+        }
+        enqueue(slot, w)
     }
 
-    private mutating func enqueue(_ w: WorkflowID, _ t: TaskID) {
-        guard let position = workflows[w]?.index[t], let spec = workflows[w]?.tasks[position].spec else { return }
+    private mutating func enqueue(_ slot: Slot, _ w: WorkflowID) {
         let ticket = nextTicket
         nextTicket += 1
-        workflows[w]?.tasks[position].queueTicket = ticket
-        workflows[w]?.tasks[position].isQueued = true
+        modify(slot) { task in
+            task.queueTicket = ticket
+            task.isQueued = true
+        }
+        let spec = workflows.values[slot.workflow].tasks[slot.task].spec
+        // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
+        guard !isReplaying else { return }
         queues[spec.queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: position))
+            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: slot.task))
         if touchedQueues.last != spec.queue { touchedQueues.append(spec.queue) }
     }
 
     /// Marks every unfinished task downstream of `t` skipped.
     private mutating func skipDownstream(of t: TaskID, in w: WorkflowID, at: Instant) {
-        guard var workflow = workflows.removeValue(forKey: w), let start = workflow.index[t] else { return }
-        var stack = workflow.tasks[start].dependents
+        guard let slot = locate(w, t) else { return }
+        let wi = slot.workflow
+        var stack = workflows.values[wi].tasks[slot.task].dependents
         while let position = stack.popLast() {
-            guard !workflow.tasks[position].state.isFinished else { continue }
-            if let lease = workflow.tasks[position].lease { leases[lease] = nil }
-            workflow.tasks[position].lease = nil
-            workflow.tasks[position].isQueued = false
-            workflow.tasks[position].state = .skipped
-            workflow.tasks[position].finishedAt = at
-            workflow.unfinished -= 1
-            stack.append(contentsOf: workflow.tasks[position].dependents)
+            guard !workflows.values[wi].tasks[position].state.isFinished else { continue }
+            closeLease((wi, position))
+            modify((wi, position)) { task in
+                task.isQueued = false
+                task.state = .skipped
+                task.finishedAt = at
+            }
+            workflows.values[wi].unfinished -= 1
+            stack.append(contentsOf: workflows.values[wi].tasks[position].dependents)
         }
-        workflows[w] = workflow
     }
 
     /// Ends the workflow; every task not finished yet is cancelled and its lease closed. With `revert`, the
     /// completed tasks that name a revert handler are queued, latest completion first, and the workflow
     /// reverts before it takes `state`.
     private mutating func end(_ w: WorkflowID, as state: WorkflowState, error: TaskError?, revert: Bool, at: Instant) {
-        guard var workflow = workflows.removeValue(forKey: w) else { return }
-        for position in workflow.tasks.indices where !workflow.tasks[position].state.isFinished {
-            if case .key(let key, _) = workflow.tasks[position].awaiting {
-                keyWaiters[key]?.removeAll { $0.task == TaskRef(workflow: w, index: position) }
-                if keyWaiters[key]?.isEmpty == true { keyWaiters[key] = nil }
+        guard let wi = workflows.index(forKey: w) else { return }
+        for position in workflows.values[wi].tasks.indices where !workflows.values[wi].tasks[position].state.isFinished {
+            forgetKeyWait((wi, position), w)
+            closeLease((wi, position))
+            modify((wi, position)) { task in
+                task.isQueued = false
+                task.state = .cancelled
+                task.finishedAt = at
             }
-            if let lease = workflow.tasks[position].lease { leases[lease] = nil }
-            workflow.tasks[position].lease = nil
-            workflow.tasks[position].isQueued = false
-            workflow.tasks[position].state = .cancelled
-            workflow.tasks[position].finishedAt = at
         }
-        workflow.unfinished = 0
-        workflow.error = error
-        workflow.revertQueue = revert
-            ? workflow.tasks.indices.filter { workflow.tasks[$0].state == .completed && workflow.tasks[$0].spec.revert != nil }
-                .sorted { workflow.tasks[$0].completionOrder > workflow.tasks[$1].completionOrder }
+        workflows.values[wi].unfinished = 0
+        workflows.values[wi].error = error
+        let tasks = workflows.values[wi].tasks
+        workflows.values[wi].revertQueue = revert
+            ? tasks.indices.filter { tasks[$0].state == .completed && tasks[$0].spec.revert != nil }
+                .sorted { tasks[$0].completionOrder > tasks[$1].completionOrder }
             : []
-        if workflow.revertQueue.isEmpty {
-            workflow.state = state
-            workflow.finishedAt = at
+        if workflows.values[wi].revertQueue.isEmpty {
+            workflows.values[wi].state = state
+            workflows.values[wi].finishedAt = at
         } else {
-            workflow.state = .reverting
-            workflow.endState = state
+            workflows.values[wi].state = .reverting
+            workflows.values[wi].endState = state
         }
-        workflows[w] = workflow
     }
 
     /// Drops the task from the waiters of the key it awaits, if any.
-    private mutating func forgetKeyWait(_ w: WorkflowID, _ t: TaskID) {
-        guard let position = workflows[w]?.index[t], case .key(let key, _) = workflows[w]?.tasks[position].awaiting
-        else { return }
-        keyWaiters[key]?.removeAll { $0.task == TaskRef(workflow: w, index: position) }
+    private mutating func forgetKeyWait(_ slot: Slot, _ w: WorkflowID) {
+        guard case .key(let key, _) = workflows.values[slot.workflow].tasks[slot.task].awaiting else { return }
+        keyWaiters[key]?.removeAll { $0.task == TaskRef(workflow: w, index: slot.task) }
         if keyWaiters[key]?.isEmpty == true { keyWaiters[key] = nil }
     }
 
-    private mutating func closeLease(_ w: WorkflowID, _ t: TaskID) {
-        guard let position = workflows[w]?.index[t] else { return }
-        if let lease = workflows[w]?.tasks[position].lease { leases[lease] = nil }
-        workflows[w]?.tasks[position].lease = nil
-    }
-
-    private mutating func update(_ w: WorkflowID, _ t: TaskID, _ body: (inout TaskRecord) -> Void) {
-        guard let position = workflows[w]?.index[t], workflows[w] != nil else { return }
-        body(&workflows[w]![position: position])
-    }
-}
-
-extension Workflow {
-    fileprivate subscript(position position: Int) -> TaskRecord {
-        get { tasks[position] }
-        set { tasks[position] = newValue }
+    private mutating func closeLease(_ slot: Slot) {
+        guard let lease = workflows.values[slot.workflow].tasks[slot.task].lease else { return }
+        leases[lease] = nil
+        workflows.values[slot.workflow].tasks[slot.task].lease = nil
     }
 }

@@ -41,6 +41,8 @@ public struct CoordinatorState: Sendable {
     var nextTicket: UInt64 = 1
     /// Queues that got new entries since the coordinator last looked; not part of the state's identity.
     var touchedQueues: [String] = []
+    /// True while the journal is replayed: queues are left to `rebuildQueues`.
+    var isReplaying = false
 
     public init() {}
 
@@ -66,13 +68,17 @@ public struct CoordinatorState: Sendable {
         (queues[queue]?.entries ?? []).filter(isCurrent).sorted { $0.runsBefore($1) }
     }
 
-    /// Rebuilds every queue from the tasks' states, dropping stale entries (after replay).
+    /// Rebuilds every queue from the tasks' states, in ticket order (after replay).
     mutating func rebuildQueues() {
+        var entries: [(queue: String, entry: ReadyEntry)] = []
+        for (id, workflow) in workflows where !workflow.state.isTerminal || workflow.state == .reverting {
+            for (position, task) in workflow.tasks.enumerated() where task.isQueued {
+                entries.append((task.spec.queue, ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: id, task: position)))
+            }
+        }
         var rebuilt: [String: ReadyQueue] = [:]
-        for (queue, heap) in queues {
-            var fresh = ReadyQueue()
-            for entry in heap.entries where isCurrent(entry) { fresh.push(entry) }
-            if !fresh.isEmpty { rebuilt[queue] = fresh }
+        for (queue, entry) in entries.sorted(by: { $0.entry.ticket < $1.entry.ticket }) {
+            rebuilt[queue, default: ReadyQueue()].push(entry)
         }
         queues = rebuilt
         touchedQueues = rebuilt.keys.sorted()

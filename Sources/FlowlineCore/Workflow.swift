@@ -12,8 +12,9 @@ public struct Workflow: Hashable, Sendable {
     public var revertFailures: [TaskID] = []
     /// In the order they were added; spawned tasks come after their parent.
     public var tasks: [TaskRecord] = []
-    /// Position of each task in `tasks`.
-    public var index: [TaskID: Int] = [:]
+    /// Position of each task in `tasks`, kept only for workflows of more than `Workflow.smallSize` tasks: a short
+    /// list is searched faster than a string is hashed.
+    public private(set) var index: [TaskID: Int] = [:]
     /// Tasks not yet finished; the workflow completes when this reaches zero.
     public var unfinished = 0
     /// While reverting: the state the workflow ends in once its reverts are done.
@@ -31,8 +32,35 @@ public struct Workflow: Hashable, Sendable {
         self.createdAt = now
     }
 
+    /// Workflows of at most this many tasks are searched instead of indexed.
+    static let smallSize = 8
+
     /// Looks a task up by its full id.
-    public func task(_ id: TaskID) -> TaskRecord? { index[id].map { tasks[$0] } }
+    public func task(_ id: TaskID) -> TaskRecord? { position(of: id).map { tasks[$0] } }
+
+    /// The position of a task in `tasks`.
+    public func position(of id: TaskID) -> Int? {
+        if tasks.count <= Self.smallSize { return tasks.firstIndex { $0.id == id } }
+        return index[id]
+    }
+
+    /// Adds a task at the end, keeping the index once the workflow is past `smallSize`.
+    public mutating func append(_ task: TaskRecord) {
+        tasks.append(task)
+        if tasks.count == Self.smallSize + 1 {
+            reindex()
+        } else if tasks.count > Self.smallSize {
+            index[task.id] = tasks.count - 1
+        }
+    }
+
+    /// Rebuilds the index from `tasks` (after restoring a snapshot).
+    public mutating func reindex() {
+        index = [:]
+        guard tasks.count > Self.smallSize else { return }
+        index.reserveCapacity(tasks.count)
+        for (position, task) in tasks.enumerated() { index[task.id] = position }
+    }
 
     /// What a completed workflow returns: each task no other task depends on, with its result.
     public var sinkResults: [(TaskID, RawJSON)] {

@@ -68,10 +68,13 @@ struct ByteReader {
         return Array(bytes[offset..<offset + Int(count)])
     }
 
+    /// A string. The journal wrote valid UTF-8 (it came through the codec or the core), so it is not validated
+    /// again on the recovery path; a corrupt byte would become U+FFFD, not a trap.
     mutating func string() throws(JournalError) -> String {
-        let raw = try blob()
-        guard let s = String(validating: raw, as: UTF8.self) else { throw JournalError(.corrupt, "string is not UTF-8") }
-        return s
+        let count = try u64()
+        guard count <= UInt64(bytes.count - offset) else { throw JournalError(.corrupt, "length past the record's end") }
+        defer { offset += Int(count) }
+        return String(decoding: bytes[offset..<offset + Int(count)], as: UTF8.self)
     }
 
     mutating func optional<T>(_ read: (inout ByteReader) throws(JournalError) -> T) throws(JournalError) -> T? {

@@ -50,11 +50,7 @@ public enum SnapshotCodec {
         w.endState = try r.optional { (r: inout ByteReader) throws(JournalError) in try r.state(WorkflowState.init(rawValue:)) }
         for _ in 0..<(try r.count()) { w.revertQueue.append(try r.int()) }
         w.number = try r.u64()
-        for _ in 0..<(try r.count()) {
-            let task = try r.taskRecord()
-            w.index[task.id] = w.tasks.count
-            w.tasks.append(task)
-        }
+        for _ in 0..<(try r.count()) { w.append(try r.taskRecord()) }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in a workflow snapshot") }
         return w
     }

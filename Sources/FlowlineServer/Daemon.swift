@@ -77,20 +77,26 @@ public final class Daemon {
             from = seq + 1
         }
         dirty = []
+        var lastDirty = WorkflowID("")
         var count = 0
         try journal.scan(from: from) { _, bytes in
             let event = try EventCodec.decode(bytes)
-            coordinator.apply(event)
-            // What changed after the checkpoint must be in the next one.
-            if case .workflowsCompacted(let ids, _) = event {
+            coordinator.replay(event)
+            // What changed after the checkpoint must be in the next one (without a checkpoint, everything is;
+            // see below). A workflow's events mostly come in runs, so checking the last one spares most hashing.
+            if from == 1 {
+                // Collected once after the replay.
+            } else if case .workflowsCompacted(let ids, _) = event {
                 dirty.formUnion(ids)
-            } else if !event.workflowID.rawValue.isEmpty {
+            } else if !event.workflowID.rawValue.isEmpty && event.workflowID != lastDirty {
                 dirty.insert(event.workflowID)
+                lastDirty = event.workflowID
             }
             count += 1
             return true
         }
         eventsSinceCheckpoint = count
+        if from == 1 { dirty = Set(coordinator.state.workflows.keys) }
         let resumed = coordinator.resume(at: Clock.now())
         apply(resumed)
         logger.info(

@@ -57,4 +57,28 @@ struct CheckpointTests {
         #expect(compacted.events == [.workflowsCompacted([old], at: Instant(milliseconds: 2000))])
         #expect(h.coordinator.state.order.map(\.rawValue) == ["new", "running"])
     }
+
+    /// Recovery replays without keeping queues and rebuilds them in `resume`; the result must be what applying
+    /// every event and resuming gives.
+    @Test func replayingWithoutQueuesThenResumingMatchesApplying() {
+        var h = Harness()
+        _ = h.worker(1, concurrency: 2)
+        for i in 0..<6 { h.submit(.chain(length: 3, id: "c\(i)"), at: Int64(i)) }
+        h.submit(.single(id: "hi", priority: 9), at: 10)
+        var applied = Coordinator()
+        var replayed = Coordinator()
+        for event in h.journal {
+            applied.apply(event)
+            replayed.replay(event)
+        }
+        let a = applied.resume(at: Instant(milliseconds: 100))
+        let b = replayed.resume(at: Instant(milliseconds: 100))
+        #expect(a == b)
+        #expect(applied.state == replayed.state)
+        let order = { (c: inout Coordinator) in
+            c.handle(.connectWorker(WorkerID(5), name: "n", queues: ["default"], concurrency: 20), at: Instant(milliseconds: 200))
+                .runs.map(\.workflowID)
+        }
+        #expect(order(&applied) == order(&replayed))
+    }
 }
