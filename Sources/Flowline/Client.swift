@@ -14,7 +14,10 @@ public final class Client: Sendable {
     /// Throws `.connection` when the daemon cannot be reached, `.rpc(.unauthorized, ...)` for a bad token, and
     /// `.timeout` when the connection is not made within 10 seconds.
     public init(
-        host: String = "127.0.0.1", port: Int = 7420, token: String? = nil, name: String = "client"
+        host: String = "127.0.0.1",
+        port: Int = 7420,
+        token: String? = nil,
+        name: String = "client"
     ) async throws(FlowlineError) {
         let endpoint = Endpoint(host: host, port: port, token: token, name: name)
         thread = try await LoopThread.start(name: "flowline-client") { loop, thread in
@@ -64,7 +67,10 @@ public final class Client: Sendable {
     /// One page of workflows, newest first, optionally filtered by state and name. Pass `next` as `after` for the
     /// following page.
     public func list(
-        state: String? = nil, name: String? = nil, limit: Int? = nil, after: String? = nil
+        state: String? = nil,
+        name: String? = nil,
+        limit: Int? = nil,
+        after: String? = nil
     ) async throws(FlowlineError) -> WorkflowPage {
         var params: [String: JSON] = [:]
         if let state { params["state"] = .string(state) }
@@ -76,7 +82,9 @@ public final class Client: Sendable {
 
     /// Cancels the workflow (running tasks get `task.cancel`); with `revert`, runs its reverts. Returns the record.
     public func cancel(
-        _ workflowID: String, reason: String? = nil, revert: Bool = false
+        _ workflowID: String,
+        reason: String? = nil,
+        revert: Bool = false
     ) async throws(FlowlineError) -> WorkflowRecord {
         var params: [String: JSON] = ["workflow_id": .string(workflowID), "revert": .bool(revert)]
         if let reason { params["reason"] = .string(reason) }

@@ -64,7 +64,10 @@ final class ClientEngine {
 
     private func open() {
         RPCPeer.open(
-            loop: loop, host: endpoint.host, port: endpoint.port, hello: endpoint.hello(role: "client"),
+            loop: loop,
+            host: endpoint.host,
+            port: endpoint.port,
+            hello: endpoint.hello(role: "client"),
             timeout: endpoint.connectTimeout
         ) { [self] result in
             let bodies = waiting ?? []

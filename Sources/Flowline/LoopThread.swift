@@ -23,7 +23,8 @@ final class LoopThread<Engine: AnyObject>: Sendable {
     /// `makeEngine` runs on the loop thread with the loop and this thread's front door (for jobs the engine posts to
     /// itself from other threads). The thread ends when the engine has called `close()` and its handles are closed.
     static func start(
-        name: String, _ makeEngine: @escaping @Sendable (EventLoop, LoopThread<Engine>) -> Engine
+        name: String,
+        _ makeEngine: @escaping @Sendable (EventLoop, LoopThread<Engine>) -> Engine
     ) async throws(FlowlineError) -> LoopThread<Engine> {
         let result: Result<LoopThread<Engine>, FlowlineError> = await withCheckedContinuation { continuation in
             let thread = Thread {

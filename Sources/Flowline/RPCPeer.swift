@@ -43,7 +43,11 @@ final class RPCPeer {
     /// Connects to `host:port` and says `hello` with `params`; `completion` gets the open peer, or the connect
     /// error, the `hello` error (`-32001` for a bad token), or `.timeout` after `timeout`.
     static func open(
-        loop: EventLoop, host: String, port: Int, hello params: JSON, timeout: Duration,
+        loop: EventLoop,
+        host: String,
+        port: Int,
+        hello params: JSON,
+        timeout: Duration,
         _ completion: @escaping (Result<RPCPeer, FlowlineError>) -> Void
     ) {
         var finished = false

@@ -39,7 +39,10 @@ public struct Step: Sendable, Equatable {
     /// Attempts and the wait between them: `min(backoff * multiplier^(n-1), maxBackoff)` before attempt n+1.
     /// Parameters left nil take the daemon's defaults (1 s, 2, 300 s).
     public func retry(
-        maxAttempts: Int, backoff: Duration? = nil, multiplier: Double? = nil, maxBackoff: Duration? = nil
+        maxAttempts: Int,
+        backoff: Duration? = nil,
+        multiplier: Double? = nil,
+        maxBackoff: Duration? = nil
     ) -> Step {
         var retry: [String: JSON] = ["max_attempts": .int(Int64(maxAttempts))]
         if let backoff { retry["backoff_s"] = backoff.jsonSeconds }

@@ -1,3 +1,5 @@
+import FlowlineProtocol
+
 /// Reads the RFC 3339 times of records (`2026-11-22T10:00:00.000Z`).
 public enum Timestamp {
     /// Seconds since the Unix epoch for an RFC 3339 time (`Z` or a `±hh:mm` offset, any number of fraction
@@ -85,5 +87,3 @@ extension Duration {
         return UInt64(max(0, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
     }
 }
-
-import FlowlineProtocol

@@ -43,12 +43,20 @@ public final class Worker: Sendable {
     /// A worker for `queues`, running at most `concurrency` handlers at once. `shutdownGrace` bounds how long a
     /// graceful `stop()` waits for running handlers.
     public init(
-        host: String = "127.0.0.1", port: Int = 7420, token: String? = nil, name: String = "worker",
-        queues: [String] = ["default"], concurrency: Int = 1, shutdownGrace: Duration = .seconds(30)
+        host: String = "127.0.0.1",
+        port: Int = 7420,
+        token: String? = nil,
+        name: String = "worker",
+        queues: [String] = ["default"],
+        concurrency: Int = 1,
+        shutdownGrace: Duration = .seconds(30)
     ) {
         settings = WorkerSettings(
-            endpoint: Endpoint(host: host, port: port, token: token, name: name), queues: queues,
-            concurrency: max(1, concurrency), shutdownGrace: shutdownGrace)
+            endpoint: Endpoint(host: host, port: port, token: token, name: name),
+            queues: queues,
+            concurrency: max(1, concurrency),
+            shutdownGrace: shutdownGrace
+        )
     }
 
     /// Registers (or replaces) the handler named `handler`; takes effect for the next run of it.
@@ -58,7 +66,8 @@ public final class Worker: Sendable {
 
     /// Registers a handler whose value is the task's result (any `Encodable`, `JSON` included).
     public func register<Value: Encodable & SendableMetatype>(
-        _ handler: String, _ body: @escaping @Sendable (TaskContext) async throws -> Value
+        _ handler: String,
+        _ body: @escaping @Sendable (TaskContext) async throws -> Value
     ) {
         handlers[handler] = { context in .result(try JSON(encoding: try await body(context))) }
     }
@@ -66,7 +75,9 @@ public final class Worker: Sendable {
     /// Registers a handler that receives its input decoded as `Input` (a mismatch fails the task for good) and
     /// whose value is the task's result.
     public func register<Input: Decodable & SendableMetatype, Value: Encodable & SendableMetatype>(
-        _ handler: String, input: Input.Type, _ body: @escaping @Sendable (Input, TaskContext) async throws -> Value
+        _ handler: String,
+        input: Input.Type,
+        _ body: @escaping @Sendable (Input, TaskContext) async throws -> Value
     ) {
         handlers[handler] = { context in
             .result(try JSON(encoding: try await body(try context.input(as: Input.self), context)))

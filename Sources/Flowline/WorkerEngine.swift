@@ -66,8 +66,11 @@ final class WorkerEngine {
             "queues": .array(settings.queues.map(JSON.string)), "concurrency": .int(Int64(settings.concurrency)),
         ]
         RPCPeer.open(
-            loop: loop, host: settings.endpoint.host, port: settings.endpoint.port,
-            hello: settings.endpoint.hello(role: "worker", extra: extra), timeout: settings.endpoint.connectTimeout
+            loop: loop,
+            host: settings.endpoint.host,
+            port: settings.endpoint.port,
+            hello: settings.endpoint.hello(role: "worker", extra: extra),
+            timeout: settings.endpoint.connectTimeout
         ) { [self] result in
             switch result {
             case .success(let peer): connected(peer)

@@ -23,7 +23,10 @@ public struct Workflow: Sendable, Equatable {
 
     /// A workflow of the tasks the builder lists.
     public init(
-        name: String, id: String? = nil, input: JSON? = nil, timeout: Duration? = nil,
+        name: String,
+        id: String? = nil,
+        input: JSON? = nil,
+        timeout: Duration? = nil,
         @WorkflowBuilder tasks: () -> [Step]
     ) {
         self.init(name: name, id: id, input: input, timeout: timeout, tasks: tasks())

@@ -19,7 +19,8 @@ extension Coordinator {
             let lease = LeaseID(state.nextLease)
             record(
                 .taskDispatched(ref.workflow, task.id, lease: lease, worker: info.name, kind: kind, at: now),
-                into: &decision)
+                into: &decision
+            )
             session.leaseOwner[lease] = worker
             session.workers[worker]?.running.insert(lease)
             let deadline = task.spec.timeout.map { now + $0 }
@@ -28,12 +29,20 @@ extension Coordinator {
                 session.heartbeatDue[lease] = now + interval
                 decision.effects.append(.armTimer(.heartbeat(lease), at: now + interval))
             }
-            decision.effects.append(.runTask(worker, run(task, of: workflow, lease: lease, kind: kind, deadline: deadline)))
+            decision.effects.append(
+                .runTask(worker, run(task, of: workflow, lease: lease, kind: kind, deadline: deadline))
+            )
         }
     }
 
     /// The `task.run` for one run of a task.
-    private func run(_ task: TaskRecord, of workflow: Workflow, lease: LeaseID, kind: RunKind, deadline: Instant?) -> TaskRun {
+    private func run(
+        _ task: TaskRecord,
+        of workflow: Workflow,
+        lease: LeaseID,
+        kind: RunKind,
+        deadline: Instant?
+    ) -> TaskRun {
         var handler = task.spec.handler
         var input = task.spec.input
         switch kind {
@@ -46,10 +55,18 @@ extension Coordinator {
         case .revert: handler = task.spec.revert ?? handler
         }
         return TaskRun(
-            lease: lease, workflowID: workflow.id, workflowName: workflow.name, taskID: task.id, handler: handler,
+            lease: lease,
+            workflowID: workflow.id,
+            workflowName: workflow.name,
+            taskID: task.id,
+            handler: handler,
             attempt: kind == .revert ? task.revertAttempts + 1 : max(task.attempts + (kind == .attempt ? 1 : 0), 1),
-            input: input, deps: task.deps.map { ($0, workflow.task($0)?.result ?? .null) },
-            workflowInput: workflow.input, deadline: deadline, kind: kind,
-            result: kind == .revert ? task.result ?? .null : nil)
+            input: input,
+            deps: task.deps.map { ($0, workflow.task($0)?.result ?? .null) },
+            workflowInput: workflow.input,
+            deadline: deadline,
+            kind: kind,
+            result: kind == .revert ? task.result ?? .null : nil
+        )
     }
 }

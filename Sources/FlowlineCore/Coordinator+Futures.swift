@@ -9,7 +9,10 @@ extension Coordinator {
 
     /// The lease's task when it is a running attempt; a poll or revert lease cannot await or spawn.
     private mutating func runningAttempt(
-        _ lease: LeaseID, from: WorkerID, request: RequestID?, into decision: inout Decision
+        _ lease: LeaseID,
+        from: WorkerID,
+        request: RequestID?,
+        into decision: inout Decision
     ) -> TaskRef? {
         guard let ref = owned(lease, by: from, request: request, into: &decision) else { return nil }
         guard state.task(ref)?.state == .running else {
@@ -21,7 +24,11 @@ extension Coordinator {
     }
 
     mutating func awaitFuture(
-        _ lease: LeaseID, _ future: Future, from: WorkerID, request: RequestID?, at now: Instant,
+        _ lease: LeaseID,
+        _ future: Future,
+        from: WorkerID,
+        request: RequestID?,
+        at now: Instant,
         into decision: inout Decision
     ) {
         guard let ref = runningAttempt(lease, from: from, request: request, into: &decision),
@@ -43,7 +50,13 @@ extension Coordinator {
         }
     }
 
-    mutating func resolve(_ key: String, _ outcome: FutureOutcome, request: RequestID, at now: Instant, into decision: inout Decision) {
+    mutating func resolve(
+        _ key: String,
+        _ outcome: FutureOutcome,
+        request: RequestID,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         let waiters = (state.keyWaiters[key] ?? []).filter { waiter in
             guard let task = state.task(waiter.task), task.state == .waiting, task.awaitNumber == waiter.awaitNumber,
                 case .key(let awaited, _) = task.awaiting
@@ -61,7 +74,12 @@ extension Coordinator {
         reply(request, .matched(waiters.count), into: &decision)
     }
 
-    private mutating func settle(_ ref: TaskRef, with outcome: FutureOutcome, at now: Instant, into decision: inout Decision) {
+    private mutating func settle(
+        _ ref: TaskRef,
+        with outcome: FutureOutcome,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         switch outcome {
         case .resolved(let result): completeTask(ref, result: result, at: now, into: &decision)
         case .rejected(let error): attemptFailed(ref, error: error, at: now, into: &decision)
@@ -69,7 +87,12 @@ extension Coordinator {
     }
 
     mutating func spawn(
-        _ lease: LeaseID, tasks: [TaskSpec], output: String, from: WorkerID, request: RequestID?, at now: Instant,
+        _ lease: LeaseID,
+        tasks: [TaskSpec],
+        output: String,
+        from: WorkerID,
+        request: RequestID?,
+        at now: Instant,
         into decision: inout Decision
     ) {
         guard let ref = runningAttempt(lease, from: from, request: request, into: &decision),
@@ -81,7 +104,9 @@ extension Coordinator {
         if problem == nil, !tasks.contains(where: { $0.id == output }) {
             problem = SpecError(path: "output", message: "names none of the spawned tasks: '\(output)'")
         }
-        if problem == nil, let taken = tasks.firstIndex(where: { workflow.position(of: TaskID("\(parent)/\($0.id)")) != nil }) {
+        if problem == nil,
+            let taken = tasks.firstIndex(where: { workflow.position(of: TaskID("\(parent)/\($0.id)")) != nil })
+        {
             problem = SpecError(path: "tasks[\(taken)].id", message: "the workflow has this task already")
         }
         if let problem {

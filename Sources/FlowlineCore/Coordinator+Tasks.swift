@@ -19,7 +19,12 @@ extension Coordinator {
     }
 
     mutating func complete(
-        _ lease: LeaseID, result: RawJSON, poll: PollAnswer?, from: WorkerID, request: RequestID?, at now: Instant,
+        _ lease: LeaseID,
+        result: RawJSON,
+        poll: PollAnswer?,
+        from: WorkerID,
+        request: RequestID?,
+        at now: Instant,
         into decision: inout Decision
     ) {
         guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
@@ -28,7 +33,10 @@ extension Coordinator {
         switch task.state {
         case .waiting:
             guard let poll, case .poll(_, _, let interval, _) = task.awaiting else {
-                let error = SpecError(path: "result", message: "a poll answers {\"done\": false} or {\"done\": true, \"result\": ...}")
+                let error = SpecError(
+                    path: "result",
+                    message: "a poll answers {\"done\": false} or {\"done\": true, \"result\": ...}"
+                )
                 reply(request, .failure(.invalid(error)), into: &decision)
                 return
             }
@@ -38,7 +46,9 @@ extension Coordinator {
                 completeTask(ref, result: poll.result, at: now, into: &decision)
             } else {
                 record(.pollAnswered(ref.workflow, task.id, at: now), into: &decision)
-                decision.effects.append(.armTimer(.wake(ref.workflow, task.id, n: task.awaitNumber), at: now + interval))
+                decision.effects.append(
+                    .armTimer(.wake(ref.workflow, task.id, n: task.awaitNumber), at: now + interval)
+                )
             }
         case .reverting:
             session.release(lease)
@@ -69,7 +79,11 @@ extension Coordinator {
     }
 
     mutating func heartbeat(
-        _ lease: LeaseID, progress: RawJSON?, from: WorkerID, request: RequestID?, at now: Instant,
+        _ lease: LeaseID,
+        progress: RawJSON?,
+        from: WorkerID,
+        request: RequestID?,
+        at now: Instant,
         into decision: inout Decision
     ) {
         guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
@@ -86,7 +100,12 @@ extension Coordinator {
     }
 
     /// The task of `lease` when the lease is open and held by `worker`; otherwise answers -32003.
-    mutating func owned(_ lease: LeaseID, by worker: WorkerID, request: RequestID?, into decision: inout Decision)
+    mutating func owned(
+        _ lease: LeaseID,
+        by worker: WorkerID,
+        request: RequestID?,
+        into decision: inout Decision
+    )
         -> TaskRef?
     {
         guard let ref = state.leases[lease], session.leaseOwner[lease] == worker else {
@@ -139,7 +158,12 @@ extension Coordinator {
             record(.taskAttemptFailed(ref.workflow, parentID, error: error, retryAt: nil, at: now), into: &decision)
             task = parent
         }
-        end(ref.workflow, with: .workflowFailed(ref.workflow, task.id, error: error, at: now), reason: "workflow failed",
-            at: now, into: &decision)
+        end(
+            ref.workflow,
+            with: .workflowFailed(ref.workflow, task.id, error: error, at: now),
+            reason: "workflow failed",
+            at: now,
+            into: &decision
+        )
     }
 }

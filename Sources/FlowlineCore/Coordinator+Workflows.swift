@@ -20,7 +20,11 @@ extension Coordinator {
     }
 
     mutating func wait(
-        _ w: WorkflowID, timeout: Duration?, request: RequestID, at now: Instant, into decision: inout Decision
+        _ w: WorkflowID,
+        timeout: Duration?,
+        request: RequestID,
+        at now: Instant,
+        into decision: inout Decision
     ) {
         guard let workflow = state.workflows[w] else {
             reply(request, .failure(.unknownWorkflow(w)), into: &decision)
@@ -38,22 +42,38 @@ extension Coordinator {
     }
 
     mutating func cancel(
-        _ w: WorkflowID, reason: String, revert: Bool, request: RequestID, at now: Instant, into decision: inout Decision
+        _ w: WorkflowID,
+        reason: String,
+        revert: Bool,
+        request: RequestID,
+        at now: Instant,
+        into decision: inout Decision
     ) {
         guard let workflow = state.workflows[w] else {
             reply(request, .failure(.unknownWorkflow(w)), into: &decision)
             return
         }
         if workflow.state == .running {
-            end(w, with: .workflowCancelled(w, reason: reason, revert: revert, at: now), reason: "workflow cancelled",
-                at: now, into: &decision)
+            end(
+                w,
+                with: .workflowCancelled(w, reason: reason, revert: revert, at: now),
+                reason: "workflow cancelled",
+                at: now,
+                into: &decision
+            )
         }
         if let record = state.workflows[w] { reply(request, .workflow(record), into: &decision) }
     }
 
     /// Records the event that ends workflow `w`, tells the workers of its open leases, starts its reverts, and
     /// answers its waiters once it is terminal.
-    mutating func end(_ w: WorkflowID, with event: Event, reason: String, at now: Instant, into decision: inout Decision) {
+    mutating func end(
+        _ w: WorkflowID,
+        with event: Event,
+        reason: String,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         let open = state.workflows[w]?.tasks.compactMap { task in task.lease.map { ($0, task.id) } } ?? []
         record(event, into: &decision)
         for (lease, task) in open {
@@ -89,8 +109,12 @@ extension Coordinator {
         case .awaitTimeout(let w, let t, let n):
             guard let ref = waiting(w, t, n), state.task(ref)?.awaitDeadline.map({ $0 <= now }) == true else { return }
             dropLease(ref, reason: "timeout", into: &decision)
-            attemptFailed(ref, error: TaskError(type: "timeout", message: "the future's timeout passed"), at: now,
-                into: &decision)
+            attemptFailed(
+                ref,
+                error: TaskError(type: "timeout", message: "the future's timeout passed"),
+                at: now,
+                into: &decision
+            )
         case .wake(let w, let t, let n):
             guard let ref = waiting(w, t, n), let task = state.task(ref), let wakeAt = task.wakeAt, wakeAt <= now else {
                 return

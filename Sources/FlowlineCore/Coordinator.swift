@@ -14,7 +14,8 @@ public struct Coordinator: Sendable {
         var decision = Decision()
         switch command {
         case .submit(let spec, let request): submit(spec, request: request, at: now, into: &decision)
-        case .wait(let w, let timeout, let request): wait(w, timeout: timeout, request: request, at: now, into: &decision)
+        case .wait(let w, let timeout, let request):
+            wait(w, timeout: timeout, request: request, at: now, into: &decision)
         case .cancel(let w, let reason, let revert, let request):
             cancel(w, reason: reason, revert: revert, request: request, at: now, into: &decision)
         case .connectWorker(let id, let name, let queues, let concurrency):
@@ -31,9 +32,12 @@ public struct Coordinator: Sendable {
             awaitFuture(lease, future, from: from, request: request, at: now, into: &decision)
         case .spawn(let lease, let tasks, let output, let from, let request):
             spawn(lease, tasks: tasks, output: output, from: from, request: request, at: now, into: &decision)
-        case .resolve(let key, let outcome, let request): resolve(key, outcome, request: request, at: now, into: &decision)
+        case .resolve(let key, let outcome, let request):
+            resolve(key, outcome, request: request, at: now, into: &decision)
         case .release(let lease, let from, let request):
-            guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else { break }
+            guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
+                break
+            }
             session.release(lease)
             record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
             reply(request, .ok, into: &decision)
@@ -44,7 +48,9 @@ public struct Coordinator: Sendable {
         case .compact(let edge, let limit):
             var old: [WorkflowID] = []
             for id in state.order where old.count < limit {
-                if let w = state.workflows[id], w.state.isTerminal, let end = w.finishedAt, end < edge { old.append(id) }
+                if let w = state.workflows[id], w.state.isTerminal, let end = w.finishedAt, end < edge {
+                    old.append(id)
+                }
             }
             if !old.isEmpty { record(.workflowsCompacted(old, at: now), into: &decision) }
         }

@@ -8,8 +8,12 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var keptFutures: [String: KeptFuture]
 
     public init(
-        nextLease: UInt64, submitted: UInt64, completions: UInt64, nextTicket: UInt64,
-        keyWaiters: [String: [KeyWaiter]], keptFutures: [String: KeptFuture]
+        nextLease: UInt64,
+        submitted: UInt64,
+        completions: UInt64,
+        nextTicket: UInt64,
+        keyWaiters: [String: [KeyWaiter]],
+        keptFutures: [String: KeptFuture]
     ) {
         self.nextLease = nextLease
         self.submitted = submitted
@@ -34,8 +38,13 @@ extension CoordinatorState {
     /// The counters and future bookkeeping, for a checkpoint.
     public var globals: CheckpointGlobals {
         CheckpointGlobals(
-            nextLease: nextLease, submitted: submitted, completions: completions, nextTicket: nextTicket,
-            keyWaiters: keyWaiters, keptFutures: keptFutures)
+            nextLease: nextLease,
+            submitted: submitted,
+            completions: completions,
+            nextTicket: nextTicket,
+            keyWaiters: keyWaiters,
+            keptFutures: keptFutures
+        )
     }
 
     /// Rebuilds the state a checkpoint describes: its globals and every workflow it kept. Indexes, leases and
@@ -56,7 +65,13 @@ extension CoordinatorState {
                 if let lease = task.lease { leases[lease] = TaskRef(workflow: workflow.id, index: position) }
                 if task.isQueued {
                     queued.append(
-                        ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: workflow.id, task: position))
+                        ReadyEntry(
+                            priority: task.spec.priority,
+                            ticket: task.queueTicket,
+                            workflow: workflow.id,
+                            task: position
+                        )
+                    )
                     queueOf[task.queueTicket] = task.spec.queue
                 }
             }

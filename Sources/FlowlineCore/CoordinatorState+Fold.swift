@@ -140,7 +140,9 @@ extension CoordinatorState {
     // MARK: - Finding and changing tasks
 
     private func locate(_ w: WorkflowID, _ t: TaskID) -> Slot? {
-        guard let wi = workflows.index(forKey: w), let position = workflows.values[wi].position(of: t) else { return nil }
+        guard let wi = workflows.index(forKey: w), let position = workflows.values[wi].position(of: t) else {
+            return nil
+        }
         return (wi, position)
     }
 
@@ -174,7 +176,9 @@ extension CoordinatorState {
         switch future {
         case .key(let key, _):
             let number = workflows.values[slot.workflow].tasks[slot.task].awaitNumber
-            keyWaiters[key, default: []].append(KeyWaiter(task: TaskRef(workflow: w, index: slot.task), awaitNumber: number))
+            keyWaiters[key, default: []].append(
+                KeyWaiter(task: TaskRef(workflow: w, index: slot.task), awaitNumber: number)
+            )
         case .poll: enqueue(slot, w)
         case .sleep: break
         }
@@ -189,11 +193,14 @@ extension CoordinatorState {
             for spec in specs {
                 let deps = spec.deps.map { local.contains($0) ? TaskID("\(parent.rawValue)/\($0)") : TaskID($0) }
                 workflows.values[wi].append(
-                    TaskRecord(id: TaskID("\(parent.rawValue)/\(spec.id)"), spec: spec, deps: deps, parent: parent))
+                    TaskRecord(id: TaskID("\(parent.rawValue)/\(spec.id)"), spec: spec, deps: deps, parent: parent)
+                )
             }
         } else {
             for spec in specs {
-                workflows.values[wi].append(TaskRecord(id: TaskID(spec.id), spec: spec, deps: spec.deps.map(TaskID.init), parent: nil))
+                workflows.values[wi].append(
+                    TaskRecord(id: TaskID(spec.id), spec: spec, deps: spec.deps.map(TaskID.init), parent: nil)
+                )
             }
         }
         workflows.values[wi].unfinished += specs.count
@@ -202,7 +209,9 @@ extension CoordinatorState {
             for dep in workflows.values[wi].tasks[position].deps {
                 guard let d = workflows.values[wi].position(of: dep) else { continue }
                 workflows.values[wi].tasks[d].dependents.append(position)
-                if workflows.values[wi].tasks[d].state == .completed { workflows.values[wi].tasks[position].pendingDeps -= 1 }
+                if workflows.values[wi].tasks[d].state == .completed {
+                    workflows.values[wi].tasks[position].pendingDeps -= 1
+                }
             }
             if workflows.values[wi].tasks[position].pendingDeps == 0 { freed.append(position) }
         }
@@ -253,7 +262,8 @@ extension CoordinatorState {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
         queues[spec.queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: slot.task))
+            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: slot.task)
+        )
         if touchedQueues.last != spec.queue { touchedQueues.append(spec.queue) }
     }
 
@@ -280,7 +290,8 @@ extension CoordinatorState {
     /// reverts before it takes `state`.
     private mutating func end(_ w: WorkflowID, as state: WorkflowState, error: TaskError?, revert: Bool, at: Instant) {
         guard let wi = workflows.index(forKey: w) else { return }
-        for position in workflows.values[wi].tasks.indices where !workflows.values[wi].tasks[position].state.isFinished {
+        for position in workflows.values[wi].tasks.indices where !workflows.values[wi].tasks[position].state.isFinished
+        {
             forgetKeyWait((wi, position), w)
             closeLease((wi, position))
             modify((wi, position)) { task in
@@ -292,7 +303,8 @@ extension CoordinatorState {
         workflows.values[wi].unfinished = 0
         workflows.values[wi].error = error
         let tasks = workflows.values[wi].tasks
-        workflows.values[wi].revertQueue = revert
+        workflows.values[wi].revertQueue =
+            revert
             ? tasks.indices.filter { tasks[$0].state == .completed && tasks[$0].spec.revert != nil }
                 .sorted { tasks[$0].completionOrder > tasks[$1].completionOrder }
             : []

@@ -73,7 +73,12 @@ public struct CoordinatorState: Sendable {
         var entries: [(queue: String, entry: ReadyEntry)] = []
         for (id, workflow) in workflows where !workflow.state.isTerminal || workflow.state == .reverting {
             for (position, task) in workflow.tasks.enumerated() where task.isQueued {
-                entries.append((task.spec.queue, ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: id, task: position)))
+                entries.append(
+                    (
+                        task.spec.queue,
+                        ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: id, task: position)
+                    )
+                )
             }
         }
         var rebuilt: [String: ReadyQueue] = [:]

@@ -50,7 +50,8 @@ public enum Event: Hashable, Sendable {
     public var workflowID: WorkflowID {
         switch self {
         case .workflowSubmitted(let spec, _): spec.id ?? WorkflowID("")
-        case .taskDispatched(let w, _, _, _, _, _), .taskCompleted(let w, _, _, _), .taskAttemptFailed(let w, _, _, _, _),
+        case .taskDispatched(let w, _, _, _, _, _), .taskCompleted(let w, _, _, _),
+            .taskAttemptFailed(let w, _, _, _, _),
             .taskRequeued(let w, _, _), .leaseReleased(let w, _, _), .taskProgressed(let w, _, _, _),
             .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
             .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),

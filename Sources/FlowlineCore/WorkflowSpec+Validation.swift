@@ -31,7 +31,10 @@ extension WorkflowSpec {
             }
         }
         if let cyclic = firstTaskOnCycle(tasks, index: index) {
-            return SpecError(path: "\(pathPrefix)[\(cyclic)].deps", message: "the deps form a cycle through '\(tasks[cyclic].id)'")
+            return SpecError(
+                path: "\(pathPrefix)[\(cyclic)].deps",
+                message: "the deps form a cycle through '\(tasks[cyclic].id)'"
+            )
         }
         return nil
     }
@@ -68,7 +71,9 @@ extension TaskSpec {
         }
         if handler.isEmpty { return SpecError(path: "\(path).handler", message: "must be a non-empty string") }
         if queue.isEmpty { return SpecError(path: "\(path).queue", message: "must be a non-empty string") }
-        if let revert, revert.isEmpty { return SpecError(path: "\(path).revert", message: "must be a non-empty string") }
+        if let revert, revert.isEmpty {
+            return SpecError(path: "\(path).revert", message: "must be a non-empty string")
+        }
         if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
             return SpecError(path: "\(path).retry.max_attempts", message: "must be 1 to \(SpecLimits.maxAttempts)")
         }
@@ -76,7 +81,9 @@ extension TaskSpec {
             return SpecError(path: "\(path).retry.backoff_multiplier", message: "must be from 1 to 1000")
         }
         if let timeout, timeout <= .zero { return SpecError(path: "\(path).timeout_s", message: "must be positive") }
-        if let heartbeat, heartbeat <= .zero { return SpecError(path: "\(path).heartbeat_s", message: "must be positive") }
+        if let heartbeat, heartbeat <= .zero {
+            return SpecError(path: "\(path).heartbeat_s", message: "must be positive")
+        }
         return nil
     }
 }

@@ -7,7 +7,13 @@ public struct WorkflowSpec: Hashable, Sendable {
     public var timeout: Duration?
     public var tasks: [TaskSpec]
 
-    public init(name: String, id: WorkflowID? = nil, input: RawJSON = .emptyObject, timeout: Duration? = nil, tasks: [TaskSpec]) {
+    public init(
+        name: String,
+        id: WorkflowID? = nil,
+        input: RawJSON = .emptyObject,
+        timeout: Duration? = nil,
+        tasks: [TaskSpec]
+    ) {
         self.name = name
         self.id = id
         self.input = input
@@ -32,8 +38,15 @@ public struct TaskSpec: Hashable, Sendable {
     public var priority: Int
 
     public init(
-        id: String, handler: String, queue: String = "default", input: RawJSON = .emptyObject, deps: [String] = [],
-        retry: RetryPolicy = .default, timeout: Duration? = nil, heartbeat: Duration? = nil, revert: String? = nil,
+        id: String,
+        handler: String,
+        queue: String = "default",
+        input: RawJSON = .emptyObject,
+        deps: [String] = [],
+        retry: RetryPolicy = .default,
+        timeout: Duration? = nil,
+        heartbeat: Duration? = nil,
+        revert: String? = nil,
         priority: Int = 0
     ) {
         self.id = id
@@ -56,7 +69,12 @@ public struct RetryPolicy: Hashable, Sendable {
     public var multiplier: Double
     public var maxBackoff: Duration
 
-    public init(maxAttempts: Int = 1, backoff: Duration = .seconds(1), multiplier: Double = 2, maxBackoff: Duration = .seconds(300)) {
+    public init(
+        maxAttempts: Int = 1,
+        backoff: Duration = .seconds(1),
+        multiplier: Double = 2,
+        maxBackoff: Duration = .seconds(300)
+    ) {
         self.maxAttempts = maxAttempts
         self.backoff = backoff
         self.multiplier = multiplier

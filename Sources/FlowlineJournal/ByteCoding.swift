@@ -8,7 +8,9 @@ struct ByteWriter {
     mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
     mutating func u64(_ v: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) { bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift))) }
+        for shift in stride(from: 56, through: 0, by: -8) {
+            bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift)))
+        }
     }
 
     mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
@@ -63,7 +65,9 @@ struct ByteReader {
 
     mutating func blob() throws(JournalError) -> [UInt8] {
         let count = try u64()
-        guard count <= UInt64(bytes.count - offset) else { throw JournalError(.corrupt, "length past the record's end") }
+        guard count <= UInt64(bytes.count - offset) else {
+            throw JournalError(.corrupt, "length past the record's end")
+        }
         defer { offset += Int(count) }
         return Array(bytes[offset..<offset + Int(count)])
     }
@@ -72,7 +76,9 @@ struct ByteReader {
     /// again on the recovery path; a corrupt byte would become U+FFFD, not a trap.
     mutating func string() throws(JournalError) -> String {
         let count = try u64()
-        guard count <= UInt64(bytes.count - offset) else { throw JournalError(.corrupt, "length past the record's end") }
+        guard count <= UInt64(bytes.count - offset) else {
+            throw JournalError(.corrupt, "length past the record's end")
+        }
         defer { offset += Int(count) }
         return String(decoding: bytes[offset..<offset + Int(count)], as: UTF8.self)
     }

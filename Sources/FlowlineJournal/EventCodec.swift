@@ -106,7 +106,9 @@ public enum EventCodec {
         case 4:
             let (wf, t) = try r.ids()
             let error = try r.error()
-            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
+            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in
+                Instant(milliseconds: try r.i64())
+            }
             return .taskAttemptFailed(wf, t, error: error, retryAt: retryAt, at: at)
         case 5:
             let (wf, t) = try r.ids()
@@ -121,13 +123,18 @@ public enum EventCodec {
         case 9:
             let (wf, t) = try r.ids()
             return .workflowFailed(wf, t, error: try r.error(), at: at)
-        case 10: return .workflowCancelled(WorkflowID(try r.string()), reason: try r.string(), revert: try r.bool(), at: at)
+        case 10:
+            return .workflowCancelled(WorkflowID(try r.string()), reason: try r.string(), revert: try r.bool(), at: at)
         case 11: return .workflowTimedOut(WorkflowID(try r.string()), at: at)
         default: return try decodeFutureEvents(type, at: at, &r)
         }
     }
 
-    private static func decodeFutureEvents(_ type: UInt8, at: Instant, _ r: inout ByteReader) throws(JournalError) -> Event {
+    private static func decodeFutureEvents(
+        _ type: UInt8,
+        at: Instant,
+        _ r: inout ByteReader
+    ) throws(JournalError) -> Event {
         switch type {
         case 12:
             let (wf, t) = try r.ids()
@@ -156,7 +163,9 @@ public enum EventCodec {
         case 20:
             let (wf, t) = try r.ids()
             let error = try r.error()
-            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
+            let retryAt = try r.optional { (r: inout ByteReader) throws(JournalError) in
+                Instant(milliseconds: try r.i64())
+            }
             return .revertFailed(wf, t, error: error, retryAt: retryAt, at: at)
         case 21: return .workflowReverted(WorkflowID(try r.string()), at: at)
         case 22:
@@ -282,8 +291,11 @@ extension ByteReader {
         case 1: return .sleep(.milliseconds(try i64()))
         case 2:
             return .poll(
-                handler: try string(), input: RawJSON(bytes: try blob()), interval: .milliseconds(try i64()),
-                timeout: try duration())
+                handler: try string(),
+                input: RawJSON(bytes: try blob()),
+                interval: .milliseconds(try i64()),
+                timeout: try duration()
+            )
         default: throw JournalError(.corrupt, "unknown future kind")
         }
     }
@@ -306,11 +318,22 @@ extension ByteReader {
         var deps: [String] = []
         for _ in 0..<(try count()) { deps.append(try string()) }
         let retry = RetryPolicy(
-            maxAttempts: try int(), backoff: .milliseconds(try i64()), multiplier: try double(),
-            maxBackoff: .milliseconds(try i64()))
+            maxAttempts: try int(),
+            backoff: .milliseconds(try i64()),
+            multiplier: try double(),
+            maxBackoff: .milliseconds(try i64())
+        )
         return TaskSpec(
-            id: id, handler: handler, queue: queue, input: input, deps: deps, retry: retry, timeout: try duration(),
-            heartbeat: try duration(), revert: try optional { (r: inout ByteReader) throws(JournalError) in try r.string() },
-            priority: try int())
+            id: id,
+            handler: handler,
+            queue: queue,
+            input: input,
+            deps: deps,
+            retry: retry,
+            timeout: try duration(),
+            heartbeat: try duration(),
+            revert: try optional { (r: inout ByteReader) throws(JournalError) in try r.string() },
+            priority: try int()
+        )
     }
 }

@@ -43,7 +43,12 @@ public final class JournalStore {
         self.isReadOnly = readOnly
         do {
             let environment = try Environment(
-                path: directory, mapSize: mapSize, maxDatabases: 8, readOnly: readOnly, noSync: sync == .none)
+                path: directory,
+                mapSize: mapSize,
+                maxDatabases: 8,
+                readOnly: readOnly,
+                noSync: sync == .none
+            )
             let meta = try Self.open("meta", in: environment, create: !readOnly)
             // The format decides whether the other databases mean what we think, so check it before touching them.
             let format = try lmdb { try environment.read { txn in try txn.get(Self.formatKey, in: meta) } }
@@ -84,7 +89,11 @@ public final class JournalStore {
             let seq = first + UInt64(offset)
             let workflow = JournalKey.Workflow(record.workflowID, maxKeySize: maxKeySize)
             return Entry(
-                key: JournalKey.seq(seq), bytes: record.bytes, index: workflow.key(seq), marker: workflow.marker)
+                key: JournalKey.seq(seq),
+                bytes: record.bytes,
+                index: workflow.key(seq),
+                marker: workflow.marker
+            )
         }
         do throws(LMDBError) {
             try commitGrowingMap(batch)
@@ -174,8 +183,13 @@ public final class JournalStore {
         }
         if isReadOnly { lastSeq = last }
         return JournalStats(
-            fileBytes: environment.fileSize, mapBytes: environment.mapSize, events: count, firstSeq: first,
-            lastSeq: last, commits: commits)
+            fileBytes: environment.fileSize,
+            mapBytes: environment.mapSize,
+            events: count,
+            firstSeq: first,
+            lastSeq: last,
+            commits: commits
+        )
     }
 
     // MARK: - Private
@@ -197,7 +211,7 @@ public final class JournalStore {
     func growingMap(_ write: () throws(LMDBError) -> Void) throws(LMDBError) {
         do throws(LMDBError) {
             try write()
-        } catch where error.isMapFull && environment.mapSize < maxMapSize {
+        } catch  where error.isMapFull && environment.mapSize < maxMapSize {
             let doubled = environment.mapSize.multipliedReportingOverflow(by: 2)
             try environment.setMapSize(doubled.overflow ? maxMapSize : min(doubled.partialValue, maxMapSize))
             try write()
@@ -223,7 +237,10 @@ public final class JournalStore {
     }
 
     private static func initializeFormat(
-        in environment: Environment, events: Database, meta: Database, directory: String
+        in environment: Environment,
+        events: Database,
+        meta: Database,
+        directory: String
     ) throws(JournalError) {
         try journalOperation {
             try environment.write { txn in
@@ -251,7 +268,8 @@ public final class JournalStore {
         }
         guard format <= currentFormat else {
             throw JournalError(
-                .unsupportedFormat, "\(directory) has journal format \(format); this build reads up to \(currentFormat)"
+                .unsupportedFormat,
+                "\(directory) has journal format \(format); this build reads up to \(currentFormat)"
             )
         }
     }

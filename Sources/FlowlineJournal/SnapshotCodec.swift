@@ -47,7 +47,9 @@ public enum SnapshotCodec {
         w.reverted = try r.bool()
         for _ in 0..<(try r.count()) { w.revertFailures.append(TaskID(try r.string())) }
         w.unfinished = try r.int()
-        w.endState = try r.optional { (r: inout ByteReader) throws(JournalError) in try r.state(WorkflowState.init(rawValue:)) }
+        w.endState = try r.optional { (r: inout ByteReader) throws(JournalError) in
+            try r.state(WorkflowState.init(rawValue:))
+        }
         for _ in 0..<(try r.count()) { w.revertQueue.append(try r.int()) }
         w.number = try r.u64()
         for _ in 0..<(try r.count()) { w.append(try r.taskRecord()) }
@@ -92,20 +94,28 @@ public enum SnapshotCodec {
         try checkVersion(&r)
         let seq = try r.u64()
         var g = CheckpointGlobals(
-            nextLease: try r.u64(), submitted: try r.u64(), completions: try r.u64(), nextTicket: try r.u64(),
-            keyWaiters: [:], keptFutures: [:])
+            nextLease: try r.u64(),
+            submitted: try r.u64(),
+            completions: try r.u64(),
+            nextTicket: try r.u64(),
+            keyWaiters: [:],
+            keptFutures: [:]
+        )
         for _ in 0..<(try r.count()) {
             let key = try r.string()
             var waiters: [KeyWaiter] = []
             for _ in 0..<(try r.count()) {
-                waiters.append(KeyWaiter(workflow: WorkflowID(try r.string()), index: try r.int(), awaitNumber: try r.int()))
+                waiters.append(
+                    KeyWaiter(workflow: WorkflowID(try r.string()), index: try r.int(), awaitNumber: try r.int())
+                )
             }
             g.keyWaiters[key] = waiters
         }
         for _ in 0..<(try r.count()) {
             let key = try r.string()
             let at = Instant(milliseconds: try r.i64())
-            let outcome: FutureOutcome = try r.u8() == 0 ? .resolved(RawJSON(bytes: try r.blob())) : .rejected(try r.error())
+            let outcome: FutureOutcome =
+                try r.u8() == 0 ? .resolved(RawJSON(bytes: try r.blob())) : .rejected(try r.error())
             g.keptFutures[key] = KeptFuture(outcome, at: at)
         }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in checkpoint globals") }
@@ -114,7 +124,9 @@ public enum SnapshotCodec {
 
     private static func checkVersion(_ r: inout ByteReader) throws(JournalError) {
         let v = try r.u8()
-        guard v == version else { throw JournalError(.unsupportedFormat, "snapshot version \(v); this build reads \(version)") }
+        guard v == version else {
+            throw JournalError(.unsupportedFormat, "snapshot version \(v); this build reads \(version)")
+        }
     }
 }
 

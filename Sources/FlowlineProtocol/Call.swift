@@ -55,7 +55,9 @@ public enum Call: Sendable {
             return .complete(try lease(p), result: p.raw("result", default: .null) ?? .null, poll: pollAnswer(p))
         case "task.await":
             let p = try ParamReader(params)
-            guard let future = try p.object("future") else { throw RPCError.invalidParams("is required", path: "future") }
+            guard let future = try p.object("future") else {
+                throw RPCError.invalidParams("is required", path: "future")
+            }
             return .await(try lease(p), try Self.future(future))
         case "task.spawn":
             let p = try ParamReader(params)
@@ -89,7 +91,10 @@ public enum Call: Sendable {
         case "workflow.cancel":
             let p = try ParamReader(params)
             return .cancel(
-                try workflowID(params), reason: try p.string("reason") ?? "cancelled", revert: try p.bool("revert") ?? false)
+                try workflowID(params),
+                reason: try p.string("reason") ?? "cancelled",
+                revert: try p.bool("revert") ?? false
+            )
         case "workflow.list": return .list(try listQuery(params))
         case "hello": return .hello(try hello(params))
         case "workers.list": return .workersList
@@ -106,7 +111,9 @@ public enum Call: Sendable {
 
     private static func futureKey(_ p: ParamReader) throws(RPCError) -> String {
         let key = try p.requiredString("key")
-        guard !key.isEmpty, key.utf8.count <= 1024 else { throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "key") }
+        guard !key.isEmpty, key.utf8.count <= 1024 else {
+            throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "key")
+        }
         return key
     }
 
@@ -122,8 +129,10 @@ public enum Call: Sendable {
         case .object?:
             let e = try ParamReader(p.object["error"] ?? .null, path: "error")
             return TaskError(
-                type: try e.string("type") ?? "rejected", message: try e.string("message") ?? "",
-                retryable: try e.bool("retryable") ?? true)
+                type: try e.string("type") ?? "rejected",
+                message: try e.string("message") ?? "",
+                retryable: try e.bool("retryable") ?? true
+            )
         default: throw RPCError.invalidParams("must be a string or {type, message, retryable}", path: "error")
         }
     }
@@ -138,10 +147,15 @@ public enum Call: Sendable {
         if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
         if let poll = try f.object("poll") {
             let handler = try poll.requiredString("handler")
-            guard !handler.isEmpty else { throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler") }
+            guard !handler.isEmpty else {
+                throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler")
+            }
             return .poll(
-                handler: handler, input: poll.raw("input", default: .emptyObject) ?? .emptyObject,
-                interval: try poll.seconds("interval_s") ?? .seconds(10), timeout: try f.seconds("timeout_s"))
+                handler: handler,
+                input: poll.raw("input", default: .emptyObject) ?? .emptyObject,
+                interval: try poll.seconds("interval_s") ?? .seconds(10),
+                timeout: try f.seconds("timeout_s")
+            )
         }
         throw RPCError.invalidParams("must have key, sleep_s or poll", path: "future")
     }
@@ -153,8 +167,10 @@ public enum Call: Sendable {
     private static func taskError(_ p: ParamReader) throws(RPCError) -> TaskError {
         guard let e = try p.object("error") else { throw RPCError.invalidParams("is required", path: "error") }
         return TaskError(
-            type: try e.string("type") ?? "error", message: try e.string("message") ?? "",
-            retryable: try e.bool("retryable") ?? true)
+            type: try e.string("type") ?? "error",
+            message: try e.string("message") ?? "",
+            retryable: try e.bool("retryable") ?? true
+        )
     }
 
     private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
@@ -167,8 +183,11 @@ public enum Call: Sendable {
             state = parsed
         }
         return ListQuery(
-            state: state, name: try p.string("name"), limit: try p.int("limit", in: 1...Limits.maxListLimit) ?? 100,
-            after: try p.string("after"))
+            state: state,
+            name: try p.string("name"),
+            limit: try p.int("limit", in: 1...Limits.maxListLimit) ?? 100,
+            after: try p.string("after")
+        )
     }
 
     private static func hello(_ params: JSON) throws(RPCError) -> Hello {
@@ -184,7 +203,11 @@ public enum Call: Sendable {
             throw RPCError.invalidParams("1 to \(Limits.maxQueues) non-empty queue names", path: "queues")
         }
         return Hello(
-            role: role, name: try p.string("name") ?? role.rawValue, token: try p.string("token"), queues: queues,
-            concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1)
+            role: role,
+            name: try p.string("name") ?? role.rawValue,
+            token: try p.string("token"),
+            queues: queues,
+            concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1
+        )
     }
 }

@@ -261,7 +261,11 @@ extension Parser {
         }
     }
 
-    private func appendValidated(_ s: Span<UInt8>, _ range: Range<Int>, to buffer: inout [UInt8])
+    private func appendValidated(
+        _ s: Span<UInt8>,
+        _ range: Range<Int>,
+        to buffer: inout [UInt8]
+    )
         throws(JSONParseError)
     {
         do throws(UTF8.ValidationError) {
@@ -430,7 +434,13 @@ extension Parser {
         return magnitude <= UInt64(Int64.max) + 1 ? Int64(bitPattern: 0 &- magnitude) : nil
     }
 
-    private func makeDouble(_ s: Span<UInt8>, start: Int, _ mantissa: Mantissa, _ exponent10: Int, _ isNegative: Bool)
+    private func makeDouble(
+        _ s: Span<UInt8>,
+        start: Int,
+        _ mantissa: Mantissa,
+        _ exponent10: Int,
+        _ isNegative: Bool
+    )
         throws(JSONParseError) -> Double
     {
         var magnitude: Double

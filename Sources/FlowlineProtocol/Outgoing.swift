@@ -15,19 +15,26 @@ extension RPCEncoder {
     /// The response line for a coordinator reply.
     public static func reply(id: RPCID?, _ reply: Reply) -> [UInt8] {
         switch reply {
-        case .ok: return response(id: id) { $0.beginObject(); $0.endObject() }
+        case .ok:
+            return response(id: id) {
+                $0.beginObject()
+                $0.endObject()
+            }
         case .submitted(let wf, let created):
             return response(id: id) { w in
                 w.beginObject()
-                w.key("workflow_id"); w.string(wf.rawValue)
-                w.key("created"); w.bool(created)
+                w.key("workflow_id")
+                w.string(wf.rawValue)
+                w.key("created")
+                w.bool(created)
                 w.endObject()
             }
         case .workflow(let record): return response(id: id) { $0.workflow(record) }
         case .matched(let n):
             return response(id: id) { w in
                 w.beginObject()
-                w.key("matched"); w.int(Int64(n))
+                w.key("matched")
+                w.int(Int64(n))
                 w.endObject()
             }
         case .failure(let rejection): return error(id: id, rejection.rpcError)
@@ -38,13 +45,20 @@ extension RPCEncoder {
     public static func taskRun(_ run: TaskRun) -> [UInt8] {
         request(id: nil, method: "task.run") { w in
             w.beginObject()
-            w.key("lease"); w.string(run.lease.description)
-            w.key("workflow_id"); w.string(run.workflowID.rawValue)
-            w.key("workflow_name"); w.string(run.workflowName)
-            w.key("task_id"); w.string(run.taskID.rawValue)
-            w.key("handler"); w.string(run.handler)
-            w.key("attempt"); w.int(Int64(run.attempt))
-            w.key("input"); w.raw(run.input)
+            w.key("lease")
+            w.string(run.lease.description)
+            w.key("workflow_id")
+            w.string(run.workflowID.rawValue)
+            w.key("workflow_name")
+            w.string(run.workflowName)
+            w.key("task_id")
+            w.string(run.taskID.rawValue)
+            w.key("handler")
+            w.string(run.handler)
+            w.key("attempt")
+            w.int(Int64(run.attempt))
+            w.key("input")
+            w.raw(run.input)
             w.key("deps")
             w.beginObject()
             for (dep, result) in run.deps {
@@ -52,14 +66,20 @@ extension RPCEncoder {
                 w.raw(result)
             }
             w.endObject()
-            w.key("workflow_input"); w.raw(run.workflowInput)
-            w.key("deadline"); w.time(run.deadline)
+            w.key("workflow_input")
+            w.raw(run.workflowInput)
+            w.key("deadline")
+            w.time(run.deadline)
             switch run.kind {
             case .attempt: break
-            case .poll: w.key("poll"); w.bool(true)
+            case .poll:
+                w.key("poll")
+                w.bool(true)
             case .revert:
-                w.key("revert"); w.bool(true)
-                w.key("result"); w.raw(run.result ?? .null)
+                w.key("revert")
+                w.bool(true)
+                w.key("result")
+                w.raw(run.result ?? .null)
             }
             w.endObject()
         }
@@ -69,10 +89,14 @@ extension RPCEncoder {
     public static func taskCancel(lease: LeaseID, workflow: WorkflowID, task: TaskID, reason: String) -> [UInt8] {
         request(id: nil, method: "task.cancel") { w in
             w.beginObject()
-            w.key("lease"); w.string(lease.description)
-            w.key("workflow_id"); w.string(workflow.rawValue)
-            w.key("task_id"); w.string(task.rawValue)
-            w.key("reason"); w.string(reason)
+            w.key("lease")
+            w.string(lease.description)
+            w.key("workflow_id")
+            w.string(workflow.rawValue)
+            w.key("task_id")
+            w.string(task.rawValue)
+            w.key("reason")
+            w.string(reason)
             w.endObject()
         }
     }
@@ -82,51 +106,80 @@ extension JSONWriter {
     /// One journal event as `workflow.history` shows it: `{seq, time, type, workflow_id, ...}`.
     public mutating func event(_ event: Event, seq: UInt64) {
         beginObject()
-        key("seq"); int(Int64(seq))
-        key("time"); time(event.time)
-        key("type"); string(event.typeName)
-        key("workflow_id"); string(event.workflowID.rawValue)
+        key("seq")
+        int(Int64(seq))
+        key("time")
+        time(event.time)
+        key("type")
+        string(event.typeName)
+        key("workflow_id")
+        string(event.workflowID.rawValue)
         switch event {
         case .workflowSubmitted(let spec, _):
-            key("name"); string(spec.name)
-            key("tasks"); int(Int64(spec.tasks.count))
+            key("name")
+            string(spec.name)
+            key("tasks")
+            int(Int64(spec.tasks.count))
         case .taskDispatched(_, let t, let lease, let worker, let kind, _):
-            key("task_id"); string(t.rawValue)
-            key("lease"); string(lease.description)
-            key("worker"); string(worker)
-            key("kind"); string(["attempt", "poll", "revert"][Int(kind.rawValue)])
+            key("task_id")
+            string(t.rawValue)
+            key("lease")
+            string(lease.description)
+            key("worker")
+            string(worker)
+            key("kind")
+            string(["attempt", "poll", "revert"][Int(kind.rawValue)])
         case .taskCompleted(_, let t, let result, _):
-            key("task_id"); string(t.rawValue)
-            key("result"); raw(result)
+            key("task_id")
+            string(t.rawValue)
+            key("result")
+            raw(result)
         case .taskAttemptFailed(_, let t, let error, let retryAt, _):
-            key("task_id"); string(t.rawValue)
-            key("error"); taskError(error)
-            key("retry_at"); time(retryAt)
+            key("task_id")
+            string(t.rawValue)
+            key("error")
+            taskError(error)
+            key("retry_at")
+            time(retryAt)
         case .taskRequeued(_, let t, _), .leaseReleased(_, let t, _), .pollAnswered(_, let t, _),
             .revertStarted(_, let t, _), .taskReverted(_, let t, _):
-            key("task_id"); string(t.rawValue)
+            key("task_id")
+            string(t.rawValue)
         case .taskAwaiting(_, let t, let future, _):
-            key("task_id"); string(t.rawValue)
-            key("future"); self.future(future)
+            key("task_id")
+            string(t.rawValue)
+            key("future")
+            self.future(future)
         case .tasksSpawned(_, let t, let tasks, let output, _):
-            key("task_id"); string(t.rawValue)
+            key("task_id")
+            string(t.rawValue)
             key("spawned")
             beginArray()
             for task in tasks { string("\(t.rawValue)/\(task.id)") }
             endArray()
-            key("output"); string("\(t.rawValue)/\(output)")
+            key("output")
+            string("\(t.rawValue)/\(output)")
         case .futureKept(let k, let outcome, _):
-            key("key"); string(k)
+            key("key")
+            string(k)
             switch outcome {
-            case .resolved(let result): key("result"); raw(result)
-            case .rejected(let error): key("error"); taskError(error)
+            case .resolved(let result):
+                key("result")
+                raw(result)
+            case .rejected(let error):
+                key("error")
+                taskError(error)
             }
         case .futureUsed(let k, _), .futureExpired(let k, _):
-            key("key"); string(k)
+            key("key")
+            string(k)
         case .revertFailed(_, let t, let error, let retryAt, _):
-            key("task_id"); string(t.rawValue)
-            key("error"); taskError(error)
-            key("retry_at"); time(retryAt)
+            key("task_id")
+            string(t.rawValue)
+            key("error")
+            taskError(error)
+            key("retry_at")
+            time(retryAt)
         case .workflowReverted: break
         case .workflowsCompacted(let ids, _):
             key("workflows")
@@ -134,14 +187,20 @@ extension JSONWriter {
             for id in ids { string(id.rawValue) }
             endArray()
         case .taskProgressed(_, let t, let progress, _):
-            key("task_id"); string(t.rawValue)
-            key("progress"); raw(progress)
+            key("task_id")
+            string(t.rawValue)
+            key("progress")
+            raw(progress)
         case .workflowFailed(_, let t, let error, _):
-            key("task_id"); string(t.rawValue)
-            key("error"); taskError(error)
+            key("task_id")
+            string(t.rawValue)
+            key("error")
+            taskError(error)
         case .workflowCancelled(_, let reason, let revert, _):
-            key("reason"); string(reason)
-            key("revert"); bool(revert)
+            key("reason")
+            string(reason)
+            key("revert")
+            bool(revert)
         case .workflowCompleted, .workflowTimedOut: break
         }
         endObject()
@@ -154,18 +213,29 @@ extension JSONWriter {
         beginObject()
         switch future {
         case .key(let k, let timeout):
-            key("key"); string(k)
-            if let timeout { key("timeout_s"); double(timeout.seconds) }
+            key("key")
+            string(k)
+            if let timeout {
+                key("timeout_s")
+                double(timeout.seconds)
+            }
         case .sleep(let d):
-            key("sleep_s"); double(d.seconds)
+            key("sleep_s")
+            double(d.seconds)
         case .poll(let handler, let input, let interval, let timeout):
             key("poll")
             beginObject()
-            key("handler"); string(handler)
-            key("input"); raw(input)
-            key("interval_s"); double(interval.seconds)
+            key("handler")
+            string(handler)
+            key("input")
+            raw(input)
+            key("interval_s")
+            double(interval.seconds)
             endObject()
-            if let timeout { key("timeout_s"); double(timeout.seconds) }
+            if let timeout {
+                key("timeout_s")
+                double(timeout.seconds)
+            }
         }
         endObject()
     }

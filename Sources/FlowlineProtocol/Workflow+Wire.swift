@@ -4,10 +4,14 @@ extension JSONWriter {
     /// The workflow record of SPEC §2 "Records"; every field is always present.
     public mutating func workflow(_ w: Workflow) {
         beginObject()
-        key("workflow_id"); string(w.id.rawValue)
-        key("name"); string(w.name)
-        key("state"); string(w.state.rawValue)
-        key("input"); raw(w.input)
+        key("workflow_id")
+        string(w.id.rawValue)
+        key("name")
+        string(w.name)
+        key("state")
+        string(w.state.rawValue)
+        key("input")
+        raw(w.input)
         key("result")
         if w.state == .completed {
             beginObject()
@@ -19,14 +23,18 @@ extension JSONWriter {
         } else {
             null()
         }
-        key("error"); taskError(w.error)
-        key("reverted"); bool(w.reverted)
+        key("error")
+        taskError(w.error)
+        key("reverted")
+        bool(w.reverted)
         key("revert_failures")
         beginArray()
         for id in w.revertFailures { string(id.rawValue) }
         endArray()
-        key("created_at"); time(w.createdAt)
-        key("finished_at"); time(w.finishedAt)
+        key("created_at")
+        time(w.createdAt)
+        key("finished_at")
+        time(w.finishedAt)
         key("tasks")
         beginArray()
         for task in w.tasks { self.task(task) }
@@ -36,23 +44,36 @@ extension JSONWriter {
 
     mutating func task(_ t: TaskRecord) {
         beginObject()
-        key("id"); string(t.id.rawValue)
-        key("handler"); string(t.spec.handler)
-        key("queue"); string(t.spec.queue)
+        key("id")
+        string(t.id.rawValue)
+        key("handler")
+        string(t.spec.handler)
+        key("queue")
+        string(t.spec.queue)
         key("deps")
         beginArray()
         for dep in t.deps { string(dep.rawValue) }
         endArray()
-        key("state"); string(t.state.rawValue)
-        key("attempts"); int(Int64(t.attempts))
-        key("worker"); if let worker = t.worker { string(worker) } else { null() }
-        key("scheduled_at"); time(t.scheduledAt)
-        key("started_at"); time(t.startedAt)
-        key("finished_at"); time(t.finishedAt)
-        key("retry_at"); time(t.retryAt)
-        key("progress"); raw(t.progress)
-        key("result"); raw(t.result)
-        key("error"); taskError(t.error)
+        key("state")
+        string(t.state.rawValue)
+        key("attempts")
+        int(Int64(t.attempts))
+        key("worker")
+        if let worker = t.worker { string(worker) } else { null() }
+        key("scheduled_at")
+        time(t.scheduledAt)
+        key("started_at")
+        time(t.startedAt)
+        key("finished_at")
+        time(t.finishedAt)
+        key("retry_at")
+        time(t.retryAt)
+        key("progress")
+        raw(t.progress)
+        key("result")
+        raw(t.result)
+        key("error")
+        taskError(t.error)
         endObject()
     }
 
@@ -60,9 +81,12 @@ extension JSONWriter {
     public mutating func taskError(_ e: TaskError?) {
         guard let e else { return null() }
         beginObject()
-        key("type"); string(e.type)
-        key("message"); string(e.message)
-        key("retryable"); bool(e.retryable)
+        key("type")
+        string(e.type)
+        key("message")
+        string(e.message)
+        key("retryable")
+        bool(e.retryable)
         endObject()
     }
 }

@@ -9,9 +9,12 @@ extension WorkflowSpec {
         tasks.reserveCapacity(tasksJSON.count)
         for (i, task) in tasksJSON.enumerated() { tasks.append(try TaskSpec(wire: task, path: "tasks[\(i)]")) }
         self.init(
-            name: try doc.requiredString("name"), id: try doc.string("id").map(WorkflowID.init),
-            input: doc.raw("input", default: .emptyObject) ?? .emptyObject, timeout: try doc.seconds("timeout_s"),
-            tasks: tasks)
+            name: try doc.requiredString("name"),
+            id: try doc.string("id").map(WorkflowID.init),
+            input: doc.raw("input", default: .emptyObject) ?? .emptyObject,
+            timeout: try doc.seconds("timeout_s"),
+            tasks: tasks
+        )
         if let error = validate() { throw RPCError.invalidParams(error.message, path: error.path) }
     }
 }
@@ -28,10 +31,16 @@ extension TaskSpec {
             retry.maxBackoff = try r.seconds("max_backoff_s") ?? retry.maxBackoff
         }
         self.init(
-            id: try t.requiredString("id"), handler: try t.requiredString("handler"),
-            queue: try t.string("queue") ?? "default", input: t.raw("input", default: .emptyObject) ?? .emptyObject,
-            deps: try t.strings("deps") ?? [], retry: retry, timeout: try t.seconds("timeout_s"),
-            heartbeat: try t.seconds("heartbeat_s"), revert: try t.string("revert"),
-            priority: try t.int("priority", in: -1_000_000...1_000_000) ?? 0)
+            id: try t.requiredString("id"),
+            handler: try t.requiredString("handler"),
+            queue: try t.string("queue") ?? "default",
+            input: t.raw("input", default: .emptyObject) ?? .emptyObject,
+            deps: try t.strings("deps") ?? [],
+            retry: retry,
+            timeout: try t.seconds("timeout_s"),
+            heartbeat: try t.seconds("heartbeat_s"),
+            revert: try t.string("revert"),
+            priority: try t.int("priority", in: -1_000_000...1_000_000) ?? 0
+        )
     }
 }

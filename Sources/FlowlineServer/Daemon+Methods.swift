@@ -32,7 +32,8 @@ extension Daemon {
         case .hello(let hello): greet(hello, id: id, from: connection)
         case .submit(let spec): handle(.submit(spec, request: register(c, id)))
         case .wait(let w, let timeout): handle(.wait(w, timeout: timeout, request: register(c, id)))
-        case .cancel(let w, let reason, let revert): handle(.cancel(w, reason: reason, revert: revert, request: register(c, id)))
+        case .cancel(let w, let reason, let revert):
+            handle(.cancel(w, reason: reason, revert: revert, request: register(c, id)))
         case .complete(let lease, let result, let poll):
             outcome(lease, id: id, from: c) { .complete($0, result: result, poll: poll, from: c, request: $1) }
         case .await(let lease, let future):
@@ -43,7 +44,10 @@ extension Daemon {
         case .release(let lease): outcome(lease, id: id, from: c) { .release($0, from: c, request: $1) }
         case .quiet:
             handle(.quiet(c))
-            reply(id, to: c) { $0.beginObject(); $0.endObject() }
+            reply(id, to: c) {
+                $0.beginObject()
+                $0.endObject()
+            }
         case .fail(let lease, let error):
             outcome(lease, id: id, from: c) { .fail($0, error: error, from: c, request: $1) }
         case .heartbeat(let lease, let progress):
@@ -89,15 +93,21 @@ extension Daemon {
         // before its first task.run.
         reply(id, to: connection.id) { w in
             w.beginObject()
-            w.key("server"); w.string("flowline")
-            w.key("version"); w.string(flowlineVersion)
-            w.key("protocol"); w.int(1)
-            w.key("session"); w.string(connection.id.description)
+            w.key("server")
+            w.string("flowline")
+            w.key("version")
+            w.string(flowlineVersion)
+            w.key("protocol")
+            w.int(1)
+            w.key("session")
+            w.string(connection.id.description)
             w.endObject()
         }
         if first && hello.role == .worker {
             logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
-            handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
+            handle(
+                .connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency)
+            )
         }
     }
 

@@ -50,11 +50,15 @@ extension Daemon {
         let stats = try? journal.stats()
         w.key("journal")
         w.beginObject()
-        w.key("bytes"); w.int(Int64(stats?.fileBytes ?? 0))
-        w.key("last_seq"); w.int(Int64(journal.lastSeq))
-        w.key("commits"); w.int(Int64(journal.commits))
+        w.key("bytes")
+        w.int(Int64(stats?.fileBytes ?? 0))
+        w.key("last_seq")
+        w.int(Int64(journal.lastSeq))
+        w.key("commits")
+        w.int(Int64(journal.commits))
         w.endObject()
-        w.key("uptime_s"); w.double((Clock.now() - startedAt).seconds)
+        w.key("uptime_s")
+        w.double((Clock.now() - startedAt).seconds)
         w.endObject()
     }
 }
@@ -66,15 +70,21 @@ extension JSONWriter {
         beginArray()
         for w in page.workflows {
             beginObject()
-            key("workflow_id"); string(w.id.rawValue)
-            key("name"); string(w.name)
-            key("state"); string(w.state.rawValue)
-            key("created_at"); time(w.createdAt)
-            key("finished_at"); time(w.finishedAt)
+            key("workflow_id")
+            string(w.id.rawValue)
+            key("name")
+            string(w.name)
+            key("state")
+            string(w.state.rawValue)
+            key("created_at")
+            time(w.createdAt)
+            key("finished_at")
+            time(w.finishedAt)
             endObject()
         }
         endArray()
-        key("next"); if let next = page.next { string(next) } else { null() }
+        key("next")
+        if let next = page.next { string(next) } else { null() }
         endObject()
     }
 
@@ -84,14 +94,18 @@ extension JSONWriter {
         beginArray()
         for worker in workers {
             beginObject()
-            key("name"); string(worker.name)
+            key("name")
+            string(worker.name)
             key("queues")
             beginArray()
             for queue in worker.queues { string(queue) }
             endArray()
-            key("concurrency"); int(Int64(worker.concurrency))
-            key("running"); int(Int64(worker.running.count))
-            key("connected_at"); time(worker.connectedAt)
+            key("concurrency")
+            int(Int64(worker.concurrency))
+            key("running")
+            int(Int64(worker.running.count))
+            key("connected_at")
+            time(worker.connectedAt)
             endObject()
         }
         endArray()

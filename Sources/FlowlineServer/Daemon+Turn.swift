@@ -1,8 +1,8 @@
 import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
-import Logging
 import FlowlineUV
+import Logging
 
 extension Daemon {
     /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
@@ -14,7 +14,8 @@ extension Daemon {
             let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
             handle(.compact(finishedBefore: edge, limit: 10_000))
         }
-        let checkpointDue = forced || eventsSinceCheckpoint + turnEvents.count >= configuration.checkpointEvents
+        let checkpointDue =
+            forced || eventsSinceCheckpoint + turnEvents.count >= configuration.checkpointEvents
             || (now - lastCheckpoint >= configuration.checkpointInterval && (!dirty.isEmpty || !turnEvents.isEmpty))
         if !turnEvents.isEmpty || checkpointDue {
             var batch = JournalBatch()
@@ -54,7 +55,10 @@ extension Daemon {
         for id in dirty.sorted() {
             batch.snapshots.append((id.rawValue, coordinator.state.workflows[id].map(SnapshotCodec.encode)))
         }
-        batch.checkpoint = SnapshotCodec.encode(coordinator.state.globals, seq: journal.lastSeq + UInt64(batch.records.count))
+        batch.checkpoint = SnapshotCodec.encode(
+            coordinator.state.globals,
+            seq: journal.lastSeq + UInt64(batch.records.count)
+        )
     }
 
     /// The commit failed: nothing of this turn may leave. Its answers become -32005, its other output is
@@ -72,7 +76,14 @@ extension Daemon {
             try recover()
             for connection in connections.values.sorted(by: { $0.id < $1.id }) {
                 guard let hello = connection.hello, hello.role == .worker else { continue }
-                handle(.connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency))
+                handle(
+                    .connectWorker(
+                        connection.id,
+                        name: hello.name,
+                        queues: hello.queues,
+                        concurrency: hello.concurrency
+                    )
+                )
             }
         } catch {
             logger.critical("cannot rebuild the state from the journal", metadata: ["error": "\(error)"])

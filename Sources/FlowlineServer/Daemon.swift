@@ -52,8 +52,10 @@ public final class Daemon {
         self.logger = logger
         self.loop = try EventLoop()
         self.journal = try JournalStore(
-            directory: configuration.dataDirectory, sync: configuration.sync,
-            mapSize: min(configuration.mapSize, configuration.maxMapSize))
+            directory: configuration.dataDirectory,
+            sync: configuration.sync,
+            mapSize: min(configuration.mapSize, configuration.maxMapSize)
+        )
         journal.maxMapSize = configuration.maxMapSize
         self.startedAt = Clock.now()
         self.lastCheckpoint = startedAt
@@ -73,7 +75,9 @@ public final class Daemon {
             try journal.forEachSnapshot { workflows.append(try SnapshotCodec.decodeWorkflow($0)) }
             snapshots = workflows.count
             coordinator = Coordinator(
-                state: CoordinatorState(globals: restored, workflows: workflows), futureRetention: configuration.futureRetention)
+                state: CoordinatorState(globals: restored, workflows: workflows),
+                futureRetention: configuration.futureRetention
+            )
             from = seq + 1
         }
         dirty = []
@@ -104,7 +108,8 @@ public final class Daemon {
             metadata: [
                 "snapshots": "\(snapshots)", "events": "\(count)", "from_seq": "\(from)",
                 "workflows": "\(coordinator.state.workflows.count)",
-            ])
+            ]
+        )
     }
 
     /// Binds, reports the address, and runs the loop until SIGINT or SIGTERM.
@@ -112,7 +117,8 @@ public final class Daemon {
         // Each connection is a descriptor; a soft limit of 1024 would cap the daemon near a thousand peers.
         let files = FileLimit.raiseToHardLimit()
         logger.info("open file limit", metadata: ["nofile": "\(files.map(String.init) ?? "unknown")"])
-        let listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) { [unowned self] socket in
+        let listener = try TCPListener(loop: loop, host: configuration.host, port: configuration.port) {
+            [unowned self] socket in
             self.accept(socket)
         }
         self.listener = listener
@@ -151,7 +157,11 @@ public final class Daemon {
         let id = WorkerID(nextConnection)
         nextConnection += 1
         let connection = Connection(
-            id: id, socket: socket, maxLineBytes: configuration.maxLineBytes, needsToken: configuration.token != nil)
+            id: id,
+            socket: socket,
+            maxLineBytes: configuration.maxLineBytes,
+            needsToken: configuration.token != nil
+        )
         connections[id] = connection
         socket.setNoDelay(true)
         socket.onRead = { [unowned self] bytes in self.received(bytes, on: id) }
@@ -164,8 +174,12 @@ public final class Daemon {
         for frame in connection.framer.feed(bytes) {
             switch frame {
             case .line(let line): handleLine(line, from: connection)
-            case .tooLong: answer(
-                    RPCEncoder.error(id: nil, .lineTooLong(limit: configuration.maxLineBytes)), to: id, request: nil)
+            case .tooLong:
+                answer(
+                    RPCEncoder.error(id: nil, .lineTooLong(limit: configuration.maxLineBytes)),
+                    to: id,
+                    request: nil
+                )
             }
         }
     }

@@ -46,7 +46,10 @@ struct TimerQueue {
         }
     }
 
-    private func before(_ a: (at: Instant, order: UInt64, id: TimerID), _ b: (at: Instant, order: UInt64, id: TimerID)) -> Bool {
+    private func before(
+        _ a: (at: Instant, order: UInt64, id: TimerID),
+        _ b: (at: Instant, order: UInt64, id: TimerID)
+    ) -> Bool {
         a.at != b.at ? a.at < b.at : a.order < b.order
     }
 }

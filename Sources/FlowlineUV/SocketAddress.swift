@@ -14,7 +14,8 @@ enum SocketAddress {
 
     /// The local or remote address of `tcp` as host text, port and family.
     static func address(
-        of tcp: UnsafeMutablePointer<uv_tcp_t>, peer: Bool
+        of tcp: UnsafeMutablePointer<uv_tcp_t>,
+        peer: Bool
     ) throws(UVError) -> (host: String, port: Int, isIPv6: Bool) {
         var text = [CChar](repeating: 0, count: 64)
         var port: Int32 = 0

@@ -5,7 +5,9 @@ extension TCPConnection {
     /// later on the loop thread, never inside this call, with the connected stream (not yet reading) or the error,
     /// such as `ECONNREFUSED`, or `ECANCELED` if the loop was torn down first.
     public static func connect(
-        loop: EventLoop, host: String, port: Int,
+        loop: EventLoop,
+        host: String,
+        port: Int,
         completion: @escaping (Result<TCPConnection, UVError>) -> Void
     ) {
         do {
@@ -18,7 +20,8 @@ extension TCPConnection {
     }
 
     private func startConnect(
-        to address: sockaddr_storage, loop: EventLoop,
+        to address: sockaddr_storage,
+        loop: EventLoop,
         _ completion: @escaping (Result<TCPConnection, UVError>) -> Void
     ) {
         connectCompletion = completion
@@ -57,7 +60,9 @@ extension TCPConnection {
 
     /// Delivers a failure found before libuv was involved on the next loop turn, as promised, via a 0 ms timer.
     private static func fail(
-        _ completion: @escaping (Result<TCPConnection, UVError>) -> Void, with error: UVError, on loop: EventLoop
+        _ completion: @escaping (Result<TCPConnection, UVError>) -> Void,
+        with error: UVError,
+        on loop: EventLoop
     ) {
         guard let timer = try? Timer(loop: loop) else {
             // uv_timer_init cannot fail on Linux; should it ever, an early completion beats a lost one.

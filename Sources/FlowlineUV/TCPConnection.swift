@@ -64,7 +64,8 @@ internal import CLibUV
         let rc = unsafe uv_read_start(
             cuv_stream(handle),
             { handle, _, buffer in unsafe buffer!.pointee = EventLoop.readBuffer(of: handle) },
-            { stream, count, buffer in unsafe owner(TCPConnection.self, of: stream).didRead(count, buffer) })
+            { stream, count, buffer in unsafe owner(TCPConnection.self, of: stream).didRead(count, buffer) }
+        )
         if rc < 0 {
             close(error: UVError(call: "uv_read_start", code: rc))
         } else {

@@ -20,7 +20,10 @@ internal import CLibUV
     /// (`uv_tcp_bind`, `uv_listen`). Every accepted connection goes to `onConnection`, accepted but not yet reading.
     /// Throws e.g. `EADDRINUSE` (from `uv_tcp_bind` or, as libuv may defer it, `uv_listen`) or `EINVAL` (bad host).
     public init(
-        loop: EventLoop, host: String, port: Int, backlog: Int32 = 511,
+        loop: EventLoop,
+        host: String,
+        port: Int,
+        backlog: Int32 = 511,
         onConnection: @escaping (TCPConnection) -> Void
     ) throws(UVError) {
         let address = try SocketAddress.parse(host: host, port: port)
@@ -36,8 +39,10 @@ internal import CLibUV
         self.onConnection = onConnection
         unsafe adopt(handle, by: self)
         do {
-            try check(unsafe withUnsafePointer(to: address) { unsafe uv_tcp_bind(handle, cuv_sockaddr($0), 0) },
-                      "uv_tcp_bind")
+            try check(
+                unsafe withUnsafePointer(to: address) { unsafe uv_tcp_bind(handle, cuv_sockaddr($0), 0) },
+                "uv_tcp_bind"
+            )
             let rc = unsafe uv_listen(cuv_stream(handle), backlog) { server, status in
                 unsafe owner(TCPListener.self, of: server).accept(status)
             }

@@ -28,9 +28,14 @@ internal import CLibUV
         precondition(!isClosing, "Timer.start after close()")
         self.callback = callback
         checkInvariant(
-            unsafe uv_timer_start(handle, { unsafe owner(Timer.self, of: $0).fire() }, afterMilliseconds,
-                                  repeatMilliseconds),
-            "uv_timer_start")
+            unsafe uv_timer_start(
+                handle,
+                { unsafe owner(Timer.self, of: $0).fire() },
+                afterMilliseconds,
+                repeatMilliseconds
+            ),
+            "uv_timer_start"
+        )
     }
 
     /// Stops the timer (`uv_timer_stop`); it can be started again. No-op after `close()`.

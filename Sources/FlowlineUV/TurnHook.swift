@@ -21,8 +21,10 @@ internal import CLibUV
         unsafe self.handle = handle
         self.callback = callback
         unsafe adopt(handle, by: self)
-        checkInvariant(unsafe uv_prepare_start(handle, { unsafe owner(TurnHook.self, of: $0).fire() }),
-                       "uv_prepare_start")
+        checkInvariant(
+            unsafe uv_prepare_start(handle, { unsafe owner(TurnHook.self, of: $0).fire() }),
+            "uv_prepare_start"
+        )
     }
 
     /// Lets `EventLoop.run()` return while this hook is the only thing left (`uv_unref`).

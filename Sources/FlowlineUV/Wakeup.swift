@@ -17,8 +17,10 @@ internal import Synchronization
     public init(loop: EventLoop, _ callback: @escaping () -> Void) throws(UVError) {
         let handle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
         do {
-            try check(unsafe uv_async_init(loop.loop, handle, { unsafe owner(Wakeup.self, of: $0).fire() }),
-                      "uv_async_init")
+            try check(
+                unsafe uv_async_init(loop.loop, handle, { unsafe owner(Wakeup.self, of: $0).fire() }),
+                "uv_async_init"
+            )
         } catch {
             unsafe handle.deallocate()
             throw error

@@ -8,7 +8,9 @@ import Logging
 /// `flowlined`: flags → `DaemonConfiguration` → `Daemon.run()` (SPEC §5).
 struct Flowlined: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "flowlined", abstract: "The Flowline coordinator daemon.")
+        commandName: "flowlined",
+        abstract: "The Flowline coordinator daemon."
+    )
 
     @Option(help: "HOST:PORT to listen on; port 0 takes a free port.")
     var listen = "127.0.0.1:7420"
@@ -49,7 +51,9 @@ struct Flowlined: ParsableCommand {
         config.sync = mode
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         config.maxLineBytes = maxLineBytes
-        guard maxPendingOutputBytes >= 1024 else { throw ValidationError("--max-pending-output-bytes must be at least 1024") }
+        guard maxPendingOutputBytes >= 1024 else {
+            throw ValidationError("--max-pending-output-bytes must be at least 1024")
+        }
         config.maxPendingOutputBytes = maxPendingOutputBytes
         config.retention = try Self.duration(retention, flag: "--retention")
         config.futureRetention = try Self.duration(futureRetention, flag: "--future-retention")
@@ -100,7 +104,9 @@ struct Flowlined: ParsableCommand {
             number = number.dropLast()
             scale = unit
         }
-        guard let value = Double(number), value >= 0 else { throw ValidationError("\(flag) must look like 7d, 12h or 90s") }
+        guard let value = Double(number), value >= 0 else {
+            throw ValidationError("\(flag) must look like 7d, 12h or 90s")
+        }
         return .fromSeconds(value * scale)
     }
 }

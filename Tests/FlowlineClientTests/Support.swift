@@ -32,7 +32,13 @@ final class DaemonFixture {
 final class Tally: Sendable {
     private let state = Mutex((now: 0, peak: 0, total: 0))
 
-    func enter() { state.withLock { $0.now += 1; $0.total += 1; $0.peak = max($0.peak, $0.now) } }
+    func enter() {
+        state.withLock {
+            $0.now += 1
+            $0.total += 1
+            $0.peak = max($0.peak, $0.now)
+        }
+    }
     func leave() { state.withLock { $0.now -= 1 } }
     var now: Int { state.withLock { $0.now } }
     var peak: Int { state.withLock { $0.peak } }
@@ -41,7 +47,9 @@ final class Tally: Sendable {
 
 /// Waits until `condition` holds, polling every 10 ms, for at most `timeout`.
 func eventually(
-    _ what: String, timeout: Duration = .seconds(10), _ condition: @Sendable () async throws -> Bool
+    _ what: String,
+    timeout: Duration = .seconds(10),
+    _ condition: @Sendable () async throws -> Bool
 ) async throws {
     let deadline = ContinuousClock.now + timeout
     while try await !condition() {

@@ -1,6 +1,7 @@
-@testable import Flowline
 import FlowlineProtocol
 import Testing
+
+@testable import Flowline
 
 /// The exact lines a worker sends for each outcome (SPEC §2), checked byte for byte.
 struct WireEncodingTests {
@@ -10,23 +11,40 @@ struct WireEncodingTests {
     }
 
     @Test func completeAndFail() {
-        #expect(line(.result(["rows": 4])) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.complete","params":{"lease":"L1","result":{"rows":4}}}"# + "\n")
-        #expect(line(.fail(type: "bad_input", message: "no url", retryable: false)) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.fail","params":{"error":{"message":"no url","retryable":false,"type":"bad_input"},"lease":"L1"}}"#
-            + "\n")
+        #expect(
+            line(.result(["rows": 4]))
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.complete","params":{"lease":"L1","result":{"rows":4}}}"#
+                + "\n"
+        )
+        #expect(
+            line(.fail(type: "bad_input", message: "no url", retryable: false))
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.fail","params":{"error":{"message":"no url","retryable":false,"type":"bad_input"},"lease":"L1"}}"#
+                + "\n"
+        )
     }
 
     @Test func awaitEachKindOfFuture() {
-        #expect(line(.await(.key("bq-job-123", timeout: .seconds(3600)))) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"key":"bq-job-123","timeout_s":3600},"lease":"L1"}}"#
-            + "\n")
-        #expect(line(.await(.sleep(.milliseconds(50)))) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"sleep_s":0.05},"lease":"L1"}}"# + "\n")
-        let poll = Future.poll(handler: "check_job", input: ["job": "j1"], interval: .seconds(10), timeout: .seconds(60))
-        #expect(line(.await(poll)) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"poll":{"handler":"check_job","input":{"job":"j1"},"interval_s":10},"timeout_s":60},"lease":"L1"}}"#
-            + "\n")
+        #expect(
+            line(.await(.key("bq-job-123", timeout: .seconds(3600))))
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"key":"bq-job-123","timeout_s":3600},"lease":"L1"}}"#
+                + "\n"
+        )
+        #expect(
+            line(.await(.sleep(.milliseconds(50))))
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"sleep_s":0.05},"lease":"L1"}}"#
+                + "\n"
+        )
+        let poll = Future.poll(
+            handler: "check_job",
+            input: ["job": "j1"],
+            interval: .seconds(10),
+            timeout: .seconds(60)
+        )
+        #expect(
+            line(.await(poll))
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"poll":{"handler":"check_job","input":{"job":"j1"},"interval_s":10},"timeout_s":60},"lease":"L1"}}"#
+                + "\n"
+        )
         #expect(Future.key("k").json == ["key": "k"])
     }
 
@@ -35,10 +53,12 @@ struct WireEncodingTests {
             for i in 0..<2 { Step("chunk-\(i)", handler: "square").input(["n": .int(Int64(i))]) }
             Step("merge", handler: "sum").deps("chunk-0", "chunk-1")
         }
-        #expect(line(outcome) ==
-            #"{"jsonrpc":"2.0","id":7,"method":"task.spawn","params":{"lease":"L1","output":"merge","tasks":["#
-            + #"{"handler":"square","id":"chunk-0","input":{"n":0}},{"handler":"square","id":"chunk-1","input":{"n":1}},"#
-            + #"{"deps":["chunk-0","chunk-1"],"handler":"sum","id":"merge"}]}}"# + "\n")
+        #expect(
+            line(outcome)
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.spawn","params":{"lease":"L1","output":"merge","tasks":["#
+                + #"{"handler":"square","id":"chunk-0","input":{"n":0}},{"handler":"square","id":"chunk-1","input":{"n":1}},"#
+                + #"{"deps":["chunk-0","chunk-1"],"handler":"sum","id":"merge"}]}}"# + "\n"
+        )
     }
 
     @Test func pollAnswers() {
@@ -54,10 +74,14 @@ struct WireEncodingTests {
     }
 
     @Test func taskRunDecodesIntoAContext() throws {
-        let params = try JSONParser.parse(Array(#"""
-            {"lease":"L9","workflow_id":"w","workflow_name":"etl","task_id":"t","handler":"undo","attempt":2,
-             "input":{"n":3},"deps":{"a":[1,2]},"workflow_input":{"day":"d"},"deadline":null,"revert":true,"result":5}
-            """#.utf8))
+        let params = try JSONParser.parse(
+            Array(
+                #"""
+                {"lease":"L9","workflow_id":"w","workflow_name":"etl","task_id":"t","handler":"undo","attempt":2,
+                 "input":{"n":3},"deps":{"a":[1,2]},"workflow_input":{"day":"d"},"deadline":null,"revert":true,"result":5}
+                """#.utf8
+            )
+        )
         let context = try #require(TaskContext(params: params) { _, _ in })
         #expect(context.leaseID == "L9" && context.attempt == 2 && context.isRevert && !context.isPoll)
         #expect(context.result == 5 && context.deadline == nil)
@@ -79,7 +103,9 @@ struct TimestampAndErrorTests {
 
     @Test func rpcErrorsMapToCodes() {
         let error = FlowlineError(RPCError.invalidParams("unknown dep", path: "tasks[1].deps[0]"))
-        #expect(error == .rpc(.invalidParams, message: "Invalid params: unknown dep", data: ["path": "tasks[1].deps[0]"]))
+        #expect(
+            error == .rpc(.invalidParams, message: "Invalid params: unknown dep", data: ["path": "tasks[1].deps[0]"])
+        )
         #expect(error.path == "tasks[1].deps[0]")
         #expect(RPCErrorCode(code: -32002) == .notFound)
         #expect(RPCErrorCode(code: -1) == .other(-1))

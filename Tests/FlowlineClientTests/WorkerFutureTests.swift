@@ -17,7 +17,9 @@ struct WorkerFutureTests {
         defer { client.close() }
         let record = try await running(worker) {
             _ = try await client.submit(ClientTests.diamond)
-            try await eventually("step3 to wait") { try await client.get("diamond-1").task("step3")?.state == "waiting" }
+            try await eventually("step3 to wait") {
+                try await client.get("diamond-1").task("step3")?.state == "waiting"
+            }
             #expect(try await client.resolve(key: "bq-diamond-1", result: "bq-done") == 1)
             return try await client.wait("diamond-1", timeout: .seconds(20))
         }
@@ -49,15 +51,18 @@ struct WorkerFutureTests {
         let client = try await f.client()
         defer { client.close() }
         let record = try await running(worker) {
-            _ = try await client.submit(Workflow(name: "mixed", id: "mixed") {
-                Step("nap")
-                Step("job", handler: "start_job")
-                Step("split")
-            })
+            _ = try await client.submit(
+                Workflow(name: "mixed", id: "mixed") {
+                    Step("nap")
+                    Step("job", handler: "start_job")
+                    Step("split")
+                }
+            )
             return try await client.wait("mixed", timeout: .seconds(20))
         }
         #expect(record.state == "completed", "\(record.json)")
-        #expect(record.task("nap")?.state == "completed" && record.task("nap")?.result == nil)  // a null result reads as nil
+        // A null result reads as nil.
+        #expect(record.task("nap")?.state == "completed" && record.task("nap")?.result == nil)
         #expect(record.task("job")?.result == "job-result" && polls.total == 3)
         #expect(record.task("split")?.result == 12)
         #expect(record.task("split/merge")?.deps.sorted() == ["split/chunk-1", "split/chunk-2", "split/chunk-3"])
@@ -77,10 +82,12 @@ struct WorkerFutureTests {
         let client = try await f.client()
         defer { client.close() }
         let record = try await running(worker) {
-            _ = try await client.submit(Workflow(name: "trip", id: "trip") {
-                Step("book").revert("unbook")
-                Step("pay").deps("book")
-            })
+            _ = try await client.submit(
+                Workflow(name: "trip", id: "trip") {
+                    Step("book").revert("unbook")
+                    Step("pay").deps("book")
+                }
+            )
             return try await client.wait("trip", timeout: .seconds(20))
         }
         #expect(record.state == "failed" && record.reverted && reverted.total == 1)

@@ -43,13 +43,19 @@ struct WorkerTests {
         let client = try await f.client()
         defer { client.close() }
         let (ok, failed) = try await running(worker) {
-            _ = try await client.submit(Workflow(name: "retry", id: "r1") {
-                Step("flaky").input(["n": 21]).retry(maxAttempts: 2, backoff: .milliseconds(50))
-            })
-            _ = try await client.submit(Workflow(name: "fatal", id: "r2") {
-                Step("fatal").retry(maxAttempts: 3, backoff: .milliseconds(50))
-            })
-            return (try await client.wait("r1", timeout: .seconds(20)), try await client.wait("r2", timeout: .seconds(20)))
+            _ = try await client.submit(
+                Workflow(name: "retry", id: "r1") {
+                    Step("flaky").input(["n": 21]).retry(maxAttempts: 2, backoff: .milliseconds(50))
+                }
+            )
+            _ = try await client.submit(
+                Workflow(name: "fatal", id: "r2") {
+                    Step("fatal").retry(maxAttempts: 3, backoff: .milliseconds(50))
+                }
+            )
+            return (
+                try await client.wait("r1", timeout: .seconds(20)), try await client.wait("r2", timeout: .seconds(20))
+            )
         }
         #expect(ok.state == "completed" && ok.task("flaky")?.attempts == 2 && ok.task("flaky")?.result == 42)
         #expect(failed.state == "failed" && failed.task("fatal")?.attempts == 1)
@@ -72,9 +78,11 @@ struct WorkerTests {
         let client = try await f.client()
         defer { client.close() }
         let (record, peak) = try await running(worker) {
-            _ = try await client.submit(Workflow(name: "wide", id: "wide") {
-                for i in 0..<12 { Step("t\(i)", handler: "work") }
-            })
+            _ = try await client.submit(
+                Workflow(name: "wide", id: "wide") {
+                    for i in 0..<12 { Step("t\(i)", handler: "work") }
+                }
+            )
             return (try await client.wait("wide", timeout: .seconds(20)), await worker.peakConcurrency())
         }
         #expect(record.state == "completed")
@@ -144,10 +152,12 @@ struct WorkerTests {
         worker.register("quick") { _ in "quick" }
         let record = try await running(worker) {
             let client = try await f.client()
-            _ = try await client.submit(Workflow(name: "before", id: "before") {
-                Step("slow")
-                Step("after", handler: "quick").deps("slow")
-            })
+            _ = try await client.submit(
+                Workflow(name: "before", id: "before") {
+                    Step("slow")
+                    Step("after", handler: "quick").deps("slow")
+                }
+            )
             try await eventually("the handler to start") { started.total == 1 }
             client.close()
             try f.crashAndRestart()

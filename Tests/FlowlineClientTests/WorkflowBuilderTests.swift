@@ -18,7 +18,8 @@ struct WorkflowBuilderTests {
             Step("transform").deps("extract")
             Step("load").deps("transform")
         }
-        let expected = try parse(#"""
+        let expected = try parse(
+            #"""
             { "name": "etl", "id": "etl-2026-11-22", "input": {"day": "2026-11-22"}, "timeout_s": 3600,
               "tasks": [
                 { "id": "extract", "handler": "extract", "queue": "default", "input": {"url": "..."},
@@ -26,7 +27,8 @@ struct WorkflowBuilderTests {
                   "timeout_s": 300, "heartbeat_s": 30, "revert": "undo_extract", "priority": 0 },
                 { "id": "transform", "handler": "transform", "deps": ["extract"] },
                 { "id": "load", "handler": "load", "deps": ["transform"] } ] }
-            """#)
+            """#
+        )
         #expect(etl.document == expected)
     }
 
@@ -37,11 +39,16 @@ struct WorkflowBuilderTests {
             Step("step3").deps("step1")
             Step("step4").deps("step2", "step3")
         }
-        #expect(job.document == (try parse(#"""
-            {"name":"test_job","tasks":[{"id":"step1","handler":"step1"},
-              {"id":"step2","handler":"step2","deps":["step1"]},{"id":"step3","handler":"step3","deps":["step1"]},
-              {"id":"step4","handler":"step4","deps":["step2","step3"]}]}
-            """#)))
+        #expect(
+            job.document
+                == (try parse(
+                    #"""
+                    {"name":"test_job","tasks":[{"id":"step1","handler":"step1"},
+                      {"id":"step2","handler":"step2","deps":["step1"]},{"id":"step3","handler":"step3","deps":["step1"]},
+                      {"id":"step4","handler":"step4","deps":["step2","step3"]}]}
+                    """#
+                ))
+        )
     }
 
     @Test func gigqDynamicWorkflowUsesLoopsAndConditions() throws {
@@ -60,15 +67,23 @@ struct WorkflowBuilderTests {
         let doc = workflow.document
         #expect(doc["timeout_s"] == .double(1.5))
         #expect(doc["tasks"]?.arrayValue?.count == 4)
-        #expect(doc["tasks"]?[1] == (try parse(#"""
-            {"id":"process_2026-11-20","handler":"process_date","deps":["setup"],
-             "input":{"date":"2026-11-20","source":"sales"}}
-            """#)))
+        #expect(
+            doc["tasks"]?[1]
+                == (try parse(
+                    #"""
+                    {"id":"process_2026-11-20","handler":"process_date","deps":["setup"],
+                     "input":{"date":"2026-11-20","source":"sales"}}
+                    """#
+                ))
+        )
         #expect(doc["tasks"]?[3]?["deps"] == ["process_2026-11-20", "process_2026-11-21"])
     }
 
     @Test func encodableInputsAndFractionalDurations() throws {
-        struct Params: Encodable { var url: String; var retries: Int }
+        struct Params: Encodable {
+            var url: String
+            var retries: Int
+        }
         let step = try Step("fetch").input(encoding: Params(url: "https://x", retries: 2))
             .retry(maxAttempts: 2, backoff: .milliseconds(50))
         #expect(step.json["input"] == ["url": "https://x", "retries": 2])

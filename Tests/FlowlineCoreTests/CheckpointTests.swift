@@ -15,9 +15,12 @@ struct CheckpointTests {
             let d: Decision
             switch Int.random(in: 0..<6, using: &random) {
             case 0:
-                let spec = WorkflowSpec(name: "c", tasks: [
-                    TaskSpec(id: "a", handler: "h", revert: "undo"), TaskSpec(id: "b", handler: "h", deps: ["a"]),
-                ])
+                let spec = WorkflowSpec(
+                    name: "c",
+                    tasks: [
+                        TaskSpec(id: "a", handler: "h", revert: "undo"), TaskSpec(id: "b", handler: "h", deps: ["a"]),
+                    ]
+                )
                 d = h.send(.submit(spec, request: h.request()), at: now)
             case 1: d = h.worker(UInt64.random(in: 1...2, using: &random), concurrency: 3, at: now)
             case 2:
@@ -25,7 +28,10 @@ struct CheckpointTests {
                 d = h.complete(run, by: 1, result: "\(step)", at: now)
             case 3:
                 guard let run = open.popLast() else { continue }
-                d = h.send(.await(run.lease, .key("k\(step % 3)", timeout: nil), from: WorkerID(1), request: nil), at: now)
+                d = h.send(
+                    .await(run.lease, .key("k\(step % 3)", timeout: nil), from: WorkerID(1), request: nil),
+                    at: now
+                )
             case 4: d = h.send(.resolve(key: "k\(step % 3)", .resolved(RawJSON("1")), request: h.request()), at: now)
             default:
                 guard let run = open.popLast() else { continue }
@@ -38,7 +44,8 @@ struct CheckpointTests {
         for (count, state) in points where count % 5 == 0 {
             var restored = Coordinator(
                 state: CoordinatorState(globals: state.globals, workflows: Array(state.workflows.values)),
-                futureRetention: .seconds(1))
+                futureRetention: .seconds(1)
+            )
             #expect(restored.state == state, "seed \(seed): the checkpoint at \(count) events restores differently")
             for event in h.journal.dropFirst(count) { restored.apply(event) }
             #expect(restored.state == final, "seed \(seed): checkpoint at \(count) + the rest differs from live")
@@ -76,8 +83,11 @@ struct CheckpointTests {
         #expect(a == b)
         #expect(applied.state == replayed.state)
         let order = { (c: inout Coordinator) in
-            c.handle(.connectWorker(WorkerID(5), name: "n", queues: ["default"], concurrency: 20), at: Instant(milliseconds: 200))
-                .runs.map(\.workflowID)
+            c.handle(
+                .connectWorker(WorkerID(5), name: "n", queues: ["default"], concurrency: 20),
+                at: Instant(milliseconds: 200)
+            )
+            .runs.map(\.workflowID)
         }
         #expect(order(&applied) == order(&replayed))
     }

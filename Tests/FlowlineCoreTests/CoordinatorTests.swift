@@ -121,7 +121,10 @@ struct CoordinatorTests {
         #expect(h.task(id, "only").progress == RawJSON("0.5"))
         #expect(h.send(.fireTimer(.heartbeat(lease)), at: 1000).events.isEmpty)
         let lost = h.send(.fireTimer(.heartbeat(lease)), at: 1900)
-        #expect(lost.events.first.map { if case .taskAttemptFailed(_, _, let e, _, _) = $0 { e.type } else { "" } } == "worker_lost")
+        #expect(
+            lost.events.first.map { if case .taskAttemptFailed(_, _, let e, _, _) = $0 { e.type } else { "" } }
+                == "worker_lost"
+        )
         #expect(h.task(id, "only").state == .ready)
     }
 
@@ -132,9 +135,15 @@ struct CoordinatorTests {
         let (_, d1) = h.submit(.single(), at: 0)
         let foreign = h.complete(d1.runs[0], by: 2, at: 1)
         #expect(foreign.events.isEmpty && foreign.replies == [.failure(.staleLease)])
-        let unknown = h.send(.complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: RequestID(1)), at: 2)
+        let unknown = h.send(
+            .complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: RequestID(1)),
+            at: 2
+        )
         #expect(unknown.replies == [.failure(.staleLease)])
-        let notification = h.send(.complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: nil), at: 2)
+        let notification = h.send(
+            .complete(LeaseID(999), result: .null, poll: nil, from: WorkerID(1), request: nil),
+            at: 2
+        )
         #expect(notification.effects.isEmpty)
     }
 
@@ -228,7 +237,9 @@ struct CoordinatorTests {
         #expect(resumed.events == [.leaseReleased(id, TaskID("only"), at: Instant(milliseconds: 100))])
         #expect(restarted.state.workflows[id]!.tasks[0].attempts == 0)
         let run = restarted.handle(
-            .connectWorker(WorkerID(9), name: "again", queues: ["default"], concurrency: 1), at: Instant(milliseconds: 200))
+            .connectWorker(WorkerID(9), name: "again", queues: ["default"], concurrency: 1),
+            at: Instant(milliseconds: 200)
+        )
         #expect(run.runs.map(\.attempt) == [1])
     }
 

@@ -7,7 +7,10 @@ struct FutureTransitionTests {
         var h = Harness()
         _ = h.worker(1, concurrency: 1)
         let (a, d1) = h.submit(.single(id: "a"), at: 0)
-        let awaited = h.send(.await(d1.runs[0].lease, .key("job", timeout: nil), from: WorkerID(1), request: RequestID(1)), at: 1)
+        let awaited = h.send(
+            .await(d1.runs[0].lease, .key("job", timeout: nil), from: WorkerID(1), request: RequestID(1)),
+            at: 1
+        )
         #expect(awaited.replies == [.ok])
         #expect(h.task(a, "only").state == .waiting)
         let (b, d2) = h.submit(.single(id: "b"), at: 2)
@@ -23,9 +26,14 @@ struct FutureTransitionTests {
     @Test func anEarlyResolutionIsKeptOnceAndUsedUp() {
         var h = Harness()
         _ = h.worker(1)
-        #expect(h.send(.resolve(key: "k", .resolved(RawJSON("1")), request: RequestID(1)), at: 0).replies == [.matched(0)])
+        #expect(
+            h.send(.resolve(key: "k", .resolved(RawJSON("1")), request: RequestID(1)), at: 0).replies == [.matched(0)]
+        )
         _ = h.send(.resolve(key: "k", .resolved(RawJSON("2")), request: RequestID(2)), at: 1)
-        #expect(h.coordinator.state.keptFutures["k"]?.outcome == .resolved(RawJSON("1")), "a later resolution of a kept key is ignored")
+        #expect(
+            h.coordinator.state.keptFutures["k"]?.outcome == .resolved(RawJSON("1")),
+            "a later resolution of a kept key is ignored"
+        )
         let (w, d) = h.submit(.single(), at: 2)
         _ = h.send(.await(d.runs[0].lease, .key("k", timeout: nil), from: WorkerID(1), request: nil), at: 3)
         #expect(h.task(w, "only").result == RawJSON("1"))
@@ -57,13 +65,27 @@ struct FutureTransitionTests {
         #expect(first.runs.map(\.kind) == [.poll])
         #expect(first.runs[0].handler == "check" && first.runs[0].input == RawJSON("{\"q\":1}"))
         let notYet = h.send(
-            .complete(first.runs[0].lease, result: .null, poll: PollAnswer(done: false, result: .null), from: WorkerID(1), request: nil),
-            at: 6100)
+            .complete(
+                first.runs[0].lease,
+                result: .null,
+                poll: PollAnswer(done: false, result: .null),
+                from: WorkerID(1),
+                request: nil
+            ),
+            at: 6100
+        )
         #expect(notYet.timers[.wake(p, TaskID("only"), n: 1)] == Instant(milliseconds: 7100))
         let second = h.send(.fireTimer(.wake(p, TaskID("only"), n: 1)), at: 7100)
         _ = h.send(
-            .complete(second.runs[0].lease, result: .null, poll: PollAnswer(done: true, result: RawJSON("9")), from: WorkerID(1), request: nil),
-            at: 7200)
+            .complete(
+                second.runs[0].lease,
+                result: .null,
+                poll: PollAnswer(done: true, result: RawJSON("9")),
+                from: WorkerID(1),
+                request: nil
+            ),
+            at: 7200
+        )
         #expect(h.task(p, "only").result == RawJSON("9") && h.task(p, "only").attempts == 1)
     }
 
@@ -71,7 +93,10 @@ struct FutureTransitionTests {
         var h = Harness()
         _ = h.worker(1)
         let (w, d) = h.submit(.single(retry: RetryPolicy(maxAttempts: 2)), at: 0)
-        let armed = h.send(.await(d.runs[0].lease, .key("k", timeout: .seconds(3)), from: WorkerID(1), request: nil), at: 0)
+        let armed = h.send(
+            .await(d.runs[0].lease, .key("k", timeout: .seconds(3)), from: WorkerID(1), request: nil),
+            at: 0
+        )
         #expect(armed.timers[.awaitTimeout(w, TaskID("only"), n: 1)] == Instant(milliseconds: 3000))
         _ = h.send(.fireTimer(.awaitTimeout(w, TaskID("only"), n: 1)), at: 3000)
         #expect(h.task(w, "only").state == .ready && h.task(w, "only").error?.type == "timeout")
@@ -86,7 +111,10 @@ struct FutureTransitionTests {
             TaskSpec(id: "a", handler: "h"), TaskSpec(id: "b", handler: "h"),
             TaskSpec(id: "sum", handler: "h", deps: ["a", "b"]),
         ]
-        let spawned = h.send(.spawn(d.runs[0].lease, tasks: tasks, output: "sum", from: WorkerID(1), request: RequestID(1)), at: 1)
+        let spawned = h.send(
+            .spawn(d.runs[0].lease, tasks: tasks, output: "sum", from: WorkerID(1), request: RequestID(1)),
+            at: 1
+        )
         #expect(spawned.replies == [.ok])
         #expect(Set(spawned.runs.map(\.taskID)) == [TaskID("t0/a"), TaskID("t0/b")])
         #expect(h.task(w, "t0").state == .waiting)
@@ -102,10 +130,13 @@ struct FutureTransitionTests {
     @Test func revertsRunOneAtATimeInReverseCompletionOrder() {
         var h = Harness()
         _ = h.worker(1, concurrency: 4)
-        let spec = WorkflowSpec(name: "r", tasks: [
-            TaskSpec(id: "a", handler: "a", revert: "undo_a"), TaskSpec(id: "b", handler: "b", revert: "undo_b"),
-            TaskSpec(id: "c", handler: "c", deps: ["a", "b"]),
-        ])
+        let spec = WorkflowSpec(
+            name: "r",
+            tasks: [
+                TaskSpec(id: "a", handler: "a", revert: "undo_a"), TaskSpec(id: "b", handler: "b", revert: "undo_b"),
+                TaskSpec(id: "c", handler: "c", deps: ["a", "b"]),
+            ]
+        )
         let (w, d) = h.submit(spec, at: 0)
         let b = d.runs.first { $0.taskID == TaskID("b") }!
         let a = d.runs.first { $0.taskID == TaskID("a") }!

@@ -24,12 +24,20 @@ struct Harness {
         preconditionFailure("submit did not answer")
     }
 
-    mutating func worker(_ id: UInt64, queues: [String] = ["default"], concurrency: Int = 10, at ms: Int64 = 0) -> Decision {
+    mutating func worker(
+        _ id: UInt64,
+        queues: [String] = ["default"],
+        concurrency: Int = 10,
+        at ms: Int64 = 0
+    ) -> Decision {
         send(.connectWorker(WorkerID(id), name: "w\(id)", queues: queues, concurrency: concurrency), at: ms)
     }
 
     mutating func complete(_ run: TaskRun, by worker: UInt64 = 1, result: String = "null", at ms: Int64) -> Decision {
-        send(.complete(run.lease, result: RawJSON(result), poll: nil, from: WorkerID(worker), request: request()), at: ms)
+        send(
+            .complete(run.lease, result: RawJSON(result), poll: nil, from: WorkerID(worker), request: request()),
+            at: ms
+        )
     }
 
     mutating func fail(_ run: TaskRun, by worker: UInt64 = 1, retryable: Bool = true, at ms: Int64) -> Decision {

@@ -5,7 +5,10 @@ struct WorkflowSpecTests {
     static let cases: [(String, [TaskSpec], String)] = [
         ("no tasks", [], "tasks"),
         ("duplicate ids", [TaskSpec(id: "a", handler: "h"), TaskSpec(id: "a", handler: "h")], "tasks[1].id"),
-        ("unknown dep", [TaskSpec(id: "a", handler: "h"), TaskSpec(id: "b", handler: "h", deps: ["a", "zz"])], "tasks[1].deps[1]"),
+        (
+            "unknown dep", [TaskSpec(id: "a", handler: "h"), TaskSpec(id: "b", handler: "h", deps: ["a", "zz"])],
+            "tasks[1].deps[1]"
+        ),
         ("self dep", [TaskSpec(id: "a", handler: "h", deps: ["a"])], "tasks[0].deps"),
         (
             "cycle",
@@ -17,7 +20,10 @@ struct WorkflowSpecTests {
         ("empty handler", [TaskSpec(id: "a", handler: "")], "tasks[0].handler"),
         ("slash in id", [TaskSpec(id: "a/b", handler: "h")], "tasks[0].id"),
         ("empty id", [TaskSpec(id: "", handler: "h")], "tasks[0].id"),
-        ("zero attempts", [TaskSpec(id: "a", handler: "h", retry: RetryPolicy(maxAttempts: 0))], "tasks[0].retry.max_attempts"),
+        (
+            "zero attempts", [TaskSpec(id: "a", handler: "h", retry: RetryPolicy(maxAttempts: 0))],
+            "tasks[0].retry.max_attempts"
+        ),
         ("zero timeout", [TaskSpec(id: "a", handler: "h", timeout: .zero)], "tasks[0].timeout_s"),
     ]
 

@@ -1,5 +1,6 @@
-@testable import FlowlineServer
 import Testing
+
+@testable import FlowlineServer
 
 /// The token check (`constantTimeEquals`): right for equal, unequal and different-length secrets, and built so
 /// that its work depends only on the lengths. The -32001 path before hello is in BadInputTests.

@@ -24,10 +24,14 @@ struct BadInputTableTests {
     @Test func invalidUTF8IsAParseErrorWithANullID() throws {
         let f = try Fixture()
         let client = try f.client()
-        let bad: [[UInt8]] = [[0xFF], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82]]
+        let bad: [[UInt8]] = [
+            [0xFF], [0xC3, 0x28], [0xED, 0xA0, 0x80], [0xC0, 0xAF], [0xF4, 0x90, 0x80, 0x80], [0xE2, 0x82],
+        ]
         for bytes in bad {
-            client.sendRaw(Array(#"{"jsonrpc":"2.0","id":1,"method":"workflow.get","params":{"workflow_id":""#.utf8) + bytes
-                + Array(#""}}"#.utf8) + [10])
+            client.sendRaw(
+                Array(#"{"jsonrpc":"2.0","id":1,"method":"workflow.get","params":{"workflow_id":""#.utf8) + bytes
+                    + Array(#""}}"#.utf8) + [10]
+            )
             let answer = try client.nextMessage()
             #expect(code(answer) == -32700, "\(bytes)")
             #expect(answer["id"] == .null)
@@ -43,7 +47,9 @@ struct BadInputTableTests {
         let arrays = String(repeating: "[", count: depth) + String(repeating: "]", count: depth)
         let objects = String(repeating: #"{"a":"#, count: depth) + "1" + String(repeating: "}", count: depth)
         for nested in [arrays, objects] {
-            client.sendRaw(line(#"{"jsonrpc":"2.0","id":1,"method":"task.complete","params":{"lease":"L1","result":\#(nested)}}"#))
+            client.sendRaw(
+                line(#"{"jsonrpc":"2.0","id":1,"method":"task.complete","params":{"lease":"L1","result":\#(nested)}}"#)
+            )
             let answer = try client.nextMessage()
             #expect(code(answer) == -32700)
             #expect(answer["id"] == .null)
@@ -90,11 +96,18 @@ struct BadInputTableTests {
             ("hello", #"{"role":"client","protocol":9223372036854775808}"#, "protocol"),
             ("hello", #"{"role":"client","protocol":-9223372036854775809}"#, "protocol"),
             ("workflow.list", #"{"limit":18446744073709551616}"#, "limit"),
-            ("workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","priority":9223372036854775808}]}"#,
-             "tasks[0].priority"),
-            ("workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","timeout_s":1e308}]}"#, "tasks[0].timeout_s"),
-            ("workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","retry":{"max_attempts":1e300}}]}"#,
-             "tasks[0].retry.max_attempts"),
+            (
+                "workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","priority":9223372036854775808}]}"#,
+                "tasks[0].priority"
+            ),
+            (
+                "workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","timeout_s":1e308}]}"#,
+                "tasks[0].timeout_s"
+            ),
+            (
+                "workflow.submit", #"{"name":"n","tasks":[{"id":"a","handler":"h","retry":{"max_attempts":1e300}}]}"#,
+                "tasks[0].retry.max_attempts"
+            ),
         ]
         for (method, params, path) in table {
             let answer = try client.call(method, params)
@@ -108,7 +121,10 @@ struct BadInputTableTests {
         let f = try Fixture()
         let client = try f.client()
         for concurrency in ["10001", "1000000000", "0", "-1", "1.5"] {
-            let answer = try client.call("hello", #"{"role":"worker","name":"w","queues":["q"],"concurrency":\#(concurrency),"protocol":1}"#)
+            let answer = try client.call(
+                "hello",
+                #"{"role":"worker","name":"w","queues":["q"],"concurrency":\#(concurrency),"protocol":1}"#
+            )
             #expect(code(answer) == -32602, "concurrency \(concurrency)")
             #expect(answer["error"]?["data"]?["path"] == .string("concurrency"))
         }
@@ -128,7 +144,9 @@ struct BadInputTableTests {
         for method in ["task.complete", "task.heartbeat"] {
             #expect(code(try thief.call(method, #"{"lease":"\#(lease)","result":"stolen"}"#)) == -32003, "\(method)")
         }
-        #expect(code(try thief.call("task.fail", #"{"lease":"\#(lease)","error":{"type":"x","message":"m"}}"#)) == -32003)
+        #expect(
+            code(try thief.call("task.fail", #"{"lease":"\#(lease)","error":{"type":"x","message":"m"}}"#)) == -32003
+        )
         #expect(try owner.complete(task, result: #""mine""#)["result"] != nil, "the real owner still completes it")
         let record = try client.wait("lease-owner")
         #expect(record["state"] == .string("completed"))
@@ -145,8 +163,11 @@ struct BadInputTableTests {
             var tasks: [String] = []
             tasks.reserveCapacity(n)
             for i in 0..<n {
-                tasks.append(i == 0 ? #"{"id":"t0","handler":"h","queue":"idle"}"#
-                    : #"{"id":"t\#(i)","handler":"h","queue":"idle","deps":["t\#(i - 1)"]}"#)
+                tasks.append(
+                    i == 0
+                        ? #"{"id":"t0","handler":"h","queue":"idle"}"#
+                        : #"{"id":"t\#(i)","handler":"h","queue":"idle","deps":["t\#(i - 1)"]}"#
+                )
             }
             return #"{"name":"huge","id":"\#(id)","tasks":[\#(tasks.joined(separator: ","))]}"#
         }
@@ -167,8 +188,10 @@ struct BadInputTableTests {
         let cancelled = try client.result("workflow.cancel", #"{"workflow_id":"huge"}"#, timeout: 90)
         let cancelTime = ContinuousClock.now - cancelStarted
         #expect(cancelled["state"] == .string("cancelled"))
-        print("100,000 tasks: document \(document.utf8.count >> 10) KiB, submit \(submitTime), stats \(statsTime), "
-            + "cancel \(cancelTime), daemon RSS \((f.daemon.residentBytes ?? 0) >> 20) MiB")
+        print(
+            "100,000 tasks: document \(document.utf8.count >> 10) KiB, submit \(submitTime), stats \(statsTime), "
+                + "cancel \(cancelTime), daemon RSS \((f.daemon.residentBytes ?? 0) >> 20) MiB"
+        )
         try expectOthersServed(f)
     }
 
@@ -177,7 +200,8 @@ struct BadInputTableTests {
         let client = try f.client()
         let answer = try client.call(
             "workflow.submit",
-            #"{"name":"self","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]},{"id":"c","handler":"h","deps":["a","c"]}]}"#)
+            #"{"name":"self","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]},{"id":"c","handler":"h","deps":["a","c"]}]}"#
+        )
         #expect(code(answer) == -32602)
         #expect(answer["error"]?["data"]?["path"] == .string("tasks[2].deps"))
         #expect(try client.result("workflow.list")["workflows"]?.arrayValue?.isEmpty == true)
@@ -187,7 +211,10 @@ struct BadInputTableTests {
     @Test func halfALineThatStallsHoldsUpNobody() throws {
         let f = try Fixture()
         let staller = try f.client()
-        let request = Array(#"{"jsonrpc":"2.0","id":7,"method":"workflow.submit","params":{"name":"late","id":"late","tasks":[{"id":"a","handler":"h"}]}}"#.utf8)
+        let request = Array(
+            #"{"jsonrpc":"2.0","id":7,"method":"workflow.submit","params":{"name":"late","id":"late","tasks":[{"id":"a","handler":"h"}]}}"#
+                .utf8
+        )
         staller.sendRaw(Array(request[..<40]))
         let other = try f.client()
         for i in 0..<20 {
@@ -220,7 +247,9 @@ struct BadInputTableTests {
         let callStarted = ContinuousClock.now
         for i in 0..<50 { _ = try client.submit(#"{"name":"n","id":"busy-\#(i)","tasks":[{"id":"a","handler":"h"}]}"#) }
         let callTime = ContinuousClock.now - callStarted
-        print("2,000 idle connections: opened in \(connectTime), daemon holds \(descriptors) fds, 50 submits took \(callTime)")
+        print(
+            "2,000 idle connections: opened in \(connectTime), daemon holds \(descriptors) fds, 50 submits took \(callTime)"
+        )
         idle.removeAll()
         try expectOthersServed(f)
     }
@@ -230,23 +259,34 @@ struct BadInputTableTests {
         let f = try Fixture(arguments: ["--max-pending-output-bytes", "\(limit)"])
         let client = try f.client()
         let deaf = try RawSocket(port: f.port)
-        try deaf.send(line(#"{"jsonrpc":"2.0","id":1,"method":"hello","params":{"role":"worker","name":"deaf","queues":["big"],"concurrency":100,"protocol":1}}"#))
+        try deaf.send(
+            line(
+                #"{"jsonrpc":"2.0","id":1,"method":"hello","params":{"role":"worker","name":"deaf","queues":["big"],"concurrency":100,"protocol":1}}"#
+            )
+        )
         try #require(try waitFor(seconds: 5) { try workerNames(client).contains("deaf") })
         let baseline = f.daemon.residentBytes ?? 0
         // 40 task.run of 256 KiB each: 10 MiB for a peer that reads none of it.
         let pad = String(repeating: "p", count: 256 << 10)
         // A disconnect ends the attempt as failed (SPEC §2), so the tasks may run again.
         let retry = #""retry":{"max_attempts":3,"backoff_s":0.05}"#
-        let tasks = (0..<40).map { #"{"id":"t\#($0)","handler":"h","queue":"big",\#(retry),"input":{"pad":"\#(pad)"}}"# }
+        let tasks = (0..<40).map {
+            #"{"id":"t\#($0)","handler":"h","queue":"big",\#(retry),"input":{"pad":"\#(pad)"}}"#
+        }
         _ = try client.submit(#"{"name":"big","id":"big","tasks":[\#(tasks.joined(separator: ","))]}"#)
-        #expect(try waitFor(seconds: 10) { try !workerNames(client).contains("deaf") }, "the deaf worker was not closed")
+        #expect(
+            try waitFor(seconds: 10) { try !workerNames(client).contains("deaf") },
+            "the deaf worker was not closed"
+        )
         let peak = f.daemon.residentBytes ?? 0
         #expect(f.daemon.stderr.contains("closing a peer that does not read"))
         // Its leases ended with it; a worker that reads gets every task and finishes the workflow.
         let good = try f.worker(name: "good", queues: ["big"], concurrency: 1)
         for _ in 0..<40 { try good.complete(try good.nextTask(), result: "1") }
         #expect(try client.wait("big")["state"] == .string("completed"))
-        print("a worker that never reads: closed past \(limit >> 10) KiB unsent; daemon RSS \(baseline >> 20) → \(peak >> 20) MiB")
+        print(
+            "a worker that never reads: closed past \(limit >> 10) KiB unsent; daemon RSS \(baseline >> 20) → \(peak >> 20) MiB"
+        )
         #expect(peak - baseline < 64 << 20)
         try expectOthersServed(f)
     }

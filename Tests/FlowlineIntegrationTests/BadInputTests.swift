@@ -8,7 +8,10 @@ struct BadInputTests {
     static let validation: [(String, String)] = [
         (#"{"name":"v","tasks":[{"id":"a","handler":"h"},{"id":"a","handler":"h"}]}"#, "tasks[1].id"),
         (#"{"name":"v","tasks":[{"id":"a","handler":"h","deps":["nope"]}]}"#, "tasks[0].deps[0]"),
-        (#"{"name":"v","tasks":[{"id":"a","handler":"h","deps":["b"]},{"id":"b","handler":"h","deps":["a"]}]}"#, "tasks[0].deps"),
+        (
+            #"{"name":"v","tasks":[{"id":"a","handler":"h","deps":["b"]},{"id":"b","handler":"h","deps":["a"]}]}"#,
+            "tasks[0].deps"
+        ),
         (#"{"name":"v","tasks":[{"id":"a","handler":"h","deps":["a"]}]}"#, "tasks[0].deps"),
         (#"{"name":"v","tasks":[{"id":"a","handler":""}]}"#, "tasks[0].handler"),
         (#"{"name":"v","tasks":[{"id":"a","handler":"h","timeout_s":"soon"}]}"#, "tasks[0].timeout_s"),
@@ -42,7 +45,9 @@ struct BadInputTests {
         client.sendRaw(Array("[1,2]\n".utf8))
         #expect(try client.nextMessage()["error"]?["code"] == .int(-32600))
         #expect(try client.call("no.such.method")["error"]?["code"] == .int(-32601))
-        #expect(try client.call("workflow.get", #"{"workflow_id":17}"#)["error"]?["data"]?["path"] == .string("workflow_id"))
+        #expect(
+            try client.call("workflow.get", #"{"workflow_id":17}"#)["error"]?["data"]?["path"] == .string("workflow_id")
+        )
         #expect(try client.call("workflow.get", #"{"workflow_id":"missing"}"#)["error"]?["code"] == .int(-32002))
         #expect(try client.call("task.complete", #"{"lease":"L999","result":1}"#)["error"]?["code"] == .int(-32003))
         #expect(try client.call("task.complete", #"{"lease":"garbage"}"#)["error"]?["code"] == .int(-32003))
@@ -72,7 +77,10 @@ struct BadInputTests {
         let f = try Fixture(arguments: ["--token-file", tokenFile])
         let client = try f.client()
         #expect(try client.call("workflow.list")["error"]?["code"] == .int(-32001))
-        #expect(try client.call("hello", #"{"role":"client","name":"c","token":"wrong","protocol":1}"#)["error"]?["code"] == .int(-32001))
+        #expect(
+            try client.call("hello", #"{"role":"client","name":"c","token":"wrong","protocol":1}"#)["error"]?["code"]
+                == .int(-32001)
+        )
         #expect(try client.call("workflow.list")["error"]?["code"] == .int(-32001))
         let hello = try client.result("hello", #"{"role":"client","name":"c","token":"s3cret","protocol":1}"#)
         #expect(hello["server"] == .string("flowline"))

@@ -10,13 +10,18 @@ struct CheckpointIntegrationTests {
     @Test func aRestartFromACheckpointCarriesOn() throws {
         let f = try Fixture(sync: "full", arguments: ["--checkpoint-events", "4"])
         var worker = try f.worker(concurrency: 4)
-        _ = try f.client().submit(#"{"name":"c","id":"c1","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]}]}"#)
+        _ = try f.client().submit(
+            #"{"name":"c","id":"c1","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]}]}"#
+        )
         _ = try f.client().submit(#"{"name":"c","id":"c2","tasks":[{"id":"wait","handler":"h"}]}"#)
         _ = try f.client().result("future.resolve", #"{"key":"early","result":"kept"}"#)
         for _ in 0..<2 {
             let task = try worker.nextTask()
             if task["workflow_id"] == .string("c2") {
-                _ = try worker.result("task.await", #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"late"}}"#)
+                _ = try worker.result(
+                    "task.await",
+                    #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"late"}}"#
+                )
             } else {
                 try worker.complete(task, result: "1")
             }
@@ -24,7 +29,9 @@ struct CheckpointIntegrationTests {
         let running = try worker.nextTask()  // c1/b, left running through the crash
         #expect(running["task_id"] == .string("b"))
         for i in 0..<6 {
-            _ = try f.client().submit(#"{"name":"filler","id":"f\#(i)","tasks":[{"id":"x","handler":"x","queue":"none"}]}"#)
+            _ = try f.client().submit(
+                #"{"name":"filler","id":"f\#(i)","tasks":[{"id":"x","handler":"x","queue":"none"}]}"#
+            )
         }
         try f.crashAndRestart(sync: "full")
         worker = try f.worker(concurrency: 4)
@@ -55,7 +62,10 @@ struct CheckpointIntegrationTests {
         usleep(1_000_000)
         try f.crashAndRestart()
         let idle = try f.client()
-        #expect(try idle.call("workflow.get", #"{"workflow_id":"old"}"#)["error"]?["code"] == .int(-32002), "an idle daemon did not compact")
+        #expect(
+            try idle.call("workflow.get", #"{"workflow_id":"old"}"#)["error"]?["code"] == .int(-32002),
+            "an idle daemon did not compact"
+        )
         #expect(try idle.call("workflow.history", #"{"workflow_id":"old"}"#)["error"]?["code"] == .int(-32002))
         #expect(try idle.result("workflow.get", #"{"workflow_id":"live"}"#)["state"] == .string("running"))
         try f.crashAndRestart()

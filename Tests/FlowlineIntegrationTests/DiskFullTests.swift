@@ -16,7 +16,9 @@ struct DiskFullTests {
         var refused: [String] = []
         for i in 0..<200 where refused.isEmpty {
             let response = try client.call(
-                "workflow.submit", #"{"name":"big","id":"big-\#(i)","input":{"blob":"\#(blob)"},"tasks":[{"id":"a","handler":"h"}]}"#)
+                "workflow.submit",
+                #"{"name":"big","id":"big-\#(i)","input":{"blob":"\#(blob)"},"tasks":[{"id":"a","handler":"h"}]}"#
+            )
             if response["result"] != nil {
                 acknowledged.append("big-\(i)")
             } else {
@@ -26,15 +28,25 @@ struct DiskFullTests {
         }
         #expect(!acknowledged.isEmpty && refused.count == 1, "the map should fill within 200 submits")
         // Reads still work, and what was refused is not there.
-        #expect(try client.result("workflow.get", #"{"workflow_id":"\#(acknowledged.last!)"}"#)["state"] == .string("running"))
+        #expect(
+            try client.result("workflow.get", #"{"workflow_id":"\#(acknowledged.last!)"}"#)["state"]
+                == .string("running")
+        )
         #expect(try client.call("workflow.get", #"{"workflow_id":"\#(refused[0])"}"#)["error"]?["code"] == .int(-32002))
         #expect(try client.result("stats")["workflows"]?["running"] == .int(Int64(acknowledged.count)))
         // Still full: another write is refused too, and the connection stays usable.
-        let again = try client.call("workflow.submit", #"{"name":"big","id":"again","input":{"blob":"\#(blob)"},"tasks":[{"id":"a","handler":"h"}]}"#)
+        let again = try client.call(
+            "workflow.submit",
+            #"{"name":"big","id":"again","input":{"blob":"\#(blob)"},"tasks":[{"id":"a","handler":"h"}]}"#
+        )
         #expect(again["error"]?["code"] == .int(-32005))
         // Room returns (a larger limit): everything acknowledged is there, nothing refused is, and writes work.
         f.daemon.crash()
-        f.daemon = try DaemonProcess(data: f.directory.path + "/data", sync: "full", extraArguments: ["--max-map-size", "67108864"])
+        f.daemon = try DaemonProcess(
+            data: f.directory.path + "/data",
+            sync: "full",
+            extraArguments: ["--max-map-size", "67108864"]
+        )
         let after = try f.client()
         let list = try after.result("workflow.list", #"{"limit":1000}"#)["workflows"]?.arrayValue ?? []
         #expect(Set(list.compactMap { $0["workflow_id"]?.stringValue }) == Set(acknowledged))

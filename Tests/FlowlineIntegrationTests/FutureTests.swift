@@ -10,17 +10,22 @@ struct FutureTests {
     func functionFlowJobWaitsForTheQueryJob(restart: Bool) throws {
         let f = try Fixture(sync: "full")
         var worker = try f.worker(concurrency: 4)
-        _ = try f.client().submit(#"""
+        _ = try f.client().submit(
+            #"""
             {"name":"test_job","id":"ff","tasks":[{"id":"step1","handler":"task1"},
              {"id":"step2","handler":"task2","deps":["step1"]},{"id":"step3","handler":"task3","deps":["step1"]},
              {"id":"step4","handler":"task4","deps":["step2","step3"]}]}
-            """#)
+            """#
+        )
         try worker.complete(try worker.nextTask(), result: #""result1""#)
         for _ in 0..<2 {
             let task = try worker.nextTask()
             if task["task_id"] == .string("step3") {
                 let lease = task["lease"]!.stringValue!
-                _ = try worker.result("task.await", #"{"lease":"\#(lease)","future":{"key":"bq-job-123","timeout_s":60}}"#)
+                _ = try worker.result(
+                    "task.await",
+                    #"{"lease":"\#(lease)","future":{"key":"bq-job-123","timeout_s":60}}"#
+                )
             } else {
                 try worker.complete(task, result: #""result2""#)
             }
@@ -57,14 +62,20 @@ struct FutureTests {
         let worker = try f.worker()
         _ = try f.client().submit(#"{"name":"a","id":"approve","tasks":[{"id":"ask","handler":"ask"}]}"#)
         let task = try worker.nextTask()
-        _ = try worker.result("task.await", #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"approval-7"}}"#)
+        _ = try worker.result(
+            "task.await",
+            #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"approval-7"}}"#
+        )
         let record = try f.client().wait("approve")
         #expect(record["state"] == .string("completed"))
         #expect(record.task("ask")?["result"] == .string("approved"))
         // The kept resolution was used up: a second await of the key waits.
         _ = try f.client().submit(#"{"name":"a","id":"approve-2","tasks":[{"id":"ask","handler":"ask"}]}"#)
         let again = try worker.nextTask()
-        _ = try worker.result("task.await", #"{"lease":"\#(again["lease"]!.stringValue!)","future":{"key":"approval-7"}}"#)
+        _ = try worker.result(
+            "task.await",
+            #"{"lease":"\#(again["lease"]!.stringValue!)","future":{"key":"approval-7"}}"#
+        )
         let waiting = try f.client().result("workflow.wait", #"{"workflow_id":"approve-2","timeout_s":0.3}"#)
         #expect(waiting["state"] == .string("running"))
     }
@@ -73,7 +84,8 @@ struct FutureTests {
         let f = try Fixture()
         let worker = try f.worker()
         _ = try f.client().submit(
-            #"{"name":"r","id":"rej","tasks":[{"id":"job","handler":"start","retry":{"max_attempts":2,"backoff_s":0.01}}]}"#)
+            #"{"name":"r","id":"rej","tasks":[{"id":"job","handler":"start","retry":{"max_attempts":2,"backoff_s":0.01}}]}"#
+        )
         let first = try worker.nextTask()
         _ = try worker.result("task.await", #"{"lease":"\#(first["lease"]!.stringValue!)","future":{"key":"job-1"}}"#)
         let rejected = try f.client().result("future.reject", #"{"key":"job-1","error":"the query failed"}"#)
@@ -94,7 +106,10 @@ struct FutureTests {
         let worker = try f.worker()
         _ = try f.client().submit(#"{"name":"t","id":"fto","tasks":[{"id":"job","handler":"start"}]}"#)
         let task = try worker.nextTask()
-        _ = try worker.result("task.await", #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"never","timeout_s":0.6}}"#)
+        _ = try worker.result(
+            "task.await",
+            #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"key":"never","timeout_s":0.6}}"#
+        )
         if restart { try f.crashAndRestart(sync: "full") }
         let record = try f.client().wait("fto")
         #expect(record["state"] == .string("failed"))
@@ -106,7 +121,9 @@ struct FutureTests {
     func aSleepWakesAtItsOriginalTime(restart: Bool) throws {
         let f = try Fixture(sync: "full")
         let worker = try f.worker()
-        _ = try f.client().submit(#"{"name":"s","id":"nap","tasks":[{"id":"nap","handler":"nap"},{"id":"after","handler":"after","deps":["nap"]}]}"#)
+        _ = try f.client().submit(
+            #"{"name":"s","id":"nap","tasks":[{"id":"nap","handler":"nap"},{"id":"after","handler":"after","deps":["nap"]}]}"#
+        )
         let task = try worker.nextTask()
         _ = try worker.result("task.await", #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"sleep_s":1.0}}"#)
         if restart { try f.crashAndRestart(sync: "full") }
@@ -127,7 +144,8 @@ struct FutureTests {
         let task = try worker.nextTask()
         _ = try worker.result(
             "task.await",
-            #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"poll":{"handler":"check_job","input":{"job":"q1"},"interval_s":0.05},"timeout_s":30}}"#)
+            #"{"lease":"\#(task["lease"]!.stringValue!)","future":{"poll":{"handler":"check_job","input":{"job":"q1"},"interval_s":0.05},"timeout_s":30}}"#
+        )
         for round in 0..<3 {
             if restart && round == 1 {
                 try f.crashAndRestart(sync: "full")

@@ -1,6 +1,6 @@
 import FlowlineProtocol
-import Foundation
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(2)))
@@ -56,7 +56,8 @@ struct RestartTests {
         let f = try Fixture()
         let client = try f.client()
         _ = try client.submit(
-            #"{"name":"r","id":"retry-restart","tasks":[{"id":"a","handler":"h","retry":{"max_attempts":2,"backoff_s":0.5}}]}"#)
+            #"{"name":"r","id":"retry-restart","tasks":[{"id":"a","handler":"h","retry":{"max_attempts":2,"backoff_s":0.5}}]}"#
+        )
         let worker = try f.worker()
         try worker.fail(try worker.nextTask())
         try f.crashAndRestart()

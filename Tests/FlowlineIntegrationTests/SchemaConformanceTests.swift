@@ -14,7 +14,8 @@ struct SchemaConformanceTests {
         let worker = try f.worker(name: "w", queues: ["default"], concurrency: 2)
         _ = try client.submit(WorkflowExecutionTests.diamond)
         _ = try client.submit(
-            #"{"name":"flaky","id":"flaky","input":{"n":1},"timeout_s":60,"tasks":[{"id":"a","handler":"a","queue":"default","input":[1,"x"],"retry":{"max_attempts":2,"backoff_s":0.01,"backoff_multiplier":2,"max_backoff_s":1},"timeout_s":30,"heartbeat_s":10,"revert":"undo_a","priority":3}]}"#)
+            #"{"name":"flaky","id":"flaky","input":{"n":1},"timeout_s":60,"tasks":[{"id":"a","handler":"a","queue":"default","input":[1,"x"],"retry":{"max_attempts":2,"backoff_s":0.01,"backoff_multiplier":2,"max_backoff_s":1},"timeout_s":30,"heartbeat_s":10,"revert":"undo_a","priority":3}]}"#
+        )
         var finished = 0
         while finished < 5 {
             let task = try worker.nextTask()

@@ -1,6 +1,6 @@
-import Foundation
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 @Suite(.timeLimit(.minutes(2)))
@@ -19,14 +19,18 @@ struct SpawnAndRevertTests {
         let f = try Fixture(sync: "full")
         var worker = try f.worker(concurrency: 8)
         _ = try f.client().submit(
-            #"{"name":"stocks","id":"stocks","tasks":[{"id":"analyse","handler":"analyse"},{"id":"report","handler":"report","deps":["analyse"]}]}"#)
+            #"{"name":"stocks","id":"stocks","tasks":[{"id":"analyse","handler":"analyse"},{"id":"report","handler":"report","deps":["analyse"]}]}"#
+        )
         let root = try worker.nextTask()
-        let loads = Self.prices.keys.sorted().map { s in #"{"id":"load-\#(s)","handler":"load","input":{"symbol":"\#(s)"}}"# }
+        let loads = Self.prices.keys.sorted().map { s in
+            #"{"id":"load-\#(s)","handler":"load","input":{"symbol":"\#(s)"}}"#
+        }
         let stds = Self.prices.keys.sorted().map { s in #"{"id":"std-\#(s)","handler":"std","deps":["load-\#(s)"]}"# }
         let avgDeps = Self.prices.keys.sorted().map { #""std-\#($0)""# }.joined(separator: ",")
         let spawned = try worker.call(
             "task.spawn",
-            #"{"lease":"\#(root["lease"]!.stringValue!)","output":"average","tasks":[\#((loads + stds).joined(separator: ",")),{"id":"average","handler":"avg","deps":[\#(avgDeps)]}]}"#)
+            #"{"lease":"\#(root["lease"]!.stringValue!)","output":"average","tasks":[\#((loads + stds).joined(separator: ",")),{"id":"average","handler":"avg","deps":[\#(avgDeps)]}]}"#
+        )
         #expect(spawned["result"] != nil, "\(spawned)")
         var steps = 0
         while true {
@@ -73,15 +77,26 @@ struct SpawnAndRevertTests {
         _ = try f.client().submit(#"{"name":"nest","id":"nest","tasks":[{"id":"outer","handler":"outer"}]}"#)
         let outer = try worker.nextTask()
         let lease = outer["lease"]!.stringValue!
-        let noOutput = try worker.call("task.spawn", #"{"lease":"\#(lease)","output":"zz","tasks":[{"id":"a","handler":"h"}]}"#)
+        let noOutput = try worker.call(
+            "task.spawn",
+            #"{"lease":"\#(lease)","output":"zz","tasks":[{"id":"a","handler":"h"}]}"#
+        )
         #expect(noOutput["error"]?["data"]?["path"] == .string("output"))
-        let badDep = try worker.call("task.spawn", #"{"lease":"\#(lease)","output":"a","tasks":[{"id":"a","handler":"h","deps":["ghost"]}]}"#)
+        let badDep = try worker.call(
+            "task.spawn",
+            #"{"lease":"\#(lease)","output":"a","tasks":[{"id":"a","handler":"h","deps":["ghost"]}]}"#
+        )
         #expect(badDep["error"]?["data"]?["path"] == .string("tasks[0].deps[0]"))
-        _ = try worker.result("task.spawn", #"{"lease":"\#(lease)","output":"inner","tasks":[{"id":"inner","handler":"inner"}]}"#)
+        _ = try worker.result(
+            "task.spawn",
+            #"{"lease":"\#(lease)","output":"inner","tasks":[{"id":"inner","handler":"inner"}]}"#
+        )
         let inner = try worker.nextTask()
         #expect(inner["task_id"] == .string("outer/inner"))
         _ = try worker.result(
-            "task.spawn", #"{"lease":"\#(inner["lease"]!.stringValue!)","output":"leaf","tasks":[{"id":"leaf","handler":"leaf"}]}"#)
+            "task.spawn",
+            #"{"lease":"\#(inner["lease"]!.stringValue!)","output":"leaf","tasks":[{"id":"leaf","handler":"leaf"}]}"#
+        )
         let leaf = try worker.nextTask()
         #expect(leaf["task_id"] == .string("outer/inner/leaf"))
         try worker.complete(leaf, result: #""deep""#)
@@ -96,13 +111,15 @@ struct SpawnAndRevertTests {
     func aFailedAttachRevertsTheVolumeThenTheInstance(restart: Bool) throws {
         let f = try Fixture(sync: "full")
         var worker = try f.worker()
-        _ = try f.client().submit(#"""
+        _ = try f.client().submit(
+            #"""
             {"name":"provision","id":"ec2","tasks":[
              {"id":"instance","handler":"create_instance","revert":"delete_instance"},
              {"id":"volume","handler":"create_volume","revert":"delete_volume","deps":["instance"],
               "retry":{"max_attempts":2,"backoff_s":0.01}},
              {"id":"attach","handler":"attach","deps":["volume"],"retry":{"max_attempts":2,"backoff_s":0.01}}]}
-            """#)
+            """#
+        )
         try worker.complete(try worker.nextTask(), result: #"{"instance_id":"i-1"}"#)
         try worker.fail(try worker.nextTask())  // The volume's first attempt fails; its retry succeeds.
         try worker.complete(try worker.nextTask(), result: #"{"volume_id":"vol-9"}"#)
@@ -138,10 +155,12 @@ struct SpawnAndRevertTests {
     @Test func aRevertThatFailsForGoodIsReportedAndTheNextStillRuns() throws {
         let f = try Fixture()
         let worker = try f.worker()
-        _ = try f.client().submit(#"""
+        _ = try f.client().submit(
+            #"""
             {"name":"p","id":"rf","tasks":[{"id":"a","handler":"a","revert":"undo_a"},
              {"id":"b","handler":"b","revert":"undo_b","deps":["a"]},{"id":"c","handler":"c","deps":["b"]}]}
-            """#)
+            """#
+        )
         try worker.complete(try worker.nextTask())
         try worker.complete(try worker.nextTask())
         try worker.fail(try worker.nextTask(), retryable: false)
@@ -160,10 +179,12 @@ struct SpawnAndRevertTests {
     func cancelRevertsOnlyWhenAsked(revert: Bool) throws {
         let f = try Fixture()
         let worker = try f.worker(concurrency: 2)
-        _ = try f.client().submit(#"""
+        _ = try f.client().submit(
+            #"""
             {"name":"c","id":"cx","tasks":[{"id":"a","handler":"a","revert":"undo_a"},
              {"id":"b","handler":"b","deps":["a"]},{"id":"w","handler":"w","deps":["a"]}]}
-            """#)
+            """#
+        )
         try worker.complete(try worker.nextTask())
         let running = [try worker.nextTask(), try worker.nextTask()]
         let waiting = running.first { $0["task_id"] == .string("w") }!

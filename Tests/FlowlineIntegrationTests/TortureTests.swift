@@ -6,7 +6,8 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct TortureTests {
     @Test func nothingAcknowledgedIsLostAcrossRandomKills() throws {
-        let seed = ProcessInfo.processInfo.environment["FLOWLINE_TORTURE_SEED"].flatMap(UInt64.init)
+        let seed =
+            ProcessInfo.processInfo.environment["FLOWLINE_TORTURE_SEED"].flatMap(UInt64.init)
             ?? UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
         var options = Torture.Options(seed: seed)
         options.workflows = 200

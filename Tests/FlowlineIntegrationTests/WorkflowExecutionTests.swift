@@ -47,14 +47,19 @@ struct WorkflowExecutionTests {
         let worker = try f.worker(concurrency: 64)
         let parallel = (0..<1000).map { #"{"id":"p\#($0)","handler":"square","deps":["split"],"input":{"n":\#($0)}}"# }
         let deps = (0..<1000).map { #""p\#($0)""# }.joined(separator: ",")
-        let doc = #"{"name":"fan","id":"fan-1","tasks":[{"id":"split","handler":"split"},"#
+        let doc =
+            #"{"name":"fan","id":"fan-1","tasks":[{"id":"split","handler":"split"},"#
             + parallel.joined(separator: ",") + #",{"id":"combine","handler":"sum","deps":[\#(deps)]}]}"#
         _ = try client.submit(doc)
         try worker.complete(try worker.nextTask(), result: "0")
         for _ in 0..<1000 {
             let task = try worker.nextTask()
             let n = task["input"]?["n"]?.int64Value ?? -1
-            worker.send("task.complete", #"{"lease":"\#(task["lease"]!.stringValue!)","result":\#(n * n)}"#, notification: true)
+            worker.send(
+                "task.complete",
+                #"{"lease":"\#(task["lease"]!.stringValue!)","result":\#(n * n)}"#,
+                notification: true
+            )
         }
         let combine = try worker.nextTask()
         #expect(combine["task_id"] == .string("combine"))
@@ -73,7 +78,8 @@ struct WorkflowExecutionTests {
         let client = try f.client()
         let worker = try f.worker()
         _ = try client.submit(
-            #"{"name":"r","id":"retry-1","tasks":[{"id":"flaky","handler":"flaky","retry":{"max_attempts":3,"backoff_s":0.05,"backoff_multiplier":2}}]}"#)
+            #"{"name":"r","id":"retry-1","tasks":[{"id":"flaky","handler":"flaky","retry":{"max_attempts":3,"backoff_s":0.05,"backoff_multiplier":2}}]}"#
+        )
         for attempt in 1...2 {
             let task = try worker.nextTask()
             #expect(task["attempt"] == .int(Int64(attempt)))
@@ -92,7 +98,9 @@ struct WorkflowExecutionTests {
         let f = try Fixture()
         let client = try f.client()
         let worker = try f.worker()
-        _ = try client.submit(#"{"name":"t","id":"timeout-1","tasks":[{"id":"slow","handler":"slow","timeout_s":0.2}]}"#)
+        _ = try client.submit(
+            #"{"name":"t","id":"timeout-1","tasks":[{"id":"slow","handler":"slow","timeout_s":0.2}]}"#
+        )
         let task = try worker.nextTask()
         #expect(task["deadline"]?.stringValue != nil)
         let cancel = try worker.nextMessage(method: "task.cancel")
@@ -110,7 +118,8 @@ struct WorkflowExecutionTests {
         let client = try f.client()
         let first = try f.worker(name: "first")
         _ = try client.submit(
-            #"{"name":"d","id":"disc-1","tasks":[{"id":"job","handler":"job","retry":{"max_attempts":2,"backoff_s":0.01}}]}"#)
+            #"{"name":"d","id":"disc-1","tasks":[{"id":"job","handler":"job","retry":{"max_attempts":2,"backoff_s":0.01}}]}"#
+        )
         let task = try first.nextTask()
         first.close()
         let second = try f.worker(name: "second")
@@ -157,7 +166,9 @@ struct WorkflowExecutionTests {
         let f = try Fixture()
         let client = try f.client()
         for (id, priority) in [("low", 0), ("high", 9), ("mid", 5)] {
-            _ = try client.submit(#"{"name":"p","id":"\#(id)","tasks":[{"id":"t","handler":"h","priority":\#(priority)}]}"#)
+            _ = try client.submit(
+                #"{"name":"p","id":"\#(id)","tasks":[{"id":"t","handler":"h","priority":\#(priority)}]}"#
+            )
         }
         let worker = try f.worker(concurrency: 1)
         var order: [String] = []
@@ -186,9 +197,11 @@ struct WorkflowExecutionTests {
         #expect(stats["tasks"]?["completed"] == .int(1))
         #expect((stats["journal"]?["last_seq"]?.int64Value ?? 0) >= 4)
         let history = try client.result("workflow.history", #"{"workflow_id":"hist-1"}"#)["events"]?.arrayValue ?? []
-        #expect(history.compactMap { $0["type"]?.stringValue } == [
-            "workflow_submitted", "task_dispatched", "task_completed", "workflow_completed",
-        ])
+        #expect(
+            history.compactMap { $0["type"]?.stringValue } == [
+                "workflow_submitted", "task_dispatched", "task_completed", "workflow_completed",
+            ]
+        )
         let page = try client.result("workflow.list", #"{"state":"completed","limit":1}"#)
         #expect(page["workflows"]?[0]?["workflow_id"] == .string("hist-1"))
         #expect(page["next"] == .null)
@@ -198,7 +211,10 @@ struct WorkflowExecutionTests {
         let f = try Fixture()
         _ = try f.client().submit(#"{"name":"q","id":"queued","tasks":[{"id":"a","handler":"h"}]}"#)
         let worker = try f.client()
-        let id = worker.send("hello", #"{"role":"worker","name":"w","queues":["default"],"concurrency":1,"protocol":1}"#)
+        let id = worker.send(
+            "hello",
+            #"{"role":"worker","name":"w","queues":["default"],"concurrency":1,"protocol":1}"#
+        )
         _ = try worker.nextTask()
         let first = try JSONParser.parse(worker.received[0])
         #expect(first["id"] == .int(id), "the first line a worker receives answers its hello")
@@ -227,6 +243,9 @@ struct WorkflowExecutionTests {
         try other.complete(try other.nextTask())
         stopping.pump(seconds: 0.1)
         #expect(!stopping.inbox.contains { $0["method"] == .string("task.run") }, "a quiet worker gets no new runs")
-        #expect(try stopping.call("task.release", #"{"lease":"\#(first["lease"]!.stringValue!)"}"#)["error"]?["code"] == .int(-32003))
+        #expect(
+            try stopping.call("task.release", #"{"lease":"\#(first["lease"]!.stringValue!)"}"#)["error"]?["code"]
+                == .int(-32003)
+        )
     }
 }

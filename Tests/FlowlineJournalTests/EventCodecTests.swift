@@ -7,14 +7,31 @@ struct EventCodecTests {
     static let w = WorkflowID("wf-1")
     static let t = TaskID("split/chunk-3")
     static let spec = WorkflowSpec(
-        name: "etl", id: w, input: RawJSON(#"{"day":"2026-11-22"}"#), timeout: .seconds(3600),
+        name: "etl",
+        id: w,
+        input: RawJSON(#"{"day":"2026-11-22"}"#),
+        timeout: .seconds(3600),
         tasks: [
             TaskSpec(
-                id: "extract", handler: "extract", queue: "io", input: RawJSON("[1,2]"), deps: [],
-                retry: RetryPolicy(maxAttempts: 3, backoff: .milliseconds(50), multiplier: 1.5, maxBackoff: .seconds(60)),
-                timeout: .seconds(300), heartbeat: .seconds(30), revert: "undo_extract", priority: -4),
+                id: "extract",
+                handler: "extract",
+                queue: "io",
+                input: RawJSON("[1,2]"),
+                deps: [],
+                retry: RetryPolicy(
+                    maxAttempts: 3,
+                    backoff: .milliseconds(50),
+                    multiplier: 1.5,
+                    maxBackoff: .seconds(60)
+                ),
+                timeout: .seconds(300),
+                heartbeat: .seconds(30),
+                revert: "undo_extract",
+                priority: -4
+            ),
             TaskSpec(id: "load", handler: "load", deps: ["extract"]),
-        ])
+        ]
+    )
 
     static let events: [Event] = [
         .workflowSubmitted(spec, at: at),
@@ -30,7 +47,12 @@ struct EventCodecTests {
         .workflowCancelled(w, reason: "operator", revert: true, at: at),
         .taskAwaiting(w, t, future: .key("bq-1", timeout: .seconds(5)), at: at),
         .taskAwaiting(w, t, future: .sleep(.milliseconds(1500)), at: at),
-        .taskAwaiting(w, t, future: .poll(handler: "check", input: RawJSON("{}"), interval: .seconds(10), timeout: nil), at: at),
+        .taskAwaiting(
+            w,
+            t,
+            future: .poll(handler: "check", input: RawJSON("{}"), interval: .seconds(10), timeout: nil),
+            at: at
+        ),
         .pollAnswered(w, t, at: at),
         .tasksSpawned(w, t, tasks: spec.tasks, output: "load", at: at),
         .futureKept(key: "k", .resolved(RawJSON("42")), at: at),

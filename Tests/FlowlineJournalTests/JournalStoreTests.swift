@@ -84,7 +84,9 @@ struct JournalStoreTests {
             for id in ids {
                 let records = try store.records(ofWorkflow: id)
                 #expect(
-                    records.map(\.seq) == expected[id]?.map(\.0), "workflow \(id.prefix(8)) of \(id.utf8.count) bytes")
+                    records.map(\.seq) == expected[id]?.map(\.0),
+                    "workflow \(id.prefix(8)) of \(id.utf8.count) bytes"
+                )
                 #expect(records.map(\.bytes) == expected[id]?.map(\.1))
             }
             #expect(try store.records(ofWorkflow: "none").isEmpty)

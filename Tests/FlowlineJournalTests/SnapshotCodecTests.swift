@@ -7,14 +7,21 @@ struct SnapshotCodecTests {
         var c = Coordinator()
         let at = Instant(milliseconds: 1_000)
         let spec = WorkflowSpec(
-            name: "etl", id: WorkflowID("w"), input: RawJSON(#"{"day":1}"#), timeout: .seconds(60),
+            name: "etl",
+            id: WorkflowID("w"),
+            input: RawJSON(#"{"day":1}"#),
+            timeout: .seconds(60),
             tasks: [
                 TaskSpec(id: "a", handler: "a", queue: "q", revert: "undo", priority: 3),
                 TaskSpec(id: "b", handler: "b", queue: "q", deps: ["a"], timeout: .seconds(5), heartbeat: .seconds(1)),
-            ])
+            ]
+        )
         _ = c.handle(.submit(spec, request: RequestID(1)), at: at)
         let d = c.handle(.connectWorker(WorkerID(1), name: "w1", queues: ["q"], concurrency: 2), at: at)
-        guard case .runTask(_, let run)? = d.effects.first else { Issue.record("no dispatch"); return }
+        guard case .runTask(_, let run)? = d.effects.first else {
+            Issue.record("no dispatch")
+            return
+        }
         _ = c.handle(.complete(run.lease, result: RawJSON("[1]"), poll: nil, from: WorkerID(1), request: nil), at: at)
         _ = c.handle(.resolve(key: "early", .rejected(.timeout), request: RequestID(2)), at: at)
         let state = c.state
@@ -23,6 +30,8 @@ struct SnapshotCodecTests {
         let (globals, seq) = try SnapshotCodec.decodeGlobals(SnapshotCodec.encode(state.globals, seq: 42))
         #expect(seq == 42 && globals == state.globals)
         #expect(CoordinatorState(globals: globals, workflows: [workflow]) == state)
-        #expect(throws: JournalError.self) { try SnapshotCodec.decodeWorkflow(Array(SnapshotCodec.encode(workflow).dropLast())) }
+        #expect(throws: JournalError.self) {
+            try SnapshotCodec.decodeWorkflow(Array(SnapshotCodec.encode(workflow).dropLast()))
+        }
     }
 }

@@ -20,7 +20,12 @@ public final class DaemonProcess {
 
     /// Starts `flowlined --listen <listen> --data <data>` and waits (at most 10 s) for its listening line.
     /// `listen` defaults to `127.0.0.1:0` (a free port); a fixed one lets a restarted daemon keep its address.
-    public init(data: String, sync: String = "none", listen: String = "127.0.0.1:0", extraArguments: [String] = []) throws {
+    public init(
+        data: String,
+        sync: String = "none",
+        listen: String = "127.0.0.1:0",
+        extraArguments: [String] = []
+    ) throws {
         guard let binary = Self.binary() else { throw StartError.binaryNotFound }
         self.data = data
         let stdoutPath = data + ".stdout-\(UUID().uuidString)"
@@ -29,7 +34,8 @@ public final class DaemonProcess {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["--listen", listen, "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
+        process.arguments =
+            ["--listen", listen, "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()
@@ -74,7 +80,8 @@ public final class DaemonProcess {
 
     /// Sends `signal` and waits (at most 10 s) for the process to exit; returns its exit status.
     @discardableResult
-    public func stop(signal: Int32 = 15 /* SIGTERM */) -> Int32 {
+    /// The default, 15, is SIGTERM.
+    public func stop(signal: Int32 = 15) -> Int32 {
         if process.isRunning { kill(process.processIdentifier, signal) }
         let deadline = Date().addingTimeInterval(10)
         while process.isRunning && Date() < deadline { usleep(5_000) }

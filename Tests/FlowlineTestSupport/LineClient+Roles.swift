@@ -3,12 +3,17 @@ public import FlowlineProtocol
 extension LineClient {
     /// Connects as a worker for `queues` with `concurrency` slots.
     public static func worker(
-        port: Int, name: String = "worker", queues: [String] = ["default"], concurrency: Int = 1
+        port: Int,
+        name: String = "worker",
+        queues: [String] = ["default"],
+        concurrency: Int = 1
     ) throws -> LineClient {
         let client = try LineClient(port: port)
         let queueList = queues.map { "\"\($0)\"" }.joined(separator: ",")
         _ = try client.result(
-            "hello", #"{"role":"worker","name":"\#(name)","queues":[\#(queueList)],"concurrency":\#(concurrency),"protocol":1}"#)
+            "hello",
+            #"{"role":"worker","name":"\#(name)","queues":[\#(queueList)],"concurrency":\#(concurrency),"protocol":1}"#
+        )
         return client
     }
 
@@ -29,7 +34,8 @@ extension LineClient {
         let lease = task["lease"]?.stringValue ?? ""
         return try call(
             "task.fail",
-            #"{"lease":"\#(lease)","error":{"type":"\#(type)","message":"it broke","retryable":\#(retryable)}}"#)
+            #"{"lease":"\#(lease)","error":{"type":"\#(type)","message":"it broke","retryable":\#(retryable)}}"#
+        )
     }
 
     /// Submits a workflow document (JSON text) and returns its id.

@@ -76,10 +76,12 @@ public final class LineClient {
         let id = nextID
         nextID += 1
         let params = params.replacingOccurrences(of: "\n", with: " ")
-        let line = Array(
-            (notification
-                ? #"{"jsonrpc":"2.0","method":"\#(method)","params":\#(params)}"#
-                : #"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#).utf8) + [10]
+        let line =
+            Array(
+                (notification
+                    ? #"{"jsonrpc":"2.0","method":"\#(method)","params":\#(params)}"#
+                    : #"{"jsonrpc":"2.0","id":\#(id),"method":"\#(method)","params":\#(params)}"#).utf8
+            ) + [10]
         sent.append(Array(line.dropLast()))
         sendRaw(line)
         return id
@@ -114,7 +116,9 @@ public final class LineClient {
     public func nextMessage(method: String? = nil, timeout: Double = 10) throws -> JSON {
         var found: JSON?
         try run(until: method ?? "a message", timeout: timeout) {
-            if let index = self.inbox.firstIndex(where: { method == nil ? $0["method"] != nil || $0["id"] == .null : $0["method"] == .string(method!) }) {
+            if let index = self.inbox.firstIndex(where: {
+                method == nil ? $0["method"] != nil || $0["id"] == .null : $0["method"] == .string(method!)
+            }) {
                 found = self.inbox.remove(at: index)
             }
             return found != nil

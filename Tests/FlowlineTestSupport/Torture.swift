@@ -104,8 +104,10 @@ public final class Torture {
 
     private func torture() throws -> Report {
         let started = Date()
-        log("torture: seed \(options.seed) (rerun with --seed \(options.seed)), \(options.workflows) workflows, "
-            + "\(report.tasks) tasks, \(options.kills) kills")
+        log(
+            "torture: seed \(options.seed) (rerun with --seed \(options.seed)), \(options.workflows) workflows, "
+                + "\(report.tasks) tasks, \(options.kills) kills"
+        )
         try restart()
         var nextKill = Date().addingTimeInterval(killGap())
         while !isDone {
@@ -138,9 +140,12 @@ public final class Torture {
     }
 
     private var state: String {
-        let unacknowledged = submission.indices.filter { if case .acknowledged = submission[$0] { false } else { true } }
+        let unacknowledged = submission.indices.filter {
+            if case .acknowledged = submission[$0] { false } else { true }
+        }
         let open = remaining.indices.filter { remaining[$0] > 0 }
-        var text = "stalled after \(report.kills) kills: unacknowledged submits \(unacknowledged.prefix(10)), "
+        var text =
+            "stalled after \(report.kills) kills: unacknowledged submits \(unacknowledged.prefix(10)), "
             + "unfinished \(open.prefix(10))\n"
         for index in open.prefix(3) {
             let workflow = plan.workflows[index]
@@ -148,15 +153,19 @@ public final class Torture {
             for task in workflow.tasks {
                 let key = "\(workflow.id)/\(task.id)"
                 let server = record?["tasks"]?.arrayValue?.first { $0["id"]?.stringValue == task.id }
-                text += "  \(key) deps \(task.deps): dispatched \(dispatched[key] ?? 0), acknowledged "
+                text +=
+                    "  \(key) deps \(task.deps): dispatched \(dispatched[key] ?? 0), acknowledged "
                     + "\(acknowledged.contains(key)); daemon: \(server?["state"] ?? .null) attempts "
                     + "\(server?["attempts"] ?? .null) worker \(server?["worker"] ?? .null)\n"
             }
         }
         for (w, pending) in pendingCompletes.enumerated() {
             for (id, key) in pending.sorted(by: { $0.key < $1.key }).prefix(5) {
-                let answered = workers[w].received.contains { String(decoding: $0, as: UTF8.self).contains("\"id\":\(id),") }
-                text += "  pending on worker \(w): id \(id) \(key), answer received \(answered), "
+                let answered = workers[w].received.contains {
+                    String(decoding: $0, as: UTF8.self).contains("\"id\":\(id),")
+                }
+                text +=
+                    "  pending on worker \(w): id \(id) \(key), answer received \(answered), "
                     + "closed \(workers[w].isClosed), sent \(workers[w].sent.count), received \(workers[w].received.count)\n"
             }
         }
@@ -190,7 +199,9 @@ public final class Torture {
         pendingSubmits.removeAll()
         try restart()
         if report.kills % 25 == 0 {
-            log("torture: \(report.kills) kills, \(acknowledged.count + committedUnanswered.count)/\(report.tasks) tasks done")
+            log(
+                "torture: \(report.kills) kills, \(acknowledged.count + committedUnanswered.count)/\(report.tasks) tasks done"
+            )
         }
         try checkNothingLost()
         resubmitSomeAcknowledged()
@@ -216,12 +227,16 @@ public final class Torture {
         let stats = try client.result("stats")
         let completed = stats["tasks"]?["completed"]?.int64Value ?? -1
         if completed < acknowledged.count {
-            report.violations.append("after kill \(report.kills): \(completed) tasks completed, \(acknowledged.count) acknowledged")
+            report.violations.append(
+                "after kill \(report.kills): \(completed) tasks completed, \(acknowledged.count) acknowledged"
+            )
         }
         let workflows = (stats["workflows"]?.objectValue ?? [:]).values.compactMap(\.int64Value).reduce(0, +)
         let submitted = submission.filter { $0 == .acknowledged }.count
         if workflows < submitted {
-            report.violations.append("after kill \(report.kills): \(workflows) workflows known, \(submitted) acknowledged")
+            report.violations.append(
+                "after kill \(report.kills): \(workflows) workflows known, \(submitted) acknowledged"
+            )
         }
     }
 
@@ -258,7 +273,9 @@ public final class Torture {
         let messages = client.inbox
         client.inbox.removeAll()
         for message in messages {
-            guard let id = message["id"]?.int64Value, let index = pendingSubmits.removeValue(forKey: id) else { continue }
+            guard let id = message["id"]?.int64Value, let index = pendingSubmits.removeValue(forKey: id) else {
+                continue
+            }
             let workflowID = plan.workflows[index].id
             guard let result = message["result"], result["workflow_id"]?.stringValue == workflowID else {
                 report.violations.append("submit of \(workflowID) answered \(message)")
@@ -313,11 +330,15 @@ public final class Torture {
         }
         dispatched[key, default: 0] += 1
         if dispatched[key]! > 1 { report.redispatches += 1 }
-        if task["input"]?["n"]?.int64Value != spec.n { report.violations.append("\(key) got input \(task["input"] ?? .null)") }
+        if task["input"]?["n"]?.int64Value != spec.n {
+            report.violations.append("\(key) got input \(task["input"] ?? .null)")
+        }
         var deps: [String: Int64] = [:]
         for dep in spec.deps {
             let value = task["deps"]?[dep]?.int64Value
-            if value != expected[index][dep] { report.violations.append("\(key) got dep \(dep) = \(String(describing: value))") }
+            if value != expected[index][dep] {
+                report.violations.append("\(key) got dep \(dep) = \(String(describing: value))")
+            }
             deps[dep] = value ?? 0
         }
         let result = TorturePlan.result(taskID: taskID, n: task["input"]?["n"]?.int64Value ?? 0, deps: deps)

@@ -45,7 +45,11 @@ public struct TorturePlan: Sendable {
             let size = Int.random(in: 1...max(1, maxTasks), using: &random)
             let tasks = (0..<size).map { t in
                 let candidates = (0..<t).filter { _ in Int.random(in: 0..<3, using: &random) == 0 }
-                return Task(id: "t\(t)", n: Int64.random(in: 0..<1_000_000, using: &random), deps: candidates.map { "t\($0)" })
+                return Task(
+                    id: "t\(t)",
+                    n: Int64.random(in: 0..<1_000_000, using: &random),
+                    deps: candidates.map { "t\($0)" }
+                )
             }
             return Workflow(id: "torture-\(i)", tasks: tasks)
         }

@@ -19,12 +19,16 @@ public struct TranscriptChecker {
         var methods: [String: String] = [:]
         var problems: [String] = []
         // A request the daemon refused was meant to be bad; only what it accepted must match the schema.
-        let refused = Set(client.received.compactMap { line -> String? in
-            guard let message = try? JSONParser.parse(line), message["error"] != nil else { return nil }
-            return message["id"]?.description
-        })
+        let refused = Set(
+            client.received.compactMap { line -> String? in
+                guard let message = try? JSONParser.parse(line), message["error"] != nil else { return nil }
+                return message["id"]?.description
+            }
+        )
         for line in client.sent {
-            guard let message = try? JSONParser.parse(line), let method = message["method"]?.stringValue else { continue }
+            guard let message = try? JSONParser.parse(line), let method = message["method"]?.stringValue else {
+                continue
+            }
             if let id = message["id"] { methods[id.description] = method }
             if let id = message["id"], refused.contains(id.description) { continue }
             problems += check(message["params"] ?? .object([:]), "\(method).params.json", line)
@@ -48,6 +52,8 @@ public struct TranscriptChecker {
     }
 
     private func check(_ value: JSON, _ schema: String, _ line: [UInt8]) -> [String] {
-        validator.validate(value, against: schema).map { "\(schema): \($0) in \(String(decoding: line.prefix(300), as: UTF8.self))" }
+        validator.validate(value, against: schema).map {
+            "\(schema): \($0) in \(String(decoding: line.prefix(300), as: UTF8.self))"
+        }
     }
 }

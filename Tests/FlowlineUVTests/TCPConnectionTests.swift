@@ -104,10 +104,12 @@ struct TCPConnectionTests {
         var outcome: Result<TCPConnection, UVError>?
         TCPConnection.connect(loop: loop, host: "127.0.0.1", port: port) { outcome = $0 }
         #expect(runBounded(loop))
-        let error = try #require(outcome.map { result -> UVError? in
-            if case .failure(let error) = result { return error }
-            return nil
-        } ?? nil)
+        let error = try #require(
+            outcome.map { result -> UVError? in
+                if case .failure(let error) = result { return error }
+                return nil
+            } ?? nil
+        )
         #expect(error.call == "uv_tcp_connect")
         #expect(error.name == "ECONNREFUSED")
         #expect(error.description == "uv_tcp_connect: connection refused")

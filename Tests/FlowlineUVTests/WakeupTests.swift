@@ -1,5 +1,5 @@
-import Foundation
 import FlowlineUV
+import Foundation
 import Testing
 
 @Suite(.timeLimit(.minutes(1)))

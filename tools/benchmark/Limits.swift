@@ -44,7 +44,12 @@ func fdatasyncPerSecond(directory: String, seconds: Double) throws -> Double {
 
 /// A JSON-lines ping-pong over loopback with the `--echo` child: sequential round trips (microseconds, p50 and
 /// p99) and pipelined lines per second (up to `window` in flight).
-func pingPong(context: Context, roundTrips: Int, pipelined: Int, window: Int) throws -> (p50: Double, p99: Double, linesPerSecond: Double) {
+func pingPong(
+    context: Context,
+    roundTrips: Int,
+    pipelined: Int,
+    window: Int
+) throws -> (p50: Double, p99: Double, linesPerSecond: Double) {
     let echo = try Child(context.benchBinary, ["--echo"])
     defer { echo.finish() }
     guard let line = echo.waitForLine(prefix: "echo listening on ", timeout: 10),
@@ -105,19 +110,30 @@ func generateJournal(directory: String, events target: Int) throws -> Int {
         }
         return decision.effects.compactMap { if case .runTask(_, let run) = $0 { run } else { nil } }
     }
-    _ = take(coordinator.handle(.connectWorker(worker, name: "gen", queues: ["default"], concurrency: 1 << 30), at: Instant(milliseconds: clock)))
+    _ = take(
+        coordinator.handle(
+            .connectWorker(worker, name: "gen", queues: ["default"], concurrency: 1 << 30),
+            at: Instant(milliseconds: clock)
+        )
+    )
     while written + batch.records.count < target {
         // One "turn": 100 submits, then their completions.
         var runs: [TaskRun] = []
         for _ in 0..<100 {
             let spec = WorkflowSpec(name: "noop", tasks: [TaskSpec(id: "t", handler: "noop")])
-            runs += take(coordinator.handle(.submit(spec, request: RequestID(request)), at: Instant(milliseconds: clock)))
+            runs += take(
+                coordinator.handle(.submit(spec, request: RequestID(request)), at: Instant(milliseconds: clock))
+            )
             request += 1
         }
         clock += 1
         for run in runs {
-            _ = take(coordinator.handle(
-                .complete(run.lease, result: .null, poll: nil, from: worker, request: RequestID(request)), at: Instant(milliseconds: clock)))
+            _ = take(
+                coordinator.handle(
+                    .complete(run.lease, result: .null, poll: nil, from: worker, request: RequestID(request)),
+                    at: Instant(milliseconds: clock)
+                )
+            )
             request += 1
         }
         clock += 1

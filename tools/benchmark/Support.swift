@@ -21,7 +21,12 @@ final class Child: @unchecked Sendable {
     private let lock = NSLock()
     private var lineWaiters: [(String) -> Bool] = []
 
-    init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil, stderr: FileHandle? = nil) throws {
+    init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        stderr: FileHandle? = nil
+    ) throws {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         if let environment { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
@@ -90,12 +95,16 @@ final class BenchDaemon {
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
         let started = monotonicSeconds()
         child = try Child(
-            binary, ["--listen", "127.0.0.1:0", "--data", data, "--sync", sync, "--log-level", logLevel] + extra,
-            stderr: FileHandle(forWritingAtPath: stderrPath))
+            binary,
+            ["--listen", "127.0.0.1:0", "--data", data, "--sync", sync, "--log-level", logLevel] + extra,
+            stderr: FileHandle(forWritingAtPath: stderrPath)
+        )
         guard let line = child.waitForLine(prefix: "flowlined listening on ", timeout: 600),
             let port = line.split(separator: ":").last.flatMap({ Int($0) })
         else {
-            throw BenchError("flowlined did not listen: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")")
+            throw BenchError(
+                "flowlined did not listen: \((try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")"
+            )
         }
         startToListening = monotonicSeconds() - started
         self.port = port

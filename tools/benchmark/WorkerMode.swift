@@ -50,14 +50,24 @@ func runWorkerProcess(kind: String, port: Int, name: String, concurrency: Int) t
         }
         let loop = try EventLoop()
         let peer = try Peer.connect(loop, port: port)
-        peer.queue(Array(#"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"role":"worker","name":"\#(name)","queues":["default"],"concurrency":\#(concurrency),"protocol":1}}"#.utf8) + [10])
+        peer.queue(
+            Array(
+                #"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"role":"worker","name":"\#(name)","queues":["default"],"concurrency":\#(concurrency),"protocol":1}}"#
+                    .utf8
+            ) + [10]
+        )
         peer.flush()
         var nextID: Int64 = 1
         peer.onMessage = { message in
             if message["method"] == .string("task.run"), let lease = message["params"]?["lease"]?.stringValue {
                 if message["params"]?["handler"] == .string("step") { tally.arrived() }
                 nextID += 1
-                peer.queue(Array(#"{"jsonrpc":"2.0","id":\#(nextID),"method":"task.complete","params":{"lease":"\#(lease)","result":null}}"#.utf8) + [10])
+                peer.queue(
+                    Array(
+                        #"{"jsonrpc":"2.0","id":\#(nextID),"method":"task.complete","params":{"lease":"\#(lease)","result":null}}"#
+                            .utf8
+                    ) + [10]
+                )
             } else if message["result"] != nil, message["id"] != .int(0) {
                 tally.completed()
             }
@@ -101,9 +111,13 @@ func runEchoServer() throws -> Never {
         peer.onMessage = { message in
             var w = JSONWriter(capacity: 64)
             w.beginObject()
-            w.key("jsonrpc"); w.string("2.0")
-            w.key("id"); w.write(message["id"] ?? .null)
-            w.key("result"); w.beginObject(); w.endObject()
+            w.key("jsonrpc")
+            w.string("2.0")
+            w.key("id")
+            w.write(message["id"] ?? .null)
+            w.key("result")
+            w.beginObject()
+            w.endObject()
             w.endObject()
             peer.queue(w.bytes + [10])
         }
@@ -115,6 +129,8 @@ func runEchoServer() throws -> Never {
         waitForStdinClose()
         stop.store(true, ordering: .relaxed)
     }
-    _ = run(loop, seconds: 3600, afterEachTurn: { for peer in peers { peer.flush() } }) { stop.load(ordering: .relaxed) }
+    _ = run(loop, seconds: 3600, afterEachTurn: { for peer in peers { peer.flush() } }) {
+        stop.load(ordering: .relaxed)
+    }
     exit(0)
 }

@@ -13,7 +13,9 @@ final class RPCClient {
         loop = try EventLoop()
         peer = try Peer.connect(loop, port: port)
         peer.onMessage = { [unowned self] message in
-            if let id = message["id"]?.int64Value, let callback = self.waiting.removeValue(forKey: id) { callback(message) }
+            if let id = message["id"]?.int64Value, let callback = self.waiting.removeValue(forKey: id) {
+                callback(message)
+            }
         }
     }
 
@@ -32,7 +34,9 @@ final class RPCClient {
         var answer: JSON?
         queue(method, params) { answer = $0 }
         peer.flush()
-        guard run(loop, seconds: timeout, until: { answer != nil }) else { throw BenchError("\(method): no answer in \(timeout) s") }
+        guard run(loop, seconds: timeout, until: { answer != nil }) else {
+            throw BenchError("\(method): no answer in \(timeout) s")
+        }
         if let error = answer?["error"] { throw BenchError("\(method): \(error)") }
         return answer!["result"] ?? .null
     }
@@ -60,13 +64,21 @@ struct WorkerPool {
             switch kind {
             case "python":
                 return try Child(
-                    "/usr/bin/env", ["python3", context.root + "/tools/bench-python/flowline_worker.py",
-                        "--port", "\(port)", "--name", "py\(i)", "--concurrency", "\(concurrency)"],
-                    environment: ["PYTHONPATH": context.root + "/tools/python"])
+                    "/usr/bin/env",
+                    [
+                        "python3", context.root + "/tools/bench-python/flowline_worker.py",
+                        "--port", "\(port)", "--name", "py\(i)", "--concurrency", "\(concurrency)",
+                    ],
+                    environment: ["PYTHONPATH": context.root + "/tools/python"]
+                )
             default:
                 return try Child(
-                    context.benchBinary, ["--worker", kind == "swift-raw" ? "raw" : "library", "--port", "\(port)",
-                        "--name", "\(kind)\(i)", "--concurrency", "\(concurrency)"])
+                    context.benchBinary,
+                    [
+                        "--worker", kind == "swift-raw" ? "raw" : "library", "--port", "\(port)",
+                        "--name", "\(kind)\(i)", "--concurrency", "\(concurrency)",
+                    ]
+                )
             }
         }
     }
@@ -75,7 +87,8 @@ struct WorkerPool {
     func finish() -> [(completed: Int, lastNanos: UInt64, arrivals: [UInt64])] {
         children.map { child in
             let out = child.finish()
-            guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }), let json = parseLine(line) else {
+            guard let line = out.split(separator: "\n").last(where: { $0.hasPrefix("{") }), let json = parseLine(line)
+            else {
                 return (0, 0, [])
             }
             return (
@@ -90,14 +103,22 @@ struct WorkerPool {
 /// `workers` worker processes: tasks per second from the first submit to the last completion.
 func w1(port: Int, workerKind: String, options: Options, context: Context) throws -> Double {
     let client = try RPCClient(port: port)
-    let pool = try WorkerPool(kind: workerKind, count: options.workers, port: port, concurrency: options.concurrency, context: context)
+    let pool = try WorkerPool(
+        kind: workerKind,
+        count: options.workers,
+        port: port,
+        concurrency: options.concurrency,
+        context: context
+    )
     try client.waitForWorkers(options.workers)
     var acknowledged = 0
     var sent = 0
     let started = monotonicNanos()
     let submitted = run(client.loop, seconds: 600, afterEachTurn: { client.peer.flush() }) {
         while sent < options.tasks && sent - acknowledged < options.window {
-            client.queue("workflow.submit", #"{"name":"noop","tasks":[{"id":"t","handler":"noop"}]}"#) { _ in acknowledged += 1 }
+            client.queue("workflow.submit", #"{"name":"noop","tasks":[{"id":"t","handler":"noop"}]}"#) { _ in
+                acknowledged += 1
+            }
             sent += 1
         }
         client.peer.flush()
@@ -139,11 +160,18 @@ func submitAndWait(_ client: RPCClient, id: String, document: String) throws -> 
 /// W2: split → `fanout` parallel parts → combine (which receives every part's result): seconds end to end.
 func w2(port: Int, options: Options, context: Context) throws -> Double {
     let client = try RPCClient(port: port)
-    let pool = try WorkerPool(kind: "swift", count: options.workers, port: port, concurrency: options.concurrency, context: context)
+    let pool = try WorkerPool(
+        kind: "swift",
+        count: options.workers,
+        port: port,
+        concurrency: options.concurrency,
+        context: context
+    )
     try client.waitForWorkers(options.workers)
     let parts = (0..<options.fanout).map { #"{"id":"p\#($0)","handler":"part","input":{"i":\#($0)},"deps":["split"]}"# }
     let deps = (0..<options.fanout).map { #""p\#($0)""# }.joined(separator: ",")
-    let document = #"{"name":"fanout","id":"w2","tasks":[{"id":"split","handler":"noop"},\#(parts.joined(separator: ",")),{"id":"combine","handler":"combine","deps":[\#(deps)]}]}"#
+    let document =
+        #"{"name":"fanout","id":"w2","tasks":[{"id":"split","handler":"noop"},\#(parts.joined(separator: ",")),{"id":"combine","handler":"combine","deps":[\#(deps)]}]}"#
     let (record, seconds) = try submitAndWait(client, id: "w2", document: document)
     _ = pool.finish()
     guard record["result"]?["combine"]?.int64Value == Int64(options.fanout) else {
@@ -164,7 +192,9 @@ func w3(port: Int, options: Options, context: Context) throws -> (p50: Double, p
     let document = #"{"name":"chain","id":"w3","tasks":[\#(tasks.joined(separator: ","))]}"#
     let (record, _) = try submitAndWait(client, id: "w3", document: document)
     let arrivals = pool.finish()[0].arrivals
-    guard record["result"]?["t\(options.chain - 1)"]?.int64Value == Int64(options.chain), arrivals.count == options.chain else {
+    guard record["result"]?["t\(options.chain - 1)"]?.int64Value == Int64(options.chain),
+        arrivals.count == options.chain
+    else {
         throw BenchError("W3: chain result \(record["result"] ?? .null), \(arrivals.count) arrivals")
     }
     return summarize(zip(arrivals.dropFirst(), arrivals).map { Double($0 - $1) / 1e6 })
@@ -172,5 +202,8 @@ func w3(port: Int, options: Options, context: Context) throws -> (p50: Double, p
 
 func summarize(_ values: [Double]) -> (p50: Double, p99: Double, mean: Double) {
     let sorted = values.sorted()
-    return (sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)], sorted.reduce(0, +) / Double(sorted.count))
+    return (
+        sorted[sorted.count / 2], sorted[min(sorted.count - 1, sorted.count * 99 / 100)],
+        sorted.reduce(0, +) / Double(sorted.count)
+    )
 }

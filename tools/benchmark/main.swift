@@ -121,8 +121,11 @@ if arguments.first == "--worker" {
     var named: [String: String] = [:]
     for i in stride(from: 2, to: arguments.count - 1, by: 2) { named[arguments[i]] = arguments[i + 1] }
     try runWorkerProcess(
-        kind: arguments.count > 1 ? arguments[1] : "library", port: Int(named["--port"] ?? "") ?? 7420,
-        name: named["--name"] ?? "bench", concurrency: Int(named["--concurrency"] ?? "") ?? 256)
+        kind: arguments.count > 1 ? arguments[1] : "library",
+        port: Int(named["--port"] ?? "") ?? 7420,
+        name: named["--name"] ?? "bench",
+        concurrency: Int(named["--concurrency"] ?? "") ?? 256
+    )
 }
 if arguments.first == "--echo" { try runEchoServer() }
 if arguments.first == "--gen-journal", arguments.count == 3, let events = Int(arguments[2]) {
@@ -134,13 +137,16 @@ if arguments.first == "--gen-journal", arguments.count == 3, let events = Int(ar
 // MARK: - Driver
 
 let options = try Options(arguments)
-let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+let executable =
+    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 let environment = ProcessInfo.processInfo.environment
 let context = Context(
     root: environment["FLOWLINE_ROOT"] ?? FileManager.default.currentDirectoryPath,
     benchBinary: executable,
-    flowlined: environment["FLOWLINED_BIN"] ?? URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("flowlined").path,
-    scratch: NSTemporaryDirectory() + "flowline-bench-\(getpid())")
+    flowlined: environment["FLOWLINED_BIN"]
+        ?? URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent("flowlined").path,
+    scratch: NSTemporaryDirectory() + "flowline-bench-\(getpid())"
+)
 try FileManager.default.createDirectory(atPath: context.scratch, withIntermediateDirectories: true)
 defer { try? FileManager.default.removeItem(atPath: context.scratch) }
 var dataDirectories = 0
@@ -163,16 +169,53 @@ if !options.only.isDisjoint(with: ["limits", "w1", "w2", "w3"]) {
     for sync in options.syncModes {
         let rate = try lmdbCommitsPerSecond(directory: freshData(), sync: sync == "full" ? .full : .none, seconds: 2)
         commitRate[sync] = rate
-        record(Figure(name: "limit_lmdb_commits_per_s", config: "sync=\(sync), 1 record/commit", value: rate, unit: "commits/s"))
+        record(
+            Figure(
+                name: "limit_lmdb_commits_per_s",
+                config: "sync=\(sync), 1 record/commit",
+                value: rate,
+                unit: "commits/s"
+            )
+        )
     }
     let syncs = try fdatasyncPerSecond(directory: context.scratch, seconds: 2)
-    record(Figure(name: "limit_fdatasync_per_s", config: "128-byte pwrite + fdatasync, same disk", value: syncs, unit: "syncs/s"))
+    record(
+        Figure(
+            name: "limit_fdatasync_per_s",
+            config: "128-byte pwrite + fdatasync, same disk",
+            value: syncs,
+            unit: "syncs/s"
+        )
+    )
     let ping = try pingPong(context: context, roundTrips: 20_000, pipelined: 300_000, window: options.window)
     rttMicros = ping.p50
     echoLinesPerSecond = ping.linesPerSecond
-    record(Figure(name: "limit_pingpong_rtt_us_p50", config: "JSON lines, loopback, parse+answer", value: ping.p50, unit: "µs", higherIsBetter: false))
-    record(Figure(name: "limit_pingpong_rtt_us_p99", config: "JSON lines, loopback, parse+answer", value: ping.p99, unit: "µs", higherIsBetter: false))
-    record(Figure(name: "limit_pingpong_lines_per_s", config: "pipelined, window \(options.window)", value: ping.linesPerSecond, unit: "lines/s"))
+    record(
+        Figure(
+            name: "limit_pingpong_rtt_us_p50",
+            config: "JSON lines, loopback, parse+answer",
+            value: ping.p50,
+            unit: "µs",
+            higherIsBetter: false
+        )
+    )
+    record(
+        Figure(
+            name: "limit_pingpong_rtt_us_p99",
+            config: "JSON lines, loopback, parse+answer",
+            value: ping.p99,
+            unit: "µs",
+            higherIsBetter: false
+        )
+    )
+    record(
+        Figure(
+            name: "limit_pingpong_lines_per_s",
+            config: "pipelined, window \(options.window)",
+            value: ping.linesPerSecond,
+            unit: "lines/s"
+        )
+    )
 }
 
 // A task crosses loopback three times (submit, task.run, task.complete), each with the JSON-lines work of one
@@ -189,8 +232,13 @@ if options.only.contains("w1") {
             if kind == "python" { opts.concurrency = options.pythonConcurrency }
             let rate = try w1(port: daemon.port, workerKind: kind, options: opts, context: context)
             var figure = Figure(
-                name: "w1_tasks_per_s", config: "sync=\(sync), \(options.workers)×\(kind) workers", value: rate, unit: "tasks/s",
-                limit: w1Limit, limitNote: "ping-pong lines/s ÷ 3")
+                name: "w1_tasks_per_s",
+                config: "sync=\(sync), \(options.workers)×\(kind) workers",
+                value: rate,
+                unit: "tasks/s",
+                limit: w1Limit,
+                limitNote: "ping-pong lines/s ÷ 3"
+            )
             if sync == "full" && kind == "swift" {
                 figure.target = "≥ 30000"
                 figure.meetsTarget = rate >= 30_000
@@ -209,8 +257,14 @@ if options.only.contains("w2") {
         // Three dependency levels, each at least a commit and a round trip, plus the tasks at W1's bound.
         let limit = 3 * (commitSeconds(sync) + rttMicros / 1e6) + Double(options.fanout + 2) / max(w1Limit, 1)
         var figure = Figure(
-            name: "w2_seconds", config: "sync=\(sync), split→\(options.fanout)→combine, \(options.workers)×swift", value: seconds,
-            unit: "s", limit: limit, limitNote: "3×(commit+RTT) + tasks at W1 limit", higherIsBetter: false)
+            name: "w2_seconds",
+            config: "sync=\(sync), split→\(options.fanout)→combine, \(options.workers)×swift",
+            value: seconds,
+            unit: "s",
+            limit: limit,
+            limitNote: "3×(commit+RTT) + tasks at W1 limit",
+            higherIsBetter: false
+        )
         if sync == "full" {
             figure.target = "≤ 0.1"
             figure.meetsTarget = seconds <= 0.1
@@ -226,17 +280,42 @@ if options.only.contains("w3") {
         // This disk's sync latency swings several-fold from minute to minute (a shared virtual disk), so the
         // commit limit is measured again right beside the chain.
         let commits = try lmdbCommitsPerSecond(directory: freshData(), sync: sync == "full" ? .full : .none, seconds: 1)
-        record(Figure(name: "limit_lmdb_commits_per_s", config: "sync=\(sync), 1 record/commit, beside W3", value: commits, unit: "commits/s"))
+        record(
+            Figure(
+                name: "limit_lmdb_commits_per_s",
+                config: "sync=\(sync), 1 record/commit, beside W3",
+                value: commits,
+                unit: "commits/s"
+            )
+        )
         let r = try w3(port: daemon.port, options: options, context: context)
         // A step is at least one commit (the completion) and one round trip (task.complete in, task.run out).
         let limit = 1e3 / commits + rttMicros / 1e3
         let bound = sync == "full" ? 0.4 : 0.1
-        record(Figure(
-            name: "w3_ms_per_step_p50", config: "sync=\(sync), chain of \(options.chain)", value: r.p50, unit: "ms", limit: limit,
-            limitNote: "1 commit + 1 RTT", target: "≤ \(bound)", meetsTarget: r.p50 <= bound, higherIsBetter: false))
-        record(Figure(
-            name: "w3_ms_per_step_p99", config: "sync=\(sync), chain of \(options.chain)", value: r.p99, unit: "ms", limit: limit,
-            limitNote: "1 commit + 1 RTT", higherIsBetter: false))
+        record(
+            Figure(
+                name: "w3_ms_per_step_p50",
+                config: "sync=\(sync), chain of \(options.chain)",
+                value: r.p50,
+                unit: "ms",
+                limit: limit,
+                limitNote: "1 commit + 1 RTT",
+                target: "≤ \(bound)",
+                meetsTarget: r.p50 <= bound,
+                higherIsBetter: false
+            )
+        )
+        record(
+            Figure(
+                name: "w3_ms_per_step_p99",
+                config: "sync=\(sync), chain of \(options.chain)",
+                value: r.p99,
+                unit: "ms",
+                limit: limit,
+                limitNote: "1 commit + 1 RTT",
+                higherIsBetter: false
+            )
+        )
     }
 }
 
@@ -250,8 +329,12 @@ if options.only.contains("recovery") {
     empty.stop()
     // Replay from seq 1: no checkpoint is written, and the daemon is killed so that none is written at the end.
     let replay = try BenchDaemon(
-        binary: context.flowlined, data: data, sync: "full", extra: ["--checkpoint-events", "2000000000", "--checkpoint-interval", "1000000s"],
-        logLevel: "info")
+        binary: context.flowlined,
+        data: data,
+        sync: "full",
+        extra: ["--checkpoint-events", "2000000000", "--checkpoint-interval", "1000000s"],
+        logLevel: "info"
+    )
     let replayRSS = residentBytes(of: replay.pid)
     replay.child.signal(SIGKILL)
     replay.child.finish()
@@ -259,25 +342,65 @@ if options.only.contains("recovery") {
         throw BenchError("recovery replayed an unexpected count: \(replay.stderr)")
     }
     let replaySeconds = replay.startToListening
-    record(Figure(
-        name: "recovery_events_per_s", config: "\(events) events from seq 1 (start-to-listening incl. exec)",
-        value: Double(events) / replaySeconds, unit: "events/s", limit: scan.perSecond, limitNote: "raw cursor scan",
-        target: "≥ 1000000", meetsTarget: Double(events) / replaySeconds >= 1_000_000))
-    record(Figure(
-        name: "recovery_start_to_listening_s", config: "\(events) events, no checkpoint", value: replaySeconds, unit: "s",
-        limit: empty.startToListening, limitNote: "empty journal", higherIsBetter: false))
-    record(Figure(name: "recovery_resident_bytes", config: "after replaying \(events) events", value: Double(replayRSS.rss), unit: "bytes", higherIsBetter: false))
+    record(
+        Figure(
+            name: "recovery_events_per_s",
+            config: "\(events) events from seq 1 (start-to-listening incl. exec)",
+            value: Double(events) / replaySeconds,
+            unit: "events/s",
+            limit: scan.perSecond,
+            limitNote: "raw cursor scan",
+            target: "≥ 1000000",
+            meetsTarget: Double(events) / replaySeconds >= 1_000_000
+        )
+    )
+    record(
+        Figure(
+            name: "recovery_start_to_listening_s",
+            config: "\(events) events, no checkpoint",
+            value: replaySeconds,
+            unit: "s",
+            limit: empty.startToListening,
+            limitNote: "empty journal",
+            higherIsBetter: false
+        )
+    )
+    record(
+        Figure(
+            name: "recovery_resident_bytes",
+            config: "after replaying \(events) events",
+            value: Double(replayRSS.rss),
+            unit: "bytes",
+            higherIsBetter: false
+        )
+    )
     // Default checkpointing: the first start replays and writes a checkpoint; the next one loads it.
     let first = try BenchDaemon(binary: context.flowlined, data: data, sync: "full")
     first.stop()
-    record(Figure(
-        name: "recovery_start_to_listening_s", config: "default flags, first start (replay + write checkpoint)",
-        value: first.startToListening, unit: "s", limit: empty.startToListening, limitNote: "empty journal", higherIsBetter: false))
+    record(
+        Figure(
+            name: "recovery_start_to_listening_s",
+            config: "default flags, first start (replay + write checkpoint)",
+            value: first.startToListening,
+            unit: "s",
+            limit: empty.startToListening,
+            limitNote: "empty journal",
+            higherIsBetter: false
+        )
+    )
     let second = try BenchDaemon(binary: context.flowlined, data: data, sync: "full", logLevel: "info")
     second.stop()
-    record(Figure(
-        name: "recovery_start_to_listening_s", config: "default flags, restart from checkpoint",
-        value: second.startToListening, unit: "s", limit: empty.startToListening, limitNote: "empty journal", higherIsBetter: false))
+    record(
+        Figure(
+            name: "recovery_start_to_listening_s",
+            config: "default flags, restart from checkpoint",
+            value: second.startToListening,
+            unit: "s",
+            limit: empty.startToListening,
+            limitNote: "empty journal",
+            higherIsBetter: false
+        )
+    )
     try? FileManager.default.removeItem(atPath: data)
 }
 
@@ -287,7 +410,9 @@ if options.only.contains("memory") {
     let client = try RPCClient(port: daemon.port)
     _ = try client.call("stats", "{}")
     let before = residentBytes(of: daemon.pid)
-    let tasks = (0..<options.memoryTasks).map { #"{"id":"t\#($0)","handler":"noop","queue":"idle"}"# }.joined(separator: ",")
+    let tasks = (0..<options.memoryTasks).map { #"{"id":"t\#($0)","handler":"noop","queue":"idle"}"# }.joined(
+        separator: ","
+    )
     var acknowledged = 0
     var sent = 0
     var failures = 0
@@ -302,21 +427,39 @@ if options.only.contains("memory") {
         client.peer.flush()
         return acknowledged >= options.memoryWorkflows
     }
-    guard failures == 0, acknowledged == options.memoryWorkflows else { throw BenchError("memory: \(failures) submits failed") }
+    guard failures == 0, acknowledged == options.memoryWorkflows else {
+        throw BenchError("memory: \(failures) submits failed")
+    }
     let ready = Int(try client.call("stats", "{}")["tasks"]?["ready"]?.int64Value ?? 0)
     usleep(300_000)
     let after = residentBytes(of: daemon.pid)
     let pending = options.memoryWorkflows * options.memoryTasks
     let perTask = Double(after.rss - before.rss) / Double(pending)
     let wireBytes = Double(tasks.utf8.count) / Double(options.memoryTasks)
-    record(Figure(
-        name: "memory_resident_bytes_per_pending_task", config: "\(pending) tasks queued (\(ready) ready), VmRSS delta",
-        value: perTask, unit: "B/task", limit: wireBytes, limitNote: "the task's bytes on the wire", target: "≤ 1024",
-        meetsTarget: perTask <= 1024, higherIsBetter: false))
-    record(Figure(
-        name: "memory_anon_bytes_per_pending_task", config: "\(pending) tasks queued, RssAnon delta",
-        value: Double(after.anon - before.anon) / Double(pending), unit: "B/task", limit: wireBytes,
-        limitNote: "the task's bytes on the wire", higherIsBetter: false))
+    record(
+        Figure(
+            name: "memory_resident_bytes_per_pending_task",
+            config: "\(pending) tasks queued (\(ready) ready), VmRSS delta",
+            value: perTask,
+            unit: "B/task",
+            limit: wireBytes,
+            limitNote: "the task's bytes on the wire",
+            target: "≤ 1024",
+            meetsTarget: perTask <= 1024,
+            higherIsBetter: false
+        )
+    )
+    record(
+        Figure(
+            name: "memory_anon_bytes_per_pending_task",
+            config: "\(pending) tasks queued, RssAnon delta",
+            value: Double(after.anon - before.anon) / Double(pending),
+            unit: "B/task",
+            limit: wireBytes,
+            limitNote: "the task's bytes on the wire",
+            higherIsBetter: false
+        )
+    )
 }
 
 // MARK: - beanstalkd
@@ -324,8 +467,11 @@ if options.only.contains("memory") {
 if options.compare {
     for fsync in options.beanstalkFsync {
         let script = context.root + "/tools/bench-python/beanstalk_bench.py"
-        var args = ["python3", script, "--tasks", "\(options.tasks)", "--fanout", "\(options.fanout)", "--chain", "\(options.chain)",
-            "--workers", "\(options.workers)"]
+        var args = [
+            "python3", script, "--tasks", "\(options.tasks)", "--fanout", "\(options.fanout)", "--chain",
+            "\(options.chain)",
+            "--workers", "\(options.workers)",
+        ]
         if fsync != "default" { args += ["--fsync-ms", fsync] }
         let child = try Child("/usr/bin/env", args, stderr: FileHandle.standardError)
         let out = child.finish(timeout: 900)
@@ -336,15 +482,24 @@ if options.compare {
             // Like against like: beanstalkd's default binlog does not fsync (compared with --sync none), `-f 0`
             // fsyncs every write (compared with --sync full).
             let sync = fsync == "default" ? "none" : fsync == "0" ? "full" : ""
-            let flowlineName = ["w1_tasks_per_s": "w1_tasks_per_s", "w2_seconds": "w2_seconds", "w3_ms_per_step_p50": "w3_ms_per_step_p50"][name]
+            let flowlineName = [
+                "w1_tasks_per_s": "w1_tasks_per_s", "w2_seconds": "w2_seconds",
+                "w3_ms_per_step_p50": "w3_ms_per_step_p50",
+            ][name]
             var figure = Figure(
-                name: "beanstalkd_" + name, config: json["config"]?.stringValue ?? "", value: value,
-                unit: json["unit"]?.stringValue ?? "", higherIsBetter: name.hasPrefix("w1"))
+                name: "beanstalkd_" + name,
+                config: json["config"]?.stringValue ?? "",
+                value: value,
+                unit: json["unit"]?.stringValue ?? "",
+                higherIsBetter: name.hasPrefix("w1")
+            )
             figure.limitNote = "python client (greenstalk)"
             record(figure)
             // Flowline's figures against it: the Python-worker W1, and the Swift W2/W3.
-            for i in figures.indices where figures[i].name == flowlineName && figures[i].config.hasPrefix("sync=\(sync),")
-                && (name != "w1_tasks_per_s" || figures[i].config.contains("python") || figures[i].config.contains("×swift "))
+            for i in figures.indices
+            where figures[i].name == flowlineName && figures[i].config.hasPrefix("sync=\(sync),")
+                && (name != "w1_tasks_per_s" || figures[i].config.contains("python")
+                    || figures[i].config.contains("×swift "))
             {
                 figures[i].beanstalk = value
                 if name == "w1_tasks_per_s" && figures[i].config.contains("python") && sync == "full" {
@@ -357,25 +512,39 @@ if options.compare {
 
 // MARK: - Report
 
-let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(separator: " ") ?? "?"
-let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
+let load =
+    (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").prefix(3).joined(
+        separator: " "
+    ) ?? "?"
+let cpu =
+    (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?.split(separator: "\n")
     .first { $0.hasPrefix("model name") }?.split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "?"
 print("machine: \(ProcessInfo.processInfo.activeProcessorCount) cores, \(cpu); load average after run: \(load)")
-let header = ["figure", "config", "value", "unit", "limit", "of limit", "target", "ok", "vs beanstalkd (same durability)"]
+let header = [
+    "figure", "config", "value", "unit", "limit", "of limit", "target", "ok", "vs beanstalkd (same durability)",
+]
 var rows: [[String]] = [header]
 for f in figures {
     rows.append([
-        f.name, f.config, format(f.value), f.unit, f.limit.map { "\(format($0)) (\(f.limitNote))" } ?? (f.limitNote.isEmpty ? "" : f.limitNote),
-        f.ratioToLimit.map { String(format: "%.2f", $0) } ?? "", f.target, f.meetsTarget.map { $0 ? "yes" : "NO" } ?? "",
+        f.name, f.config, format(f.value), f.unit,
+        f.limit.map { "\(format($0)) (\(f.limitNote))" } ?? (f.limitNote.isEmpty ? "" : f.limitNote),
+        f.ratioToLimit.map { String(format: "%.2f", $0) } ?? "", f.target,
+        f.meetsTarget.map { $0 ? "yes" : "NO" } ?? "",
         f.speedupOverBeanstalk.map { String(format: "%.2f×", $0) } ?? "",
     ])
 }
 let widths = header.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }
 for (i, row) in rows.enumerated() {
-    print("| " + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: " | ") + " |")
+    print(
+        "| "
+            + row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(
+                separator: " | "
+            ) + " |"
+    )
     if i == 0 { print("|" + widths.map { String(repeating: "-", count: $0 + 2) }.joined(separator: "|") + "|") }
 }
 for f in figures {
     print(
-        #"{"figure":\#(jsonString(f.name)),"config":\#(jsonString(f.config)),"value":\#(jsonNumber(f.value)),"unit":\#(jsonString(f.unit)),"limit":\#(jsonNumber(f.limit)),"ratio_to_limit":\#(jsonNumber(f.ratioToLimit)),"target":\#(jsonString(f.target)),"meets_target":\#(f.meetsTarget.map { "\($0)" } ?? "null"),"beanstalkd":\#(jsonNumber(f.beanstalk)),"speedup_over_beanstalkd":\#(jsonNumber(f.speedupOverBeanstalk))}"#)
+        #"{"figure":\#(jsonString(f.name)),"config":\#(jsonString(f.config)),"value":\#(jsonNumber(f.value)),"unit":\#(jsonString(f.unit)),"limit":\#(jsonNumber(f.limit)),"ratio_to_limit":\#(jsonNumber(f.ratioToLimit)),"target":\#(jsonString(f.target)),"meets_target":\#(f.meetsTarget.map { "\($0)" } ?? "null"),"beanstalkd":\#(jsonNumber(f.beanstalk)),"speedup_over_beanstalkd":\#(jsonNumber(f.speedupOverBeanstalk))}"#
+    )
 }

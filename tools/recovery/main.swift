@@ -45,7 +45,9 @@ func fill(port: Int, finished: Int, running: Int) throws {
         for case .line(let line) in workerFramer.feed(bytes) {
             guard let message = try? JSONParser.parse(line) else { continue }
             if let lease = message["params"]?["lease"]?.stringValue {
-                out += lines(#"{"jsonrpc":"2.0","id":1,"method":"task.complete","params":{"lease":"\#(lease)","result":null}}"#)
+                out += lines(
+                    #"{"jsonrpc":"2.0","id":1,"method":"task.complete","params":{"lease":"\#(lease)","result":null}}"#
+                )
             } else if message["result"] != nil {
                 completed += 1
             }
@@ -54,7 +56,11 @@ func fill(port: Int, finished: Int, running: Int) throws {
     }
     client.startReading()
     worker.startReading()
-    worker.write(lines(#"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"role":"worker","name":"w","queues":["done"],"concurrency":512,"protocol":1}}"#))
+    worker.write(
+        lines(
+            #"{"jsonrpc":"2.0","id":0,"method":"hello","params":{"role":"worker","name":"w","queues":["done"],"concurrency":512,"protocol":1}}"#
+        )
+    )
     let total = finished + running
     var sent = 0
     let timer = try Timer(loop: loop)
@@ -63,7 +69,9 @@ func fill(port: Int, finished: Int, running: Int) throws {
         var batch: [UInt8] = []
         while sent < total && sent - acknowledged < 2000 {
             let queue = sent < finished ? "done" : "idle"
-            batch += lines(#"{"jsonrpc":"2.0","id":\#(sent + 1),"method":"workflow.submit","params":{"name":"r","id":"r-\#(sent)","tasks":[{"id":"t","handler":"noop","queue":"\#(queue)"}]}}"#)
+            batch += lines(
+                #"{"jsonrpc":"2.0","id":\#(sent + 1),"method":"workflow.submit","params":{"name":"r","id":"r-\#(sent)","tasks":[{"id":"t","handler":"noop","queue":"\#(queue)"}]}}"#
+            )
             sent += 1
         }
         if !batch.isEmpty { client.write(batch) }
@@ -95,5 +103,9 @@ next.stop()
 let (clean, again) = try restart(data)
 print(String(format: "restart after SIGTERM (checkpoint written at shutdown):              %.3f s", clean))
 again.crash()
-print(#"{"figure":"restart_after_sigkill_s","finished":\#(finished),"running":\#(running),"value":\#(String(format: "%.3f", killed))}"#)
-print(#"{"figure":"restart_after_sigterm_s","finished":\#(finished),"running":\#(running),"value":\#(String(format: "%.3f", clean))}"#)
+print(
+    #"{"figure":"restart_after_sigkill_s","finished":\#(finished),"running":\#(running),"value":\#(String(format: "%.3f", killed))}"#
+)
+print(
+    #"{"figure":"restart_after_sigterm_s","finished":\#(finished),"running":\#(running),"value":\#(String(format: "%.3f", clean))}"#
+)
