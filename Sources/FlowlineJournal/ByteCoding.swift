@@ -22,7 +22,10 @@ struct ByteWriter {
         bytes.append(contentsOf: v)
     }
 
-    mutating func string(_ v: String) { blob(Array(v.utf8)) }
+    mutating func string(_ v: String) {
+        u64(UInt64(v.utf8.count))
+        bytes.append(contentsOf: v.utf8)
+    }
 
     mutating func optional<T>(_ v: T?, _ write: (inout ByteWriter, T) -> Void) {
         if let v {

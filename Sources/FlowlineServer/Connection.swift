@@ -1,4 +1,4 @@
-public import FlowlineCore
+import FlowlineCore
 import FlowlineProtocol
 import FlowlineUV
 

@@ -1,4 +1,4 @@
-public import FlowlineCore
+import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
 import FlowlineUV

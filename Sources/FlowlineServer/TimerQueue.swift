@@ -1,4 +1,4 @@
-public import FlowlineCore
+import FlowlineCore
 
 /// The coordinator's timers, kept in a heap behind one libuv timer. Entries are never cancelled: the
 /// coordinator ignores a firing that no longer matters, so a stale entry costs one call.

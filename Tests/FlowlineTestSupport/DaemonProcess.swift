@@ -30,8 +30,8 @@ public final class DaemonProcess {
         self.data = data
         let stdoutPath = data + ".stdout-\(UUID().uuidString)"
         stderrPath = data + ".stderr-\(UUID().uuidString)"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments =

@@ -1,4 +1,4 @@
-public import FlowlineProtocol
+import FlowlineProtocol
 
 /// Checks every line a `LineClient` sent and received against proto-json: requests and notifications by
 /// `<method>.params.json` (`task.run.json` and `task.cancel.json` for the daemon's notifications), responses by

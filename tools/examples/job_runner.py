@@ -38,8 +38,10 @@ def create_instance(instance_type, message, workflow_id):
     return {"instance_id": "i-" + workflow_id[-8:], "instance_type": instance_type}
 
 
-@flow.task(revert=delete_volume, input={"size_gb": 20})
-def create_volume(size_gb, workflow_id):
+# The seed's flow is a linear_flow: the volume is created after the instance, so reverting (newest first)
+# deletes the volume before it terminates the instance.
+@flow.task(revert=delete_volume, deps=[create_instance], input={"size_gb": 20})
+def create_volume(size_gb, workflow_id, create_instance):
     print("creating {} GB volume".format(size_gb))
     return {"volume_id": "vol-" + workflow_id[-8:], "size_gb": size_gb}
 
