@@ -128,7 +128,8 @@ extension Coordinator {
             guard let kept = state.keptFutures[key], kept.at + futureRetention <= now else { return }
             record(.futureExpired(key: key, at: now), into: &decision)
         case .workflowTimeout(let w):
-            guard let workflow = state.workflows[w], !workflow.state.isTerminal else { return }
+            // A reverting workflow has already failed or been cancelled: its reverts run to the end.
+            guard let workflow = state.workflows[w], workflow.state == .running else { return }
             end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }

@@ -101,7 +101,9 @@ extension CoordinatorState {
             guard let slot = locate(w, t) else { return }
             closeLease(slot)
             modify(slot) { $0.state = .reverted }
-            workflows.values[slot.workflow].revertQueue.removeFirst()
+            if !workflows.values[slot.workflow].revertQueue.isEmpty {
+                workflows.values[slot.workflow].revertQueue.removeFirst()
+            }
         case .revertFailed(let w, let t, let error, let retryAt, _):
             guard let slot = locate(w, t) else { return }
             closeLease(slot)
@@ -111,7 +113,9 @@ extension CoordinatorState {
                 if retryAt == nil { task.state = .revertFailed }
             }
             if retryAt == nil {
-                workflows.values[slot.workflow].revertQueue.removeFirst()
+                if !workflows.values[slot.workflow].revertQueue.isEmpty {
+                    workflows.values[slot.workflow].revertQueue.removeFirst()
+                }
                 workflows.values[slot.workflow].revertFailures.append(t)
             }
         case .workflowReverted(let w, let at):

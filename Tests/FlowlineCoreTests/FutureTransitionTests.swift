@@ -151,4 +151,23 @@ struct FutureTransitionTests {
         _ = h.complete(next.runs[0], at: 5)
         #expect(h.workflow(w).state == .failed && h.workflow(w).reverted)
     }
+
+    @Test func aWorkflowTimeoutDoesNotCutItsRevertsShort() {
+        var h = Harness()
+        _ = h.worker(1)
+        var spec = WorkflowSpec(
+            name: "t",
+            tasks: [
+                TaskSpec(id: "a", handler: "a", revert: "undo_a"), TaskSpec(id: "b", handler: "b", deps: ["a"]),
+            ]
+        )
+        spec.timeout = .seconds(10)
+        let (w, d) = h.submit(spec, at: 0)
+        let b = h.complete(d.runs[0], at: 1).runs[0]
+        let undo = h.fail(b, retryable: false, at: 2).runs[0]
+        #expect(h.workflow(w).state == .reverting)
+        #expect(h.send(.fireTimer(.workflowTimeout(w)), at: 10_000).events.isEmpty)
+        _ = h.complete(undo, at: 10_001)
+        #expect(h.workflow(w).state == .failed && h.workflow(w).reverted)
+    }
 }

@@ -13,7 +13,7 @@ struct ReplayTests {
         var timers: [TimerID] = []
         var snapshots: [(events: Int, state: CoordinatorState)] = [(0, h.coordinator.state)]
         var now: Int64 = 0
-        for step in 0..<400 {
+        for step in 0..<800 {
             now += Int64.random(in: 0...300, using: &random)
             let decision = randomCommand(step: step, open: open, timers: timers, h: &h, random: &random, now: now)
             for case .runTask(_, let run) in decision.effects { open.append(run) }
@@ -100,7 +100,15 @@ struct ReplayTests {
             tasks.append(TaskSpec(id: "join", handler: "h", deps: tasks.map(\.id), retry: retry))
             let id = Bool.random(using: &random) ? "w\(Int.random(in: 0..<20, using: &random))" : nil
             return h.send(
-                .submit(WorkflowSpec(name: "r", id: id.map(WorkflowID.init), tasks: tasks), request: h.request()),
+                .submit(
+                    WorkflowSpec(
+                        name: "r",
+                        id: id.map(WorkflowID.init),
+                        timeout: Bool.random(using: &random) ? .seconds(4) : nil,
+                        tasks: tasks
+                    ),
+                    request: h.request()
+                ),
                 at: now
             )
         case 1:
