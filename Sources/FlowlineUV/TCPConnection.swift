@@ -21,7 +21,8 @@ internal import CLibUV
     /// EOF closes the whole connection (no half-close), cancelling writes still queued.
     public var onClose: ((UVError?) -> Void)?
 
-    /// Bytes handed to `write(_:)` whose write callback has not come yet (sent, failed or cancelled).
+    /// Bytes handed to `write(_:)` that the kernel did not take at once and whose write callback has not come yet
+    /// (sent, failed or cancelled).
     public private(set) var pendingWriteBytes = 0
 
     /// Bytes queued in libuv that the kernel has not taken yet (`uv_stream_get_write_queue_size`): what a peer
@@ -96,9 +97,30 @@ internal import CLibUV
 
     /// Queues a copy of `bytes` (`uv_write`). Dropped once the connection is closing. A failure, now or in the
     /// write callback, closes the connection with that error.
+    ///
+    /// When nothing is queued, the bytes go to the kernel at once (`uv_try_write`) and only what it did not take is
+    /// queued: a write that completes needs no request, no callback and no extra loop iteration.
     public func write(_ bytes: [UInt8]) {
         guard !isClosing, !isShuttingDown, !bytes.isEmpty else { return }
         precondition(bytes.count <= Int(UInt32.max), "TCPConnection.write: \(bytes.count) bytes in one uv_buf_t")
+        // libuv refuses (UV_EAGAIN) while earlier writes are queued, so the order on the wire is kept.
+        let written = unsafe bytes.withUnsafeBytes { raw in
+            var buffer = unsafe uv_buf_init(
+                unsafe UnsafeMutableRawPointer(mutating: raw.baseAddress!).assumingMemoryBound(to: CChar.self),
+                UInt32(raw.count)
+            )
+            return unsafe uv_try_write(cuv_stream(handle), &buffer, 1)
+        }
+        if written == Int32(bytes.count) { return }
+        if written < 0 && written != UV_EAGAIN.rawValue {
+            close(error: UVError(call: "uv_try_write", code: written))
+            return
+        }
+        queue(written > 0 ? bytes[Int(written)...] : bytes[...])
+    }
+
+    /// Queues a copy of `bytes` behind earlier writes (`uv_write`).
+    private func queue(_ bytes: ArraySlice<UInt8>) {
         // One allocation holds the byte count (for pendingWriteBytes in the callback) followed by the copy.
         let header = MemoryLayout<Int>.stride
         let storage = UnsafeMutableRawPointer.allocate(byteCount: header + bytes.count, alignment: 16)

@@ -34,7 +34,8 @@ struct TCPConnectionTests {
         }
         #expect(runBounded(loop))
         #expect(received == payload)
-        #expect(pendingAfterWrite == payload.count)
+        // What the kernel took at once (uv_try_write) is not pending; the rest waits for its write callback.
+        #expect(pendingAfterWrite <= payload.count)
         #expect(pendingAtEnd == 0)
         #expect(closeReason == .some(nil))
     }
