@@ -13,25 +13,30 @@ extension Coordinator {
     private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
         while session.queueWorkers[queue]?.isEmpty == false, let ref = state.nextReady(in: queue) {
             guard let worker = session.nextWorker(for: queue), let info = session.workers[worker],
-                let task = state.task(ref), let workflow = state.workflows[ref.workflow]
+                let task = state.task(ref)
             else { return }
             let kind: RunKind = task.state == .waiting ? .poll : task.state == .reverting ? .revert : .attempt
             let lease = LeaseID(state.nextLease)
+            let deadline = task.spec.timeout.map { now + $0 }
+            // Built before the event is recorded: a copy of the workflow held across `record` would make the fold
+            // copy every task of it, once per dispatch.
+            guard
+                let run = state.workflows[ref.workflow].map({
+                    run(task, of: $0, lease: lease, kind: kind, deadline: deadline)
+                })
+            else { return }
             record(
                 .taskDispatched(ref.workflow, task.id, lease: lease, worker: info.name, kind: kind, at: now),
                 into: &decision
             )
             session.leaseOwner[lease] = worker
             session.workers[worker]?.running.insert(lease)
-            let deadline = task.spec.timeout.map { now + $0 }
             if let deadline { decision.effects.append(.armTimer(.leaseTimeout(lease), at: deadline)) }
             if let interval = task.spec.heartbeat {
                 session.heartbeatDue[lease] = now + interval
                 decision.effects.append(.armTimer(.heartbeat(lease), at: now + interval))
             }
-            decision.effects.append(
-                .runTask(worker, run(task, of: workflow, lease: lease, kind: kind, deadline: deadline))
-            )
+            decision.effects.append(.runTask(worker, run))
         }
     }
 

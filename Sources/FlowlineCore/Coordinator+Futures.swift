@@ -96,19 +96,8 @@ extension Coordinator {
         into decision: inout Decision
     ) {
         guard let ref = runningAttempt(lease, from: from, request: request, into: &decision),
-            let workflow = state.workflows[ref.workflow]
+            let (parent, problem) = spawnCheck(ref, tasks: tasks, output: output)
         else { return }
-        let parent = workflow.tasks[ref.index].id
-        let completed = Set(workflow.tasks.filter { $0.state == .completed }.map(\.id.rawValue))
-        var problem = WorkflowSpec.validate(tasks: tasks, pathPrefix: "tasks", known: completed)
-        if problem == nil, !tasks.contains(where: { $0.id == output }) {
-            problem = SpecError(path: "output", message: "names none of the spawned tasks: '\(output)'")
-        }
-        if problem == nil,
-            let taken = tasks.firstIndex(where: { workflow.position(of: TaskID("\(parent)/\($0.id)")) != nil })
-        {
-            problem = SpecError(path: "tasks[\(taken)].id", message: "the workflow has this task already")
-        }
         if let problem {
             reply(request, .failure(.invalid(problem)), into: &decision)
             return
@@ -118,18 +107,36 @@ extension Coordinator {
         record(.tasksSpawned(ref.workflow, parent, tasks: tasks, output: output, at: now), into: &decision)
     }
 
+    /// The spawning task's id and what is wrong with the spawn, if anything. A function of its own so that its copy
+    /// of the workflow is gone before the spawn is recorded (the fold would otherwise copy every task).
+    private func spawnCheck(_ ref: TaskRef, tasks: [TaskSpec], output: String) -> (TaskID, SpecError?)? {
+        guard let workflow = state.workflows[ref.workflow] else { return nil }
+        let parent = workflow.tasks[ref.index].id
+        let completed = Set(workflow.tasks.filter { $0.state == .completed }.map(\.id.rawValue))
+        if let problem = WorkflowSpec.validate(tasks: tasks, pathPrefix: "tasks", known: completed) {
+            return (parent, problem)
+        }
+        if !tasks.contains(where: { $0.id == output }) {
+            return (parent, SpecError(path: "output", message: "names none of the spawned tasks: '\(output)'"))
+        }
+        if let taken = tasks.firstIndex(where: { workflow.position(of: TaskID("\(parent)/\($0.id)")) != nil }) {
+            return (parent, SpecError(path: "tasks[\(taken)].id", message: "the workflow has this task already"))
+        }
+        return (parent, nil)
+    }
+
     // MARK: - Reverts
 
     /// Starts the next revert of a reverting workflow, or ends the workflow when none is left.
     mutating func continueReverting(_ w: WorkflowID, at now: Instant, into decision: inout Decision) {
-        guard let workflow = state.workflows[w], workflow.state == .reverting else { return }
-        guard let next = workflow.revertQueue.first else {
+        guard state.workflows[w]?.state == .reverting else { return }
+        guard let next = state.workflows[w]?.revertQueue.first else {
             record(.workflowReverted(w, at: now), into: &decision)
             answerWaiters(of: w, into: &decision)
             return
         }
-        if workflow.tasks[next].state == .completed {
-            record(.revertStarted(w, workflow.tasks[next].id, at: now), into: &decision)
+        if let task = state.workflows[w]?.tasks[next], task.state == .completed {
+            record(.revertStarted(w, task.id, at: now), into: &decision)
         }
     }
 

@@ -72,7 +72,7 @@ extension Coordinator {
             record(.taskCompleted(ref.workflow, parentID, result: result, at: now), into: &decision)
             task = parent
         }
-        if let workflow = state.workflows[ref.workflow], workflow.unfinished == 0, workflow.state == .running {
+        if state.workflows[ref.workflow]?.unfinished == 0, state.workflows[ref.workflow]?.state == .running {
             record(.workflowCompleted(ref.workflow, at: now), into: &decision)
             answerWaiters(of: ref.workflow, into: &decision)
         }

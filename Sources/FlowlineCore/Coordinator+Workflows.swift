@@ -49,11 +49,12 @@ extension Coordinator {
         at now: Instant,
         into decision: inout Decision
     ) {
-        guard let workflow = state.workflows[w] else {
+        // Only the state is read here: a copy of the workflow held across `end` would make the fold copy its tasks.
+        guard let current = state.workflows[w]?.state else {
             reply(request, .failure(.unknownWorkflow(w)), into: &decision)
             return
         }
-        if workflow.state == .running {
+        if current == .running {
             end(
                 w,
                 with: .workflowCancelled(w, reason: reason, revert: revert, at: now),
@@ -129,7 +130,7 @@ extension Coordinator {
             record(.futureExpired(key: key, at: now), into: &decision)
         case .workflowTimeout(let w):
             // A reverting workflow has already failed or been cancelled: its reverts run to the end.
-            guard let workflow = state.workflows[w], workflow.state == .running else { return }
+            guard state.workflows[w]?.state == .running else { return }
             end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
