@@ -41,6 +41,9 @@ extension CoordinatorState {
                 task.retryAt = retryAt
                 task.isQueued = false
                 task.awaiting = nil
+                // The await ended with the attempt: its timers must not reach a later wait (a spawn's).
+                task.awaitDeadline = nil
+                task.wakeAt = nil
                 task.spawnOutput = nil
                 task.state = retryAt != nil ? .ready : (error.type == TaskError.timeout.type ? .timedOut : .failed)
                 if retryAt == nil { task.finishedAt = at }

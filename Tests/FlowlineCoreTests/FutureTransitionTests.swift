@@ -170,4 +170,31 @@ struct FutureTransitionTests {
         _ = h.complete(undo, at: 10_001)
         #expect(h.workflow(w).state == .failed && h.workflow(w).reverted)
     }
+    @Test func anEarlierAwaitsTimersDoNotReachATaskWaitingOnItsSpawn() {
+        var h = Harness()
+        _ = h.worker(1)
+        let (w, d) = h.submit(.single(retry: RetryPolicy(maxAttempts: 2)), at: 0)
+        _ = h.send(.await(d.runs[0].lease, .key("k", timeout: .seconds(3)), from: WorkerID(1), request: nil), at: 10)
+        _ = h.send(.resolve(key: "k", .rejected(TaskError(type: "no", message: "no")), request: RequestID(1)), at: 20)
+        let second = h.send(.fireTimer(.retry(w, TaskID("only"))), at: 1020).runs[0]
+        let spawned = h.send(
+            .spawn(
+                second.lease,
+                tasks: [TaskSpec(id: "child", handler: "c")],
+                output: "child",
+                from: WorkerID(1),
+                request: nil
+            ),
+            at: 1100
+        )
+        #expect(h.task(w, "only").state == .waiting)
+        let stale = h.send(.fireTimer(.awaitTimeout(w, TaskID("only"), n: 1)), at: 3010)
+        #expect(stale.events.isEmpty, "the first await's timeout belongs to an attempt that is over")
+        #expect(h.task(w, "only").state == .waiting)
+        var restarted = Coordinator()
+        for event in h.journal { restarted.replay(event) }
+        #expect(restarted.resume(at: Instant(milliseconds: 3020)).timers.isEmpty)
+        _ = h.complete(spawned.runs[0], result: "5", at: 3100)
+        #expect(h.workflow(w).state == .completed && h.task(w, "only").result == RawJSON("5"))
+    }
 }
