@@ -197,4 +197,27 @@ struct FutureTransitionTests {
         _ = h.complete(spawned.runs[0], result: "5", at: 3100)
         #expect(h.workflow(w).state == .completed && h.task(w, "only").result == RawJSON("5"))
     }
+
+    @Test func aRejectionThatFailsTheWorkflowDoesNotSettleItsCancelledSiblings() {
+        var h = Harness()
+        _ = h.worker(1)
+        let spec = WorkflowSpec(name: "two", tasks: [TaskSpec(id: "a", handler: "a"), TaskSpec(id: "b", handler: "b")])
+        let (w, d) = h.submit(spec, at: 0)
+        for run in d.runs {
+            _ = h.send(.await(run.lease, .key("k", timeout: nil), from: WorkerID(1), request: nil), at: 1)
+        }
+        let rejected = h.send(
+            .resolve(
+                key: "k",
+                .rejected(TaskError(type: "no", message: "no", retryable: false)),
+                request: RequestID(9)
+            ),
+            at: 2
+        )
+        let ends = rejected.events.filter { if case .workflowFailed = $0 { true } else { false } }
+        #expect(ends.count == 1, "the workflow ends once")
+        #expect(h.task(w, "a").state == .failed && h.task(w, "b").state == .cancelled)
+        #expect(h.workflow(w).state == .failed && h.workflow(w).unfinished == 0)
+        #expect(rejected.replies == [.matched(1)])
+    }
 }
