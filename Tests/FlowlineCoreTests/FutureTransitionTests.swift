@@ -220,4 +220,20 @@ struct FutureTransitionTests {
         #expect(h.workflow(w).state == .failed && h.workflow(w).unfinished == 0)
         #expect(rejected.replies == [.matched(1)])
     }
+
+    @Test func aSpawnedOutputThatFailsSkipsItsOwnDownstreamToo() {
+        var h = Harness()
+        _ = h.worker(1, concurrency: 4)
+        let (w, d) = h.submit(.chain(length: 2), at: 0)
+        let tasks = [TaskSpec(id: "out", handler: "h"), TaskSpec(id: "after", handler: "h", deps: ["out"])]
+        let spawned = h.send(
+            .spawn(d.runs[0].lease, tasks: tasks, output: "out", from: WorkerID(1), request: nil),
+            at: 1
+        )
+        _ = h.fail(spawned.runs[0], retryable: false, at: 2)
+        #expect(h.task(w, "t0/out").state == .failed && h.task(w, "t0").state == .failed)
+        #expect(h.task(w, "t1").state == .skipped, "downstream of the spawning task, which failed with its output")
+        #expect(h.task(w, "t0/after").state == .skipped, "downstream of the output, which failed for good")
+        #expect(h.workflow(w).state == .failed)
+    }
 }
