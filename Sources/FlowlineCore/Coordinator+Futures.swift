@@ -68,10 +68,16 @@ extension Coordinator {
                 record(.futureKept(key: key, outcome, at: now), into: &decision)
                 decision.effects.append(.armTimer(.futureExpiry(key: key), at: now + futureRetention))
             }
-        } else {
-            for waiter in waiters { settle(waiter.task, with: outcome, at: now, into: &decision) }
         }
-        reply(request, .matched(waiters.count), into: &decision)
+        var matched = 0
+        for waiter in waiters {
+            // Settling one waiter may end its workflow (a rejection with no attempt left) and cancel the others.
+            guard let task = state.task(waiter.task), task.state == .waiting, task.awaitNumber == waiter.awaitNumber
+            else { continue }
+            settle(waiter.task, with: outcome, at: now, into: &decision)
+            matched += 1
+        }
+        reply(request, .matched(matched), into: &decision)
     }
 
     private mutating func settle(

@@ -41,7 +41,9 @@ extension CoordinatorState {
                 task.retryAt = retryAt
                 task.isQueued = false
                 task.awaiting = nil
-                task.spawnOutput = nil
+                // The await ended with the attempt: its timers must not reach a later wait (a spawn's).
+                task.awaitDeadline = nil
+                task.wakeAt = nil
                 task.state = retryAt != nil ? .ready : (error.type == TaskError.timeout.type ? .timedOut : .failed)
                 if retryAt == nil { task.finishedAt = at }
             }
@@ -126,7 +128,15 @@ extension CoordinatorState {
             workflows.values[wi].finishedAt = at
         case .workflowCompleted(let w, let at): end(w, as: .completed, error: nil, revert: false, at: at)
         case .workflowFailed(let w, let t, let error, let at):
-            skipDownstream(of: t, in: w, at: at)
+            // A spawning task fails with its output, and the output's own downstream is skipped too.
+            var failed: TaskID? = t
+            while let id = failed, let slot = locate(w, id) {
+                skipDownstream(of: id, in: w, at: at)
+                failed = workflows.values[slot.workflow].tasks[slot.task].spawnOutput.flatMap { output in
+                    let state = locate(w, output).map { workflows.values[$0.workflow].tasks[$0.task].state }
+                    return state == .failed || state == .timedOut ? output : nil
+                }
+            }
             end(w, as: .failed, error: error, revert: true, at: at)
         case .workflowCancelled(let w, let reason, let revert, let at):
             let error = TaskError(type: "cancelled", message: reason, retryable: false)

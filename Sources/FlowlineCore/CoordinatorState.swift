@@ -46,8 +46,12 @@ public struct CoordinatorState: Sendable {
 
     public init() {}
 
-    /// The task at `ref`.
-    public func task(_ ref: TaskRef) -> TaskRecord? { workflows[ref.workflow]?.tasks[ref.index] }
+    /// The task at `ref`, if it is still there: a ref may outlive its workflow, compacted and then submitted
+    /// again under the same id with fewer tasks.
+    public func task(_ ref: TaskRef) -> TaskRecord? {
+        guard let tasks = workflows[ref.workflow]?.tasks, tasks.indices.contains(ref.index) else { return nil }
+        return tasks[ref.index]
+    }
 
     /// Drops stale entries from the top of `queue` and returns the task that would run next.
     mutating func nextReady(in queue: String) -> TaskRef? {
@@ -59,7 +63,7 @@ public struct CoordinatorState: Sendable {
     }
 
     func isCurrent(_ entry: ReadyEntry) -> Bool {
-        guard let task = workflows[entry.workflow]?.tasks[entry.task] else { return false }
+        guard let task = task(TaskRef(workflow: entry.workflow, index: entry.task)) else { return false }
         return task.isQueued && task.queueTicket == entry.ticket
     }
 

@@ -105,7 +105,8 @@ public struct TaskRecord: Hashable, Sendable {
     public var awaitDeadline: Instant?
     /// When a sleep ends or the next poll is due.
     public var wakeAt: Instant?
-    /// While waiting on tasks it spawned: the full id of the one whose result it takes.
+    /// While waiting on tasks it spawned: the full id of the one whose result it takes (kept when the task fails
+    /// with it, so that the output's downstream is skipped too).
     public var spawnOutput: TaskID?
     /// The order in which tasks completed, for reverting in reverse.
     public var completionOrder: UInt64 = 0

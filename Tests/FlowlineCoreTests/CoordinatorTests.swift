@@ -256,4 +256,19 @@ struct CoordinatorTests {
         #expect(resumed.timers[.retry(id, TaskID("only"))] == Instant(milliseconds: 1010))
         #expect(resumed.timers[.workflowTimeout(id)] == Instant(milliseconds: 60000))
     }
+    @Test func aCompactedWorkflowsQueuedRunsDoNotReachItsSuccessor() {
+        var h = Harness()
+        let three = WorkflowSpec(
+            name: "three",
+            id: WorkflowID("w"),
+            tasks: ["a", "b", "c"].map { TaskSpec(id: $0, handler: $0, queue: "q") }
+        )
+        let (w, _) = h.submit(three, at: 0)
+        _ = h.send(.cancel(w, reason: "no", revert: false, request: h.request()), at: 1)
+        let compacted = h.send(.compact(finishedBefore: Instant(milliseconds: 10), limit: 10), at: 10)
+        #expect(compacted.events == [.workflowsCompacted([w], at: Instant(milliseconds: 10))])
+        _ = h.submit(.single(id: "w", queue: "q"), at: 20)
+        let runs = h.worker(1, queues: ["q"], at: 30).runs
+        #expect(runs.map(\.taskID) == [TaskID("only")], "the old workflow's stale entries are dropped, not followed")
+    }
 }

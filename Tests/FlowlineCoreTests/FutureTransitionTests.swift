@@ -170,4 +170,70 @@ struct FutureTransitionTests {
         _ = h.complete(undo, at: 10_001)
         #expect(h.workflow(w).state == .failed && h.workflow(w).reverted)
     }
+    @Test func anEarlierAwaitsTimersDoNotReachATaskWaitingOnItsSpawn() {
+        var h = Harness()
+        _ = h.worker(1)
+        let (w, d) = h.submit(.single(retry: RetryPolicy(maxAttempts: 2)), at: 0)
+        _ = h.send(.await(d.runs[0].lease, .key("k", timeout: .seconds(3)), from: WorkerID(1), request: nil), at: 10)
+        _ = h.send(.resolve(key: "k", .rejected(TaskError(type: "no", message: "no")), request: RequestID(1)), at: 20)
+        let second = h.send(.fireTimer(.retry(w, TaskID("only"))), at: 1020).runs[0]
+        let spawned = h.send(
+            .spawn(
+                second.lease,
+                tasks: [TaskSpec(id: "child", handler: "c")],
+                output: "child",
+                from: WorkerID(1),
+                request: nil
+            ),
+            at: 1100
+        )
+        #expect(h.task(w, "only").state == .waiting)
+        let stale = h.send(.fireTimer(.awaitTimeout(w, TaskID("only"), n: 1)), at: 3010)
+        #expect(stale.events.isEmpty, "the first await's timeout belongs to an attempt that is over")
+        #expect(h.task(w, "only").state == .waiting)
+        var restarted = Coordinator()
+        for event in h.journal { restarted.replay(event) }
+        #expect(restarted.resume(at: Instant(milliseconds: 3020)).timers.isEmpty)
+        _ = h.complete(spawned.runs[0], result: "5", at: 3100)
+        #expect(h.workflow(w).state == .completed && h.task(w, "only").result == RawJSON("5"))
+    }
+
+    @Test func aRejectionThatFailsTheWorkflowDoesNotSettleItsCancelledSiblings() {
+        var h = Harness()
+        _ = h.worker(1)
+        let spec = WorkflowSpec(name: "two", tasks: [TaskSpec(id: "a", handler: "a"), TaskSpec(id: "b", handler: "b")])
+        let (w, d) = h.submit(spec, at: 0)
+        for run in d.runs {
+            _ = h.send(.await(run.lease, .key("k", timeout: nil), from: WorkerID(1), request: nil), at: 1)
+        }
+        let rejected = h.send(
+            .resolve(
+                key: "k",
+                .rejected(TaskError(type: "no", message: "no", retryable: false)),
+                request: RequestID(9)
+            ),
+            at: 2
+        )
+        let ends = rejected.events.filter { if case .workflowFailed = $0 { true } else { false } }
+        #expect(ends.count == 1, "the workflow ends once")
+        #expect(h.task(w, "a").state == .failed && h.task(w, "b").state == .cancelled)
+        #expect(h.workflow(w).state == .failed && h.workflow(w).unfinished == 0)
+        #expect(rejected.replies == [.matched(1)])
+    }
+
+    @Test func aSpawnedOutputThatFailsSkipsItsOwnDownstreamToo() {
+        var h = Harness()
+        _ = h.worker(1, concurrency: 4)
+        let (w, d) = h.submit(.chain(length: 2), at: 0)
+        let tasks = [TaskSpec(id: "out", handler: "h"), TaskSpec(id: "after", handler: "h", deps: ["out"])]
+        let spawned = h.send(
+            .spawn(d.runs[0].lease, tasks: tasks, output: "out", from: WorkerID(1), request: nil),
+            at: 1
+        )
+        _ = h.fail(spawned.runs[0], retryable: false, at: 2)
+        #expect(h.task(w, "t0/out").state == .failed && h.task(w, "t0").state == .failed)
+        #expect(h.task(w, "t1").state == .skipped, "downstream of the spawning task, which failed with its output")
+        #expect(h.task(w, "t0/after").state == .skipped, "downstream of the output, which failed for good")
+        #expect(h.workflow(w).state == .failed)
+    }
 }
