@@ -8,7 +8,8 @@ public enum Command: Sendable {
     case cancel(WorkflowID, reason: String, revert: Bool, request: RequestID)
     /// A connection said hello as a worker.
     case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
-    /// A connection closed: its leases end and its waits are dropped.
+    /// A connection closed: a worker's leases end. (A client's pending waits are answered into the void when
+    /// their workflow ends or their timeout passes; the shell drops answers for closed connections.)
     case disconnect(WorkerID)
     /// A worker finished a run; for a poll, `poll` is the decoded answer (nil when the result was not one).
     case complete(LeaseID, result: RawJSON, poll: PollAnswer?, from: WorkerID, request: RequestID?)

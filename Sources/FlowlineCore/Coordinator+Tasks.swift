@@ -38,6 +38,15 @@ extension Coordinator {
                     message: "a poll answers {\"done\": false} or {\"done\": true, \"result\": ...}"
                 )
                 reply(request, .failure(.invalid(error)), into: &decision)
+                // The answer is refused, and the poll counts as failed: left open, the lease would hold the task
+                // until the worker went away.
+                session.release(lease)
+                runFailed(
+                    ref,
+                    error: TaskError(type: "bad_poll_answer", message: error.message),
+                    at: now,
+                    into: &decision
+                )
                 return
             }
             session.release(lease)
@@ -151,11 +160,17 @@ extension Coordinator {
             return
         }
         record(.taskAttemptFailed(ref.workflow, task.id, error: error, retryAt: nil, at: now), into: &decision)
-        // A spawning task fails with the output it was waiting for.
+        // A spawning task fails (SPEC: "fails when output fails for good", so `failed` even when the output
+        // timed out) with the output it was waiting for.
         while let parentID = task.parent, let parent = state.workflows[ref.workflow]?.task(parentID),
             parent.state == .waiting, parent.spawnOutput == task.id
         {
-            record(.taskAttemptFailed(ref.workflow, parentID, error: error, retryAt: nil, at: now), into: &decision)
+            let failure = TaskError(
+                type: "output_failed",
+                message: "\(task.id) failed: \(error.type): \(error.message)",
+                retryable: false
+            )
+            record(.taskAttemptFailed(ref.workflow, parentID, error: failure, retryAt: nil, at: now), into: &decision)
             task = parent
         }
         end(

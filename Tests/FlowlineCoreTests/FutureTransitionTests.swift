@@ -236,4 +236,39 @@ struct FutureTransitionTests {
         #expect(h.task(w, "t0/after").state == .skipped, "downstream of the output, which failed for good")
         #expect(h.workflow(w).state == .failed)
     }
+
+    @Test func aMalformedPollAnswerIsRefusedAndFailsThePoll() {
+        var h = Harness()
+        _ = h.worker(1)
+        let (w, d) = h.submit(.single(retry: RetryPolicy(maxAttempts: 2, backoff: .milliseconds(10))), at: 0)
+        let poll = Future.poll(handler: "check", input: .emptyObject, interval: .seconds(1), timeout: nil)
+        let first = h.send(.await(d.runs[0].lease, poll, from: WorkerID(1), request: nil), at: 1).runs[0]
+        let bad = h.send(
+            .complete(first.lease, result: RawJSON("7"), poll: nil, from: WorkerID(1), request: RequestID(9)),
+            at: 2
+        )
+        #expect(bad.replies.count == 1)
+        #expect(h.task(w, "only").state == .ready && h.task(w, "only").error?.type == "bad_poll_answer")
+        #expect(h.coordinator.state.leases.isEmpty, "the poll's lease does not stay open")
+    }
+
+    @Test func aSpawningTaskFailsWhenItsOutputTimesOut() {
+        var h = Harness()
+        _ = h.worker(1)
+        let (w, d) = h.submit(.single(), at: 0)
+        let spawned = h.send(
+            .spawn(
+                d.runs[0].lease,
+                tasks: [TaskSpec(id: "o", handler: "h", timeout: .seconds(1))],
+                output: "o",
+                from: WorkerID(1),
+                request: nil
+            ),
+            at: 1
+        )
+        _ = h.send(.fireTimer(.leaseTimeout(spawned.runs[0].lease)), at: 1001)
+        #expect(h.task(w, "only/o").state == .timedOut)
+        #expect(h.task(w, "only").state == .failed && h.task(w, "only").error?.type == "output_failed")
+        #expect(h.workflow(w).state == .failed)
+    }
 }
