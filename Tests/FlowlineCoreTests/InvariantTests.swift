@@ -1,0 +1,243 @@
+import FlowlineTestSupport
+import Testing
+
+@testable import FlowlineCore
+
+/// Invariants over long random runs with restarts (replay + resume) and compactions: unfinished counts, leases and
+/// worker slots agree, nothing happens to a workflow after it ends, reverts run newest first.
+struct InvariantTests {
+    @Test("invariants hold through random runs with restarts", arguments: Array(1...30) as [UInt64])
+    func invariants(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var h = Harness()
+        var open: [TaskRun] = []
+        var timers: [TimerID] = []
+        var now: Int64 = 0
+        var ended: Set<WorkflowID> = []
+        for step in 0..<600 {
+            now += Int64.random(in: 0...300, using: &random)
+            var decision: Decision
+            if Int.random(in: 0..<60, using: &random) == 0 {
+                var c = Coordinator()
+                for e in h.journal { c.replay(e) }
+                decision = c.resume(at: Instant(milliseconds: now))
+                h.journal += decision.events
+                h.coordinator = c
+                open = []
+            } else if Int.random(in: 0..<40, using: &random) == 0 {
+                decision = h.send(.compact(finishedBefore: Instant(milliseconds: now - 500), limit: 3), at: now)
+            } else {
+                decision = randomCommand(step: step, open: open, timers: timers, h: &h, random: &random, now: now)
+            }
+            for case .runTask(_, let run) in decision.effects { open.append(run) }
+            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
+            let s = h.coordinator.state
+            var lastOrder: [WorkflowID: UInt64] = [:]
+            for e in decision.events {
+                if case .revertStarted(let w, let t, _) = e, let task = s.workflows[w]?.task(t) {
+                    if let last = lastOrder[w] {
+                        #expect(task.completionOrder < last, "seed \(seed) step \(step): revert order")
+                    }
+                    lastOrder[w] = task.completionOrder
+                }
+            }
+            for e in decision.events {
+                if case .workflowsCompacted(let ids, _) = e {
+                    for id in ids { ended.remove(id) }
+                    continue
+                }
+                if case .workflowSubmitted = e { continue }
+                if case .futureKept = e { continue }
+                if case .futureUsed = e { continue }
+                if case .futureExpired = e { continue }
+                #expect(!ended.contains(e.workflowID), "seed \(seed) step \(step): event after end \(e)")
+            }
+            for id in s.order {
+                let w = s.workflows[id]!
+                if w.state.isTerminal { ended.insert(id) }
+                let unfinished = w.tasks.filter { !$0.state.isFinished }.count
+                if w.state == .running {
+                    #expect(
+                        unfinished == w.unfinished,
+                        "seed \(seed) step \(step): unfinished \(w.unfinished) vs \(unfinished) in \(id)"
+                    )
+                } else {
+                    #expect(
+                        unfinished == 0 && w.unfinished == 0,
+                        "seed \(seed) step \(step): unfinished tasks in ended \(id)"
+                    )
+                }
+                if w.state == .completed {
+                    #expect(
+                        w.tasks.allSatisfy { $0.state == .completed },
+                        "seed \(seed) step \(step): completed wf with unfinished tasks"
+                    )
+                }
+                for t in w.tasks where t.state == .completed && t.parent == nil {
+                    _ = t
+                }
+                for (i, t) in w.tasks.enumerated() {
+                    #expect(
+                        t.attempts <= t.spec.retry.maxAttempts && t.attempts >= 0,
+                        "seed \(seed) step \(step): attempts \(t.attempts)"
+                    )
+                    #expect(
+                        t.revertAttempts <= t.spec.retry.maxAttempts && t.revertAttempts >= 0,
+                        "seed \(seed) step \(step): revertAttempts"
+                    )
+                    if let p = t.parent, let parent = w.task(p), parent.state == .completed, t.state == .completed,
+                        "\(p.rawValue)/s1" == t.id.rawValue
+                    {
+                        #expect(parent.result == t.result, "seed \(seed) step \(step): parent result")
+                    }
+                    if let l = t.lease {
+                        #expect(s.leases[l] == TaskRef(workflow: id, index: i), "seed \(seed) step \(step): lease map")
+                        #expect(
+                            [.running, .waiting, .reverting].contains(t.state),
+                            "seed \(seed) step \(step): lease on \(t.state)"
+                        )
+                        #expect(h.coordinator.session.leaseOwner[l] != nil || true)
+                    }
+                    if t.state == .reverting || t.state == .reverted || t.state == .revertFailed {
+                        #expect(w.state != .running, "seed \(seed) step \(step): revert state in running wf")
+                    }
+                    if t.state == .running {
+                        #expect(t.lease != nil, "seed \(seed) step \(step): running without lease \(id)/\(t.id)")
+                    }
+                    if t.isQueued {
+                        #expect(
+                            [.ready, .waiting, .reverting].contains(t.state),
+                            "seed \(seed) step \(step): queued \(t.state)"
+                        )
+                    }
+                }
+                if w.state == .reverting {
+                    #expect(
+                        w.tasks.contains { $0.state == .reverting },
+                        "seed \(seed) step \(step): reverting wf without reverting task \(id)"
+                    )
+                }
+            }
+            for (lease, ref) in s.leases {
+                #expect(s.task(ref)?.lease == lease, "seed \(seed) step \(step): dangling lease")
+            }
+            for (lease, _) in s.leases {
+                #expect(h.coordinator.session.leaseOwner[lease] != nil, "seed \(seed) step \(step): orphan lease")
+            }
+            for (lease, _) in h.coordinator.session.leaseOwner {
+                #expect(s.leases[lease] != nil, "seed \(seed) step \(step): session holds closed lease \(lease)")
+            }
+        }
+    }
+
+    private func randomCommand(
+        step: Int,
+        open: [TaskRun],
+        timers: [TimerID],
+        h: inout Harness,
+        random: inout SeededRandom,
+        now: Int64
+    ) -> Decision {
+        switch Int.random(in: 0..<14, using: &random) {
+        case 10:
+            guard let run = open.randomElement(using: &random) else { return Decision() }
+            let futures: [Future] = [
+                .key("k\(Int.random(in: 0..<4, using: &random))", timeout: .seconds(3)), .sleep(.milliseconds(200)),
+                .poll(handler: "check", input: .emptyObject, interval: .milliseconds(100), timeout: .seconds(5)),
+            ]
+            let future = futures.randomElement(using: &random)!
+            return h.send(
+                .await(run.lease, future, from: WorkerID(UInt64.random(in: 1...3, using: &random)), request: nil),
+                at: now
+            )
+        case 11:
+            let outcome: FutureOutcome =
+                Bool.random(using: &random)
+                ? .resolved(RawJSON("\(step)")) : .rejected(TaskError(type: "no", message: "rejected"))
+            return h.send(
+                .resolve(key: "k\(Int.random(in: 0..<4, using: &random))", outcome, request: h.request()),
+                at: now
+            )
+        case 12:
+            guard let run = open.randomElement(using: &random) else { return Decision() }
+            let tasks = [
+                TaskSpec(id: "s0", handler: "h", revert: "undo"), TaskSpec(id: "s1", handler: "h", deps: ["s0"]),
+            ]
+            return h.send(
+                .spawn(
+                    run.lease,
+                    tasks: tasks,
+                    output: "s1",
+                    from: WorkerID(UInt64.random(in: 1...3, using: &random)),
+                    request: nil
+                ),
+                at: now
+            )
+        case 13:
+            guard let run = open.randomElement(using: &random) else { return Decision() }
+            let answer = PollAnswer(done: Bool.random(using: &random), result: RawJSON("\(step)"))
+            return h.send(
+                .complete(
+                    run.lease,
+                    result: .null,
+                    poll: answer,
+                    from: WorkerID(UInt64.random(in: 1...3, using: &random)),
+                    request: nil
+                ),
+                at: now
+            )
+        case 0:
+            let retry = RetryPolicy(maxAttempts: Int.random(in: 1...3, using: &random), backoff: .milliseconds(100))
+            let width = Int.random(in: 1...4, using: &random)
+            var tasks = (0..<width).map {
+                TaskSpec(
+                    id: "p\($0)",
+                    handler: "h",
+                    retry: retry,
+                    timeout: .seconds(2),
+                    revert: $0 % 2 == 0 ? "undo" : nil
+                )
+            }
+            tasks.append(TaskSpec(id: "join", handler: "h", deps: tasks.map(\.id), retry: retry))
+            let id = Bool.random(using: &random) ? "w\(Int.random(in: 0..<20, using: &random))" : nil
+            return h.send(
+                .submit(
+                    WorkflowSpec(
+                        name: "r",
+                        id: id.map(WorkflowID.init),
+                        timeout: Bool.random(using: &random) ? .seconds(4) : nil,
+                        tasks: tasks
+                    ),
+                    request: h.request()
+                ),
+                at: now
+            )
+        case 1:
+            let w = UInt64.random(in: 1...3, using: &random)
+            return Bool.random(using: &random)
+                ? h.worker(w, concurrency: Int.random(in: 1...4, using: &random), at: now)
+                : h.send(.disconnect(WorkerID(w)), at: now)
+        case 2, 3, 4:
+            guard let run = open.randomElement(using: &random) else { return Decision() }
+            return h.complete(run, by: UInt64.random(in: 1...3, using: &random), result: "\(step)", at: now)
+        case 5:
+            guard let run = open.randomElement(using: &random) else { return Decision() }
+            return h.fail(
+                run,
+                by: UInt64.random(in: 1...3, using: &random),
+                retryable: Bool.random(using: &random),
+                at: now
+            )
+        case 6, 7, 8:
+            guard let timer = timers.randomElement(using: &random) else { return Decision() }
+            return h.send(.fireTimer(timer), at: now)
+        default:
+            guard let w = h.coordinator.state.order.randomElement(using: &random) else { return Decision() }
+            return h.send(
+                .cancel(w, reason: "random", revert: Bool.random(using: &random), request: h.request()),
+                at: now
+            )
+        }
+    }
+
+}
