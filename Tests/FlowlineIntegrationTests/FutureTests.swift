@@ -80,14 +80,20 @@ struct FutureTests {
         #expect(waiting["state"] == .string("running"))
     }
 
-    @Test func rejectFailsTheAttemptAndTheRetryRunsTheHandlerAgain() throws {
-        let f = try Fixture()
-        let worker = try f.worker()
+    @Test(arguments: [false, true])
+    func rejectFailsTheAttemptAndTheRetryRunsTheHandlerAgain(restart: Bool) throws {
+        let f = try Fixture(sync: "full")
+        var worker = try f.worker()
         _ = try f.client().submit(
             #"{"name":"r","id":"rej","tasks":[{"id":"job","handler":"start","retry":{"max_attempts":2,"backoff_s":0.01}}]}"#
         )
         let first = try worker.nextTask()
         _ = try worker.result("task.await", #"{"lease":"\#(first["lease"]!.stringValue!)","future":{"key":"job-1"}}"#)
+        if restart {
+            // The task waits on its key across the crash; the rejection reaches it afterwards.
+            try f.crashAndRestart(sync: "full")
+            worker = try f.worker()
+        }
         let rejected = try f.client().result("future.reject", #"{"key":"job-1","error":"the query failed"}"#)
         #expect(rejected["matched"] == .int(1))
         let second = try worker.nextTask()

@@ -175,10 +175,10 @@ struct SpawnAndRevertTests {
         #expect(record.task("b")?["state"] == .string("revert_failed"))
     }
 
-    @Test(arguments: [false, true])
-    func cancelRevertsOnlyWhenAsked(revert: Bool) throws {
-        let f = try Fixture()
-        let worker = try f.worker(concurrency: 2)
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func cancelRevertsOnlyWhenAsked(revert: Bool, restart: Bool) throws {
+        let f = try Fixture(sync: "full")
+        var worker = try f.worker(concurrency: 2)
         _ = try f.client().submit(
             #"""
             {"name":"c","id":"cx","tasks":[{"id":"a","handler":"a","revert":"undo_a"},
@@ -197,6 +197,11 @@ struct SpawnAndRevertTests {
         #expect(record.task("w")?["state"] == .string("cancelled"))
         if revert {
             #expect(record["state"] == .string("reverting"))
+            if restart {
+                // The revert sequence in progress carries on after a crash.
+                try f.crashAndRestart(sync: "full")
+                worker = try f.worker(concurrency: 2)
+            }
             let undo = try worker.nextTask()
             #expect(undo["handler"] == .string("undo_a"))
             try worker.complete(undo)
