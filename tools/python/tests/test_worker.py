@@ -194,6 +194,41 @@ class HeartbeatsAndShutdown(DaemonTestCase):
         self.assertEqual(record["state"], "completed")
         self.assertEqual(task_of(record, "a")["result"], "finished")
 
+    def test_a_stopping_worker_is_sent_nothing_more_and_work_moves_on_without_using_attempts(self):
+        started = threading.Event()
+        release = threading.Event()
+
+        def slow(ctx):
+            started.set()
+            release.wait(10)
+            return "slow done"
+
+        def fast(ctx):
+            return "fast done"
+
+        stopping = Worker(self.client, handlers={"slow": slow, "fast": fast}, queues=[self.queue], concurrency=2,
+                          name="stopping")
+        stopping.start()
+        self.assertTrue(stopping.wait_connected(10))
+        first = self.client.submit({"name": "s", "tasks": [{"id": "a", "handler": "slow", "queue": self.queue}]})[
+            "workflow_id"]
+        self.assertTrue(started.wait(10))
+        stopper = threading.Thread(target=stopping.stop, args=(10,))
+        stopper.start()
+        # worker.quiet reached the daemon: a workflow submitted now must not go to the stopping worker.
+        wait_until(lambda: any(w["name"] == "stopping" and w["concurrency"] == 0 for w in self.client.workers()),
+                   10, message="the stopping worker is quiet")
+        second = self.client.submit({"name": "f", "tasks": [{"id": "b", "handler": "fast", "queue": self.queue}]})[
+            "workflow_id"]
+        other = Worker(self.client, handlers={"fast": fast}, queues=[self.queue], name="other")
+        self.start_worker(other)
+        record = self.wait(second)
+        self.assertEqual(task_of(record, "b")["worker"], "other")
+        self.assertEqual(task_of(record, "b")["attempts"], 1)
+        release.set()
+        stopper.join(15)
+        self.assertEqual(task_of(self.wait(first), "a")["result"], "slow done")
+
 
 class Restart(DaemonTestCase):
     @classmethod
