@@ -2,7 +2,11 @@ public import FlowlineCore
 
 extension Instant {
     /// RFC 3339 in UTC with milliseconds: `2026-11-22T10:00:00.000Z`.
-    public var rfc3339: String {
+    public var rfc3339: String { String(decoding: rfc3339Bytes(quoted: false), as: UTF8.self) }
+
+    /// The RFC 3339 text as bytes, written digit by digit (records carry several times per task, so this is on
+    /// the path of every large answer), optionally inside JSON quotes. Years outside 0...9999 are clamped.
+    func rfc3339Bytes(quoted: Bool) -> [UInt8] {
         let ms = milliseconds
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let inDay = ms - days * 86_400_000
@@ -15,20 +19,41 @@ extension Instant {
         let mp = (5 * doy + 2) / 153
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ v: Int64, _ width: Int) -> String {
-            let s = String(v)
-            return String(repeating: "0", count: max(0, width - s.count)) + s
+        let year = min(max(yoe + era * 400 + (month <= 2 ? 1 : 0), 0), 9999)
+        var out: [UInt8] = []
+        out.reserveCapacity(26)
+        if quoted { out.append(UInt8(ascii: "\"")) }
+        func digits(_ value: Int64, _ width: Int) {
+            var divisor: Int64 = 1
+            for _ in 1..<width { divisor *= 10 }
+            while divisor > 0 {
+                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
+                divisor /= 10
+            }
         }
-        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))T\(pad(inDay / 3_600_000, 2)):"
-            + "\(pad(inDay / 60_000 % 60, 2)):\(pad(inDay / 1000 % 60, 2)).\(pad(inDay % 1000, 3))Z"
+        digits(year, 4)
+        out.append(UInt8(ascii: "-"))
+        digits(month, 2)
+        out.append(UInt8(ascii: "-"))
+        digits(day, 2)
+        out.append(UInt8(ascii: "T"))
+        digits(inDay / 3_600_000, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(inDay / 60_000 % 60, 2)
+        out.append(UInt8(ascii: ":"))
+        digits(inDay / 1000 % 60, 2)
+        out.append(UInt8(ascii: "."))
+        digits(inDay % 1000, 3)
+        out.append(UInt8(ascii: "Z"))
+        if quoted { out.append(UInt8(ascii: "\"")) }
+        return out
     }
 }
 
 extension JSONWriter {
     /// An instant as an RFC 3339 string, or null.
     public mutating func time(_ instant: Instant?) {
-        if let instant { string(instant.rfc3339) } else { null() }
+        if let instant { raw(instant.rfc3339Bytes(quoted: true)) } else { null() }
     }
 
     /// Raw JSON spliced in, or null.
