@@ -27,7 +27,7 @@ struct InvariantTests {
             } else if Int.random(in: 0..<40, using: &random) == 0 {
                 decision = h.send(.compact(finishedBefore: Instant(milliseconds: now - 500), limit: 3), at: now)
             } else {
-                decision = randomCommand(step: step, open: open, timers: timers, h: &h, random: &random, now: now)
+                decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
             }
             for case .runTask(_, let run) in decision.effects { open.append(run) }
             for case .armTimer(let id, _) in decision.effects { timers.append(id) }
@@ -129,115 +129,4 @@ struct InvariantTests {
             }
         }
     }
-
-    private func randomCommand(
-        step: Int,
-        open: [TaskRun],
-        timers: [TimerID],
-        h: inout Harness,
-        random: inout SeededRandom,
-        now: Int64
-    ) -> Decision {
-        switch Int.random(in: 0..<14, using: &random) {
-        case 10:
-            guard let run = open.randomElement(using: &random) else { return Decision() }
-            let futures: [Future] = [
-                .key("k\(Int.random(in: 0..<4, using: &random))", timeout: .seconds(3)), .sleep(.milliseconds(200)),
-                .poll(handler: "check", input: .emptyObject, interval: .milliseconds(100), timeout: .seconds(5)),
-            ]
-            let future = futures.randomElement(using: &random)!
-            return h.send(
-                .await(run.lease, future, from: WorkerID(UInt64.random(in: 1...3, using: &random)), request: nil),
-                at: now
-            )
-        case 11:
-            let outcome: FutureOutcome =
-                Bool.random(using: &random)
-                ? .resolved(RawJSON("\(step)")) : .rejected(TaskError(type: "no", message: "rejected"))
-            return h.send(
-                .resolve(key: "k\(Int.random(in: 0..<4, using: &random))", outcome, request: h.request()),
-                at: now
-            )
-        case 12:
-            guard let run = open.randomElement(using: &random) else { return Decision() }
-            let tasks = [
-                TaskSpec(id: "s0", handler: "h", revert: "undo"), TaskSpec(id: "s1", handler: "h", deps: ["s0"]),
-            ]
-            return h.send(
-                .spawn(
-                    run.lease,
-                    tasks: tasks,
-                    output: "s1",
-                    from: WorkerID(UInt64.random(in: 1...3, using: &random)),
-                    request: nil
-                ),
-                at: now
-            )
-        case 13:
-            guard let run = open.randomElement(using: &random) else { return Decision() }
-            let answer = PollAnswer(done: Bool.random(using: &random), result: RawJSON("\(step)"))
-            return h.send(
-                .complete(
-                    run.lease,
-                    result: .null,
-                    poll: answer,
-                    from: WorkerID(UInt64.random(in: 1...3, using: &random)),
-                    request: nil
-                ),
-                at: now
-            )
-        case 0:
-            let retry = RetryPolicy(maxAttempts: Int.random(in: 1...3, using: &random), backoff: .milliseconds(100))
-            let width = Int.random(in: 1...4, using: &random)
-            var tasks = (0..<width).map {
-                TaskSpec(
-                    id: "p\($0)",
-                    handler: "h",
-                    retry: retry,
-                    timeout: .seconds(2),
-                    revert: $0 % 2 == 0 ? "undo" : nil
-                )
-            }
-            tasks.append(TaskSpec(id: "join", handler: "h", deps: tasks.map(\.id), retry: retry))
-            let id = Bool.random(using: &random) ? "w\(Int.random(in: 0..<20, using: &random))" : nil
-            return h.send(
-                .submit(
-                    WorkflowSpec(
-                        name: "r",
-                        id: id.map(WorkflowID.init),
-                        timeout: Bool.random(using: &random) ? .seconds(4) : nil,
-                        tasks: tasks
-                    ),
-                    request: h.request()
-                ),
-                at: now
-            )
-        case 1:
-            let w = UInt64.random(in: 1...3, using: &random)
-            return Bool.random(using: &random)
-                ? h.worker(w, concurrency: Int.random(in: 1...4, using: &random), at: now)
-                : h.send(.disconnect(WorkerID(w)), at: now)
-        case 2, 3, 4:
-            guard let run = open.randomElement(using: &random) else { return Decision() }
-            return h.complete(run, by: UInt64.random(in: 1...3, using: &random), result: "\(step)", at: now)
-        case 5:
-            guard let run = open.randomElement(using: &random) else { return Decision() }
-            return h.fail(
-                run,
-                by: UInt64.random(in: 1...3, using: &random),
-                retryable: Bool.random(using: &random),
-                at: now
-            )
-        case 6, 7, 8:
-            guard let timer = timers.randomElement(using: &random) else { return Decision() }
-            return h.send(.fireTimer(timer), at: now)
-        default:
-            guard let w = h.coordinator.state.order.randomElement(using: &random) else { return Decision() }
-            return h.send(
-                .cancel(w, reason: "random", revert: Bool.random(using: &random), request: h.request()),
-                at: now
-            )
-        }
-    }
-
 }
