@@ -28,15 +28,28 @@ extension Daemon {
                     dirty.insert(event.workflowID)
                 }
             }
+            var checkpointed = checkpointDue
             if checkpointDue { addCheckpoint(to: &batch) }
             do {
                 try journal.commit(batch)
+            } catch let error as JournalError where error.isOutOfSpace && checkpointDue {
+                // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
+                // try the checkpoint again at a later turn.
+                batch.snapshots = []
+                batch.checkpoint = nil
+                checkpointed = false
+                do {
+                    try journal.commit(batch)
+                } catch {
+                    failTurn(error)
+                    return
+                }
             } catch {
                 failTurn(error)
                 return
             }
             eventsSinceCheckpoint += turnEvents.count
-            if checkpointDue {
+            if checkpointed {
                 dirty.removeAll(keepingCapacity: true)
                 eventsSinceCheckpoint = 0
                 lastCheckpoint = now
