@@ -150,9 +150,7 @@ extension Coordinator {
     /// next revert runs.
     mutating func revertRunFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
         guard let task = state.task(ref) else { return }
-        let retry = task.spec.retry
-        if error.retryable && task.revertAttempts < retry.maxAttempts {
-            let retryAt = now + retry.delay(afterAttempt: task.revertAttempts)
+        if let retryAt = task.spec.retry.retryAt(afterAttempt: task.revertAttempts, failingWith: error, at: now) {
             record(.revertFailed(ref.workflow, task.id, error: error, retryAt: retryAt, at: now), into: &decision)
             decision.effects.append(.armTimer(.retry(ref.workflow, task.id), at: retryAt))
             return

@@ -152,9 +152,7 @@ extension Coordinator {
     /// An attempt failed: retry after backoff while attempts remain, else the task and its workflow fail.
     mutating func attemptFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
         guard var task = state.task(ref) else { return }
-        let retry = task.spec.retry
-        if error.retryable && task.attempts < retry.maxAttempts {
-            let retryAt = now + retry.delay(afterAttempt: task.attempts)
+        if let retryAt = task.spec.retry.retryAt(afterAttempt: task.attempts, failingWith: error, at: now) {
             record(.taskAttemptFailed(ref.workflow, task.id, error: error, retryAt: retryAt, at: now), into: &decision)
             decision.effects.append(.armTimer(.retry(ref.workflow, task.id), at: retryAt))
             return

@@ -84,6 +84,13 @@ public struct RetryPolicy: Hashable, Sendable {
     /// SPEC §2's defaults: one attempt, 1 s doubling up to 300 s.
     public static let `default` = RetryPolicy()
 
+    /// When a run that failed with `error` after `attempts` runs is tried again, or nil when it failed for good
+    /// (the error is not retryable, or no attempt is left).
+    public func retryAt(afterAttempt attempts: Int, failingWith error: TaskError, at now: Instant) -> Instant? {
+        guard error.retryable && attempts < maxAttempts else { return nil }
+        return now + delay(afterAttempt: attempts)
+    }
+
     /// The wait before attempt `attempt + 1`: `min(backoff * multiplier^(attempt-1), maxBackoff)`.
     public func delay(afterAttempt attempt: Int) -> Duration {
         var ms = Double(backoff.milliseconds)
