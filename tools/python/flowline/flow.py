@@ -33,7 +33,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Union
 
 from .client import Client
 from .connection import Address
-from .outcomes import RetryLike, handler_name, retry_json, task_id_of
+from .outcomes import RetryLike, handler_name, task
 from .worker import TaskContext, Worker
 
 _MISSING = object()
@@ -182,26 +182,8 @@ class Flow:
         tid = task_id or hname
         if any(t["id"] == tid for t in self.tasks):
             raise ValueError("flow {!r} already has a task {!r}".format(self.name, tid))
-        spec = {"id": tid, "handler": hname}  # type: Dict[str, Any]
-        dep_ids = [task_id_of(d) for d in deps]
-        if dep_ids:
-            spec["deps"] = dep_ids
-        if input is not None:
-            spec["input"] = input
-        q = queue or self.queue
-        if q is not None:
-            spec["queue"] = q
-        r = retry_json(retry)
-        if r is not None:
-            spec["retry"] = r
-        if timeout_s is not None:
-            spec["timeout_s"] = timeout_s
-        if heartbeat_s is not None:
-            spec["heartbeat_s"] = heartbeat_s
-        if revert is not None:
-            spec["revert"] = handler_name(revert)
-        if priority is not None:
-            spec["priority"] = priority
+        spec = task(handler, id=tid, deps=deps, input=input, queue=queue or self.queue, retry=retry,
+                    timeout_s=timeout_s, heartbeat_s=heartbeat_s, revert=revert, priority=priority)
         self.tasks.append(spec)
         return tid
 
