@@ -116,7 +116,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FlowlineIntegrationTests",
-            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore", "FlowlineServer", "FlowlineUV"],
+            dependencies: ["FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineCore", "FlowlineServer", "FlowlineUV", "Flowline"],
             swiftSettings: common
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+import Flowline
 import FlowlineProtocol
 import FlowlineTestSupport
 import Testing
@@ -137,8 +138,8 @@ struct FutureTests {
         #expect(next["task_id"] == .string("after"))
         #expect(next["deps"]?["nap"] == .null)
         let record = try f.client().result("workflow.get", #"{"workflow_id":"nap"}"#)
-        let started = Timestamp.milliseconds(record.task("nap")?["started_at"]?.stringValue)
-        let finished = Timestamp.milliseconds(record.task("nap")?["finished_at"]?.stringValue)
+        let started = milliseconds(record.task("nap")?["started_at"]?.stringValue)
+        let finished = milliseconds(record.task("nap")?["finished_at"]?.stringValue)
         #expect(finished - started >= 1000 && finished - started < 4000, "slept \(finished - started) ms")
     }
 
@@ -171,20 +172,7 @@ struct FutureTests {
     }
 }
 
-/// Reads the RFC 3339 times the daemon writes (`2026-11-22T10:00:00.000Z`), to milliseconds since the epoch.
-enum Timestamp {
-    static func milliseconds(_ text: String?) -> Int64 {
-        guard let text, text.count == 24 else { return 0 }
-        let digits = text.compactMap { $0.wholeNumberValue }.map(Int64.init)
-        guard digits.count == 17 else { return 0 }
-        func number(_ range: Range<Int>) -> Int64 { digits[range].reduce(0) { $0 * 10 + $1 } }
-        let (y, m, d) = (number(0..<4), number(4..<6), number(6..<8))
-        // Days from civil (Howard Hinnant).
-        let yy = m <= 2 ? y - 1 : y
-        let era = yy / 400
-        let yoe = yy - era * 400
-        let doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1
-        let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468
-        return ((days * 24 + number(8..<10)) * 60 + number(10..<12)) * 60_000 + number(12..<14) * 1000 + number(14..<17)
-    }
+/// An RFC 3339 time of a record in milliseconds, read with the client library's parser; 0 when missing.
+private func milliseconds(_ text: String?) -> Int64 {
+    text.flatMap(Timestamp.parse).map { Int64(($0 * 1000).rounded()) } ?? 0
 }
