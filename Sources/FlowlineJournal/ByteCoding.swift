@@ -8,9 +8,11 @@ struct ByteWriter {
     mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
     mutating func u64(_ v: UInt64) {
-        for shift in stride(from: 56, through: 0, by: -8) {
-            bytes.append(UInt8(truncatingIfNeeded: v >> UInt64(shift)))
-        }
+        // Grown once, then filled through a span: eight appends cost eight capacity and uniqueness checks.
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(0, count: 8))
+        var span = bytes.mutableSpan
+        for k in 0..<8 { span[start + k] = UInt8(truncatingIfNeeded: v >> UInt64(56 - 8 * k)) }
     }
 
     mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }

@@ -156,7 +156,13 @@ public struct JSONWriter: Sendable {
     private mutating func appendQuoted(_ s: String) {
         bytes.append(ASCII.quote)
         let utf8 = s.utf8
-        let needsEscape = utf8.contains { $0 < 0x20 || $0 == ASCII.quote || $0 == ASCII.backslash }
+        // Scanned through a span: the generic `contains` over a UTF8View goes byte by byte through its iterator.
+        let span = utf8.span
+        var needsEscape = false
+        for i in span.indices where span[i] < 0x20 || span[i] == ASCII.quote || span[i] == ASCII.backslash {
+            needsEscape = true
+            break
+        }
         if !needsEscape {
             // The common case: one bulk copy of the string's contiguous UTF-8.
             bytes.append(contentsOf: utf8)

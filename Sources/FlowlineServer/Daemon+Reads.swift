@@ -28,9 +28,11 @@ extension Daemon {
     func writeStats(_ w: inout JSONWriter) {
         var workflows: [WorkflowState: Int] = [:]
         var tasks: [TaskState: Int] = [:]
-        for workflow in coordinator.state.workflows.values {
-            workflows[workflow.state, default: 0] += 1
-            for task in workflow.tasks { tasks[task.state, default: 0] += 1 }
+        // By index: iterating the values would copy every workflow and task record (a retain per field).
+        let all = coordinator.state.workflows.values
+        for w in all.indices {
+            workflows[all[w].state, default: 0] += 1
+            for t in all[w].tasks.indices { tasks[all[w].tasks[t].state, default: 0] += 1 }
         }
         w.beginObject()
         w.key("workflows")
