@@ -37,7 +37,12 @@ final class LoopThread<Engine: AnyObject>: Sendable {
                     let mailbox = Mailbox<Engine>()
                     let wakeup = try Wakeup(loop: loop) {
                         guard let engine = slot.engine else { return }
-                        for job in mailbox.take() { job(engine) }
+                        // Jobs these jobs post (an inline handler's outcome) run in this turn too.
+                        var jobs = mailbox.take()
+                        while !jobs.isEmpty {
+                            for job in jobs { job(engine) }
+                            jobs = mailbox.take()
+                        }
                     }
                     front = LoopThread(mailbox: mailbox, wakeup: wakeup)
                 } catch {

@@ -12,6 +12,10 @@ final class RPCPeer {
     static let maxLineBytes = 256 * 1024 * 1024
 
     private let connection: TCPConnection
+    /// Lines sent this loop turn, written together just before the loop next waits: a worker answering a read
+    /// of many `task.run`s makes one write, not one per outcome.
+    private var outbox: [UInt8] = []
+    private var flushHook: TurnHook?
     private var framer = LineFramer(maxLineBytes: RPCPeer.maxLineBytes)
     private var nextID: Int64 = 1
     private var pending: [Int64: Completion] = [:]
@@ -68,6 +72,9 @@ final class RPCPeer {
                 finish(.failure(.connection("cannot connect to \(host):\(port): \(error)")))
             case .success(let connection):
                 let peer = RPCPeer(connection: connection)
+                peer.flushHook = try? TurnHook(loop: loop) { [unowned peer] in peer.flush() }
+                // Only the connection keeps the loop alive; the hook follows it.
+                peer.flushHook?.unref()
                 peer.call("hello", params) { answer in
                     switch answer {
                     case .success:
@@ -105,6 +112,7 @@ final class RPCPeer {
 
     /// Closes the connection now; pending calls fail with `.connection("closed")`.
     func close() {
+        flush()
         connection.close()
     }
 
@@ -117,7 +125,15 @@ final class RPCPeer {
 
     private func send(_ line: [UInt8]) {
         if isRecording { sentLines.append(Array(line.dropLast())) }
-        connection.write(line)
+        // Without a hook (it could not be made) every line goes at once.
+        guard flushHook != nil else { return connection.write(line) }
+        outbox.append(contentsOf: line)
+    }
+
+    private func flush() {
+        guard !outbox.isEmpty, !connection.isClosed else { return }
+        connection.write(outbox)
+        outbox.removeAll(keepingCapacity: outbox.count <= 1 << 20)
     }
 
     private func received(_ bytes: [UInt8]) {
@@ -157,6 +173,9 @@ final class RPCPeer {
     }
 
     private func closed(_ error: UVError?) {
+        flushHook?.close()
+        flushHook = nil
+        outbox = []
         let reason = FlowlineError.connection(error.map { "lost: \($0)" } ?? "closed")
         closeReason = reason
         let waiting = pending

@@ -42,6 +42,11 @@ public final class Worker: Sendable {
 
     /// A worker for `queues`, running at most `concurrency` handlers at once. `shutdownGrace` bounds how long a
     /// graceful `stop()` waits for running handlers.
+    ///
+    /// `runsHandlersInline` runs handlers on the worker's connection thread instead of the global concurrent
+    /// executor: each run saves two thread hops (about 20–40 µs), which matters for short handlers and long chains.
+    /// Only for handlers that return quickly or `await`: while one computes or blocks, no other handler runs and
+    /// no heartbeat or outcome goes out.
     public init(
         host: String = "127.0.0.1",
         port: Int = 7420,
@@ -49,13 +54,15 @@ public final class Worker: Sendable {
         name: String = "worker",
         queues: [String] = ["default"],
         concurrency: Int = 1,
-        shutdownGrace: Duration = .seconds(30)
+        shutdownGrace: Duration = .seconds(30),
+        runsHandlersInline: Bool = false
     ) {
         settings = WorkerSettings(
             endpoint: Endpoint(host: host, port: port, token: token, name: name),
             queues: queues,
             concurrency: max(1, concurrency),
-            shutdownGrace: shutdownGrace
+            shutdownGrace: shutdownGrace,
+            runsHandlersInline: runsHandlersInline
         )
     }
 

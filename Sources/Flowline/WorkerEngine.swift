@@ -7,6 +7,7 @@ struct WorkerSettings: Sendable {
     var queues: [String]
     var concurrency: Int
     var shutdownGrace: Duration
+    var runsHandlersInline = false
     var reconnectBackoff: ClosedRange<Duration> = .milliseconds(50) ... .seconds(2)
 }
 
@@ -25,6 +26,8 @@ final class WorkerEngine {
     private let thread: LoopThread<WorkerEngine>
     private let settings: WorkerSettings
     private let handlers: HandlerTable
+    /// Where handlers run when they run inline: this loop's thread (nil: the global concurrent executor).
+    private let executor: LoopExecutor?
     private var phase = Phase.idle
     private var peer: RPCPeer?
     /// Counts connections, so that a handler finishing after its connection dropped sends nothing.
@@ -47,6 +50,7 @@ final class WorkerEngine {
         self.thread = thread
         self.settings = settings
         self.handlers = handlers
+        executor = settings.runsHandlersInline ? try? LoopExecutor(loop: loop) : nil
         backoff = settings.reconnectBackoff.lowerBound
     }
 
@@ -153,7 +157,7 @@ final class WorkerEngine {
         peakInFlight = max(peakInFlight, inFlight)
         let thread = self.thread
         let generation = self.generation
-        let task = Task {
+        let task = Task(executorPreference: executor) {
             let outcome: TaskOutcome
             do {
                 outcome = try await handler(context)
@@ -235,6 +239,7 @@ final class WorkerEngine {
         backlog = []
         reconnectTimer?.close()
         graceTimer?.close()
+        executor?.close()
         peer?.close()
         peer = nil
         for job in thread.close() { job(self) }

@@ -29,6 +29,31 @@ struct WorkerTests {
         #expect(record.tasks.allSatisfy { $0.worker == "diamond-worker" && $0.attempts == 1 })
     }
 
+    @Test func inlineHandlersPassResultsAlongAChainAndMayAwait() async throws {
+        let f = try DaemonFixture()
+        let worker = Worker(port: f.port, name: "inline", concurrency: 3, runsHandlersInline: true)
+        worker.register("step") { task in
+            // A suspension inside an inline handler resumes on the worker's loop and still reports.
+            if task.attempt == 1 && task.taskID == "s3" { try await Task.sleep(for: .milliseconds(20)) }
+            return .result(.int((task.deps.values.first?.int64Value ?? 0) + 1))
+        }
+        let client = try await f.client()
+        defer { client.close() }
+        let record = try await running(worker) {
+            _ = try await client.submit(
+                Workflow(name: "chain", id: "inline-chain") {
+                    for i in 0..<10 {
+                        Step("s\(i)", handler: "step").deps(i == 0 ? [] : ["s\(i - 1)"])
+                    }
+                }
+            )
+            return try await client.wait("inline-chain", timeout: .seconds(20))
+        }
+        #expect(record.state == "completed")
+        #expect(record.result == ["s9": 10])
+        #expect(await worker.peakConcurrency() <= 3)
+    }
+
     @Test func retriesAThrowingHandler() async throws {
         let f = try DaemonFixture()
         let worker = Worker(port: f.port)
