@@ -35,9 +35,11 @@ func waitForStdinClose() {
     while read(0, &buffer, buffer.count) > 0 {}
 }
 
-/// `flowline-bench --worker library|raw --port P --name N --concurrency C`: a worker process.
+/// `flowline-bench --worker library|library-pool|raw --port P --name N --concurrency C`: a worker process.
 /// Handlers: `noop` (null), `part` (its index), `combine` (how many deps it received), `step` (its dep's
-/// result plus one: each step passes its result on). `library` uses the Flowline library's `Worker`; `raw`
+/// result plus one: each step passes its result on). `library` uses the Flowline library's `Worker` with its
+/// handlers inline (on the worker's connection thread: these handlers return at once), `library-pool` the same
+/// `Worker` with handlers on the global concurrent executor (its default); `raw`
 /// answers on a bare socket (the baseline of issue #2). Completion times are taken when the handler returns
 /// (library) or when the daemon's answer to task.complete arrives (raw).
 func runWorkerProcess(kind: String, port: Int, name: String, concurrency: Int) throws -> Never {
@@ -75,7 +77,13 @@ func runWorkerProcess(kind: String, port: Int, name: String, concurrency: Int) t
         // Answers of one read go out in one write.
         _ = run(loop, seconds: 3600, afterEachTurn: { peer.flush() }) { stop.load(ordering: .relaxed) }
     } else {
-        let worker = Worker(port: port, name: name, queues: ["default"], concurrency: concurrency)
+        let worker = Worker(
+            port: port,
+            name: name,
+            queues: ["default"],
+            concurrency: concurrency,
+            runsHandlersInline: kind == "library"
+        )
         worker.register("noop") { _ in
             tally.completed()
             return .result(.null)

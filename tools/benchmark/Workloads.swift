@@ -55,7 +55,8 @@ final class RPCClient {
     }
 }
 
-/// A set of worker processes of one kind: `swift` (the library's Worker), `swift-raw`, or `python`.
+/// A set of worker processes of one kind: `swift` (the library's Worker, handlers inline), `swift-pool` (the same,
+/// handlers on the global executor), `swift-raw`, or `python`.
 struct WorkerPool {
     let children: [Child]
 
@@ -75,7 +76,8 @@ struct WorkerPool {
                 return try Child(
                     context.benchBinary,
                     [
-                        "--worker", kind == "swift-raw" ? "raw" : "library", "--port", "\(port)",
+                        "--worker", ["swift-raw": "raw", "swift-pool": "library-pool"][kind] ?? "library",
+                        "--port", "\(port)",
                         "--name", "\(kind)\(i)", "--concurrency", "\(concurrency)",
                     ]
                 )

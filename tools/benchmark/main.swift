@@ -17,7 +17,7 @@ struct Options {
     var pythonConcurrency = 64
     var window = 1_000
     var syncModes = ["full", "none"]
-    var w1Workers = ["swift", "python", "swift-raw"]
+    var w1Workers = ["swift", "swift-pool", "python", "swift-raw"]
     var recoveryEvents = 1_000_000
     var memoryWorkflows = 1_000
     var memoryTasks = 1_000
