@@ -27,7 +27,7 @@ struct Flowlined: ParsableCommand {
     @Option(help: "How long an early future resolution is kept.")
     var futureRetention = "7d"
     @Option(help: "Write a checkpoint after this many events (and at least every --checkpoint-interval).")
-    var checkpointEvents = 10_000
+    var checkpointEvents = 100_000
     @Option(help: "Longest time between checkpoints while anything changes (e.g. 30s).")
     var checkpointInterval = "30s"
     @Option(help: "The journal's initial LMDB map size in bytes; it doubles when full.")
