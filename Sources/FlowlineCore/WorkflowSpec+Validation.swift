@@ -19,7 +19,7 @@ extension WorkflowSpec {
         var index: [String: Int] = [:]
         index.reserveCapacity(tasks.count)
         for (i, task) in tasks.enumerated() {
-            if let error = task.validateFields(path: "\(pathPrefix)[\(i)]") { return error }
+            if let error = task.validateFields(pathPrefix: pathPrefix, index: i) { return error }
             if index[task.id] != nil || known.contains(task.id) {
                 return SpecError(path: "\(pathPrefix)[\(i)].id", message: "duplicate task id '\(task.id)'")
             }
@@ -30,7 +30,8 @@ extension WorkflowSpec {
                 return SpecError(path: "\(pathPrefix)[\(i)].deps[\(j)]", message: "names no task: '\(dep)'")
             }
         }
-        if let cyclic = firstTaskOnCycle(tasks, index: index) {
+        // Without deps among the new tasks there is no cycle (the common single-task workflow skips Kahn's lists).
+        if tasks.contains(where: { !$0.deps.isEmpty }), let cyclic = firstTaskOnCycle(tasks, index: index) {
             return SpecError(
                 path: "\(pathPrefix)[\(cyclic)].deps",
                 message: "the deps form a cycle through '\(tasks[cyclic].id)'"
@@ -65,24 +66,34 @@ extension WorkflowSpec {
 }
 
 extension TaskSpec {
-    func validateFields(path: String) -> SpecError? {
-        if id.isEmpty || id.contains("/") || id.utf8.count > SpecLimits.maxIDBytes {
-            return SpecError(path: "\(path).id", message: "must be 1 to \(SpecLimits.maxIDBytes) bytes without '/'")
+    /// The path is built only for an error: a valid task (nearly every one) costs no string.
+    func validateFields(pathPrefix: String, index: Int) -> SpecError? {
+        validateFields { "\(pathPrefix)[\(index)]" }
+    }
+
+    private func validateFields(path makePath: () -> String) -> SpecError? {
+        guard let problem = firstProblem() else { return nil }
+        return SpecError(path: "\(makePath()).\(problem.field)", message: problem.message)
+    }
+
+    private func firstProblem() -> (field: String, message: String)? {
+        if id.isEmpty || id.utf8.contains(UInt8(ascii: "/")) || id.utf8.count > SpecLimits.maxIDBytes {
+            return ("id", "must be 1 to \(SpecLimits.maxIDBytes) bytes without '/'")
         }
-        if handler.isEmpty { return SpecError(path: "\(path).handler", message: "must be a non-empty string") }
-        if queue.isEmpty { return SpecError(path: "\(path).queue", message: "must be a non-empty string") }
+        if handler.isEmpty { return ("handler", "must be a non-empty string") }
+        if queue.isEmpty { return ("queue", "must be a non-empty string") }
         if let revert, revert.isEmpty {
-            return SpecError(path: "\(path).revert", message: "must be a non-empty string")
+            return ("revert", "must be a non-empty string")
         }
         if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
-            return SpecError(path: "\(path).retry.max_attempts", message: "must be 1 to \(SpecLimits.maxAttempts)")
+            return ("retry.max_attempts", "must be 1 to \(SpecLimits.maxAttempts)")
         }
         if !(retry.multiplier >= 1 && retry.multiplier <= 1000) {
-            return SpecError(path: "\(path).retry.backoff_multiplier", message: "must be from 1 to 1000")
+            return ("retry.backoff_multiplier", "must be from 1 to 1000")
         }
-        if let timeout, timeout <= .zero { return SpecError(path: "\(path).timeout_s", message: "must be positive") }
+        if let timeout, timeout <= .zero { return ("timeout_s", "must be positive") }
         if let heartbeat, heartbeat <= .zero {
-            return SpecError(path: "\(path).heartbeat_s", message: "must be positive")
+            return ("heartbeat_s", "must be positive")
         }
         return nil
     }
