@@ -78,8 +78,8 @@ public struct Coordinator: Sendable {
             guard let task = state.task(ref) else { continue }
             record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
         }
-        for id in state.order {
-            guard let workflow = state.workflows[id], !workflow.state.isTerminal else { continue }
+        for workflow in state.workflows(where: { !$0.state.isTerminal }) {
+            let id = workflow.id
             if let timeout = workflow.timeout {
                 decision.effects.append(.armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout))
             }
