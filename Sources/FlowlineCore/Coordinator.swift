@@ -67,6 +67,13 @@ public struct Coordinator: Sendable {
         state.fold(event)
     }
 
+    /// Makes room for `count` more workflows before a replay that submits that many, so that the workflow table
+    /// is not rehashed and moved each time it doubles (nor faulted in again at each size).
+    public mutating func reserveCapacity(forSubmissions count: Int) {
+        state.workflows.reserveCapacity(state.workflows.count + count)
+        state.order.reserveCapacity(state.order.count + count)
+    }
+
     /// After replay: gives back the leases that were open when the daemon stopped (without using up their
     /// attempts) and re-arms every durable timer.
     public mutating func resume(at now: Instant) -> Decision {

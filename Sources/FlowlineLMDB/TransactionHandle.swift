@@ -54,8 +54,15 @@ internal import CLMDB
         } else {
             rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
         }
+        // Two arrays refilled for each entry instead of two new ones: a scan of the journal allocates nothing per
+        // record. A body that keeps an array keeps its own copy: the refill then finds the buffer shared and
+        // allocates a new one (copy on write), so what it kept never changes.
+        var keyBytes: [UInt8] = []
+        var valueBytes: [UInt8] = []
         while rc == MDB_SUCCESS {
-            guard try unsafe body([UInt8](key), [UInt8](value)) else { return }
+            unsafe keyBytes.refill(from: key)
+            unsafe valueBytes.refill(from: value)
+            guard try body(keyBytes, valueBytes) else { return }
             rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
         }
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
@@ -95,6 +102,13 @@ extension MDB_val {
 }
 
 extension [UInt8] {
+    /// Replaces the contents with the bytes `val` points at, keeping the capacity when the buffer is not shared.
+    @unsafe mutating func refill(from val: MDB_val) {
+        removeAll(keepingCapacity: true)
+        guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else { return }
+        unsafe append(contentsOf: UnsafeRawBufferPointer(start: data, count: val.mv_size))
+    }
+
     /// Copies the bytes `val` points at, which LMDB keeps valid only until the transaction's next write or its end.
     @unsafe init(_ val: MDB_val) {
         guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else {
