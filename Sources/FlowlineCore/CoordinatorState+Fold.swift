@@ -172,7 +172,10 @@ extension CoordinatorState {
     }
 
     /// Changes or reads the workflow at `wi` in place.
-    private mutating func withWorkflow<R>(_ wi: Dictionary<WorkflowID, Workflow>.Index, _ body: (inout Workflow) -> R) -> R {
+    private mutating func withWorkflow<R>(
+        _ wi: Dictionary<WorkflowID, Workflow>.Index,
+        _ body: (inout Workflow) -> R
+    ) -> R {
         body(&workflows.values[wi])
     }
 

@@ -1,4 +1,7 @@
+internal import Dispatch
+public import FlowlineCore
 internal import FlowlineLMDB
+internal import Synchronization
 
 /// The last checkpoint as stored: its globals record and every workflow snapshot, undecoded.
 public struct CheckpointRecords {
@@ -39,5 +42,124 @@ extension JournalStore {
         } catch let error as LMDBError {
             throw JournalError(error)
         }
+    }
+}
+
+extension JournalStore {
+    /// Calls `body` with each event from `seq` on, in seq order, until it returns `false`, in one read
+    /// transaction. The records are read and decoded on a second thread, up to a few batches ahead of `body`
+    /// (recovery folds while the next records are decoded). Throws `JournalError` for a record that does not
+    /// decode (after `body` had every event before it) and for storage failures; rethrows `body`'s errors.
+    public func scanEvents(from seq: UInt64 = 1, _ body: (Event) throws -> Bool) throws {
+        let directory = self.directory
+        let pipe = EventPipe()
+        do {
+            try environment.read { txn in
+                try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq)) { key, value in
+                    guard JournalKey.seq(decoding: key) != nil else {
+                        throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
+                    }
+                    return pipe.add(try EventCodec.decode(value))
+                } end: { error in
+                    pipe.close(error)
+                } while: {
+                    defer { pipe.stop() }
+                    while let batch = try pipe.next() {
+                        for event in batch {
+                            guard try body(event) else { return }
+                        }
+                    }
+                }
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        }
+    }
+}
+
+/// Decoded events on their way from the reading thread to the one folding them, in batches of `batchSize`, at
+/// most four batches ahead.
+private final class EventPipe: Sendable {
+    private struct State {
+        var batches: [[Event]] = []
+        var isClosed = false
+        var error: JournalError?
+        var isStopped = false
+    }
+
+    static let batchSize = 1024
+    private let state = Mutex(State())
+    /// Counts the batches to take, plus one for the end.
+    private let ready = DispatchSemaphore(value: 0)
+    /// Counts the free places for batches.
+    private let room = DispatchSemaphore(value: 4)
+    /// The batch being filled lives on the reader's side only; the mutex guards the hand-over.
+    private let filling = Mutex<[Event]>([])
+
+    /// Reader: adds an event; `false` once the folding side stopped.
+    func add(_ event: Event) -> Bool {
+        let full = filling.withLock { batch -> [Event]? in
+            if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
+            batch.append(event)
+            guard batch.count == Self.batchSize else { return nil }
+            defer { batch = [] }
+            return batch
+        }
+        guard let full else { return true }
+        return send(full)
+    }
+
+    /// Reader: sends what is left and the end (`error`, or `nil` after the last record).
+    func close(_ error: (any Error)?) {
+        let error: JournalError? =
+            switch error {
+            case nil: nil
+            case let error as JournalError: error
+            case let error as LMDBError: JournalError(error)
+            case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
+            }
+        let rest = filling.withLock { batch in
+            defer { batch = [] }
+            return batch
+        }
+        if !rest.isEmpty { _ = send(rest) }
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.isClosed = true
+            state.error = error
+        }
+        ready.signal()
+    }
+
+    private func send(_ batch: [Event]) -> Bool {
+        if state.withLock({ $0.isStopped }) { return false }
+        room.wait()
+        let stopped = state.withLock { state in
+            if !state.isStopped { state.batches.append(batch) }
+            return state.isStopped
+        }
+        if !stopped { ready.signal() }
+        return !stopped
+    }
+
+    /// Folding side: the next batch, `nil` at the end; throws the reader's decoding error.
+    func next() throws(JournalError) -> [Event]? {
+        ready.wait()
+        let (batch, error): ([Event]?, JournalError?) = state.withLock { state in
+            if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
+            return (nil, state.error)
+        }
+        if let batch {
+            room.signal()
+            return batch
+        }
+        if let error { throw error }
+        return nil
+    }
+
+    /// Folding side: wants no more; a reader waiting for room wakes and stops.
+    func stop() {
+        state.withLock { $0.isStopped = true }
+        room.signal()
     }
 }

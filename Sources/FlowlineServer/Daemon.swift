@@ -90,8 +90,7 @@ public final class Daemon {
         dirty = []
         var lastDirty = WorkflowID("")
         var count = 0
-        try journal.scan(from: from) { _, bytes in
-            let event = try EventCodec.decode(bytes)
+        try journal.scanEvents(from: from) { event in
             coordinator.replay(event)
             // What changed after the checkpoint must be in the next one (without a checkpoint, everything is;
             // see below). A workflow's events mostly come in runs, so checking the last one spares most hashing.

@@ -1,0 +1,86 @@
+import FlowlineCore
+import FlowlineJournal
+import Testing
+
+/// `scanEvents` decodes on a second thread a few batches ahead: what reaches the body must be exactly what a
+/// plain `scan` plus `EventCodec.decode` gives, and every way of stopping must end both threads.
+struct JournalStoreScanEventsTests {
+    private func events(_ count: Int) -> [Event] {
+        (0..<count).map { n in
+            let at = Instant(milliseconds: Int64(n))
+            return n % 3 == 0
+                ? .workflowCompleted(WorkflowID("w\(n)"), at: at)
+                : .taskProgressed(WorkflowID("w\(n)"), TaskID("t"), progress: RawJSON("\(n)"), at: at)
+        }
+    }
+
+    private func store(_ dir: String, _ events: [Event]) throws -> JournalStore {
+        let store = try JournalStore(directory: dir, sync: .none)
+        _ = try store.append(events.map { ($0.workflowID.rawValue, EventCodec.encode($0)) })
+        return store
+    }
+
+    @Test(arguments: [0, 1, 1023, 1024, 1025, 5000])
+    func givesEveryEventInSeqOrder(count: Int) throws {
+        try withTemporaryDirectory { dir in
+            let written = events(count)
+            let store = try store(dir, written)
+            var read: [Event] = []
+            try store.scanEvents { event in
+                read.append(event)
+                return true
+            }
+            #expect(read == written)
+            var tail: [Event] = []
+            try store.scanEvents(from: 1001) { event in
+                tail.append(event)
+                return true
+            }
+            #expect(tail == Array(written.dropFirst(1000)))
+        }
+    }
+
+    @Test func stopsWhenTheBodyReturnsFalseAndRethrowsItsError() throws {
+        struct Stop: Error {}
+        try withTemporaryDirectory { dir in
+            let store = try store(dir, events(10_000))
+            var seen = 0
+            try store.scanEvents { _ in
+                seen += 1
+                return seen < 1500
+            }
+            #expect(seen == 1500)
+            seen = 0
+            #expect(throws: Stop.self) {
+                try store.scanEvents { _ in
+                    seen += 1
+                    if seen == 3000 { throw Stop() }
+                    return true
+                }
+            }
+            #expect(seen == 3000)
+            // The journal is still usable: the reading thread ended its use of the transaction.
+            #expect(
+                try store.append([("w", EventCodec.encode(.workflowCompleted(WorkflowID("w"), at: .zero)))]) == 10_001
+            )
+        }
+    }
+
+    @Test func aCorruptRecordThrowsAfterEveryEventBeforeIt() throws {
+        try withTemporaryDirectory { dir in
+            let written = events(3000)
+            let store = try store(dir, written)
+            _ = try store.append([("w", [EventCodec.version, 99])])
+            _ = try store.append(events(10).map { ($0.workflowID.rawValue, EventCodec.encode($0)) })
+            var read: [Event] = []
+            let error = #expect(throws: JournalError.self) {
+                try store.scanEvents { event in
+                    read.append(event)
+                    return true
+                }
+            }
+            #expect(error?.code == .corrupt)
+            #expect(read == written)
+        }
+    }
+}
