@@ -67,6 +67,12 @@ public struct Coordinator: Sendable {
         state.fold(event)
     }
 
+    /// Replays one step: `replay(step.event)`, with the part of the fold that `ReplayStep` did already.
+    public mutating func replay(_ step: ReplayStep) {
+        state.isReplaying = true
+        state.fold(step.event, built: step.built)
+    }
+
     /// Makes room for `count` more workflows before a replay that submits that many, so that the workflow table
     /// is not rehashed and moved each time it doubles (nor faulted in again at each size).
     public mutating func reserveCapacity(forSubmissions count: Int) {

@@ -10,9 +10,12 @@ extension CoordinatorState {
     /// Folds one event into the state. Total: replay calls only this, and an event for a workflow that
     /// is not there (compacted away) changes nothing. Each event hashes its workflow id once: replay speed
     /// is recovery speed.
-    mutating func fold(_ event: Event) {
+    mutating func fold(_ event: Event) { fold(event, built: nil) }
+
+    /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread).
+    mutating func fold(_ event: Event, built: Workflow?) {
         switch event {
-        case .workflowSubmitted(let spec, let at): submit(spec, at: at)
+        case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
             guard let slot = locate(w, t) else { return }
             modify(slot) { task in
@@ -182,13 +185,12 @@ extension CoordinatorState {
     // MARK: - Pieces of the fold
 
     /// Builds the workflow, its tasks and their queue entries before it goes into `workflows`: one insert, and no
-    /// lookup to find it again.
-    private mutating func submit(_ spec: WorkflowSpec, at: Instant) {
+    /// lookup to find it again. `built` is what `Workflow(submitted:at:)` made of the same spec, if it ran already.
+    private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: Workflow?) {
         guard let id = spec.id, workflows.index(forKey: id) == nil else { return }
         submitted += 1
-        var workflow = Workflow(id: id, spec: spec, at: at)
+        var workflow = built ?? Workflow(submitted: spec, id: id, at: at)
         workflow.number = submitted
-        _ = workflow.addTasks(spec.tasks, parent: nil)
         for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
             let ticket = takeTicket()
             workflow.tasks[position].makeReady(at: at, ticket: ticket)

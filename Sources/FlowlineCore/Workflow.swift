@@ -127,6 +127,13 @@ public struct TaskRecord: Hashable, Sendable {
 // MARK: - Changes the fold makes in place
 
 extension Workflow {
+    /// A submitted workflow with its tasks added and linked, before the fold numbers it and queues its free tasks:
+    /// the part of a submission that depends on the spec alone.
+    init(submitted spec: WorkflowSpec, id: WorkflowID, at: Instant) {
+        self.init(id: id, spec: spec, at: at)
+        _ = addTasks(spec.tasks, parent: nil)
+    }
+
     /// Appends tasks (prefixed with `parent/` when spawned) and links their deps; returns their positions. The
     /// caller makes ready those with no pending deps.
     mutating func addTasks(_ specs: [TaskSpec], parent: TaskID?) -> Range<Int> {

@@ -46,28 +46,31 @@ extension JournalStore {
 }
 
 extension JournalStore {
-    /// Calls `body` with each event from `seq` on, in seq order, until it returns `false`, in one read
-    /// transaction. The records are read and decoded on a second thread, up to a few batches ahead of `body`
-    /// (recovery folds while the next records are decoded). Throws `JournalError` for a record that does not
-    /// decode (after `body` had every event before it) and for storage failures; rethrows `body`'s errors.
-    public func scanEvents(from seq: UInt64 = 1, _ body: (Event) throws -> Bool) throws {
+    /// Calls `body` with each event from `seq` on, in seq order, as a `ReplayStep`, until it returns `false`, in
+    /// one read transaction. The records are read, decoded and made into steps on a second thread, up to four
+    /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded), and the steps `body`
+    /// is done with are destroyed there too. Throws `JournalError` for a record that does not decode (after `body`
+    /// had every event before it) and for storage failures; rethrows `body`'s errors.
+    public func replaySteps(from seq: UInt64 = 1, _ body: (ReplayStep) throws -> Bool) throws {
         let directory = self.directory
-        let pipe = EventPipe()
+        let pipe = StepPipe()
         do {
             try environment.read { txn in
                 try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq)) { key, value in
                     guard JournalKey.seq(decoding: key) != nil else {
                         throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
                     }
-                    return pipe.add(try EventCodec.decode(value))
+                    return pipe.add(ReplayStep(try EventCodec.decode(value)))
                 } end: { error in
                     pipe.close(error)
                 } while: {
                     defer { pipe.stop() }
-                    while let batch = try pipe.next() {
-                        for event in batch {
-                            guard try body(event) else { return }
+                    var spent: [ReplayStep] = []
+                    while let batch = try pipe.next(returning: spent) {
+                        for step in batch {
+                            guard try body(step) else { return }
                         }
+                        spent = batch
                     }
                 }
             }
@@ -77,11 +80,12 @@ extension JournalStore {
     }
 }
 
-/// Decoded events on their way from the reading thread to the one folding them, in batches of `batchSize`, at
-/// most four batches ahead.
-private final class EventPipe: Sendable {
+/// Replay steps on their way from the reading thread to the folding one, in batches of `batchSize`, at most four
+/// batches ahead; spent batches go back to be destroyed on the reading thread, which allocated what they hold.
+private final class StepPipe: Sendable {
     private struct State {
-        var batches: [[Event]] = []
+        var batches: [[ReplayStep]] = []
+        var spent: [[ReplayStep]] = []
         var isClosed = false
         var error: JournalError?
         var isStopped = false
@@ -93,14 +97,14 @@ private final class EventPipe: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     /// Counts the free places for batches.
     private let room = DispatchSemaphore(value: 4)
-    /// The batch being filled lives on the reader's side only; the mutex guards the hand-over.
-    private let filling = Mutex<[Event]>([])
+    /// The batch being filled, used by the reading thread only (the mutex is never contended).
+    private let filling = Mutex<[ReplayStep]>([])
 
-    /// Reader: adds an event; `false` once the folding side stopped.
-    func add(_ event: Event) -> Bool {
-        let full = filling.withLock { batch -> [Event]? in
+    /// Reader: adds a step; `false` once the folding side stopped.
+    func add(_ step: ReplayStep) -> Bool {
+        let full = filling.withLock { batch -> [ReplayStep]? in
             if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
-            batch.append(event)
+            batch.append(step)
             guard batch.count == Self.batchSize else { return nil }
             defer { batch = [] }
             return batch
@@ -131,21 +135,27 @@ private final class EventPipe: Sendable {
         ready.signal()
     }
 
-    private func send(_ batch: [Event]) -> Bool {
+    private func send(_ batch: [ReplayStep]) -> Bool {
         if state.withLock({ $0.isStopped }) { return false }
         room.wait()
-        let stopped = state.withLock { state in
+        let (stopped, spent) = state.withLock { state in
             if !state.isStopped { state.batches.append(batch) }
-            return state.isStopped
+            defer { state.spent = [] }
+            return (state.isStopped, state.spent)
         }
         if !stopped { ready.signal() }
+        // `spent` (the last references to those steps) is released here, on this thread.
+        _ = spent
         return !stopped
     }
 
-    /// Folding side: the next batch, `nil` at the end; throws the reader's decoding error.
-    func next() throws(JournalError) -> [Event]? {
+    /// Folding side: hands back the batch it is done with, then takes the next one (`nil` at the end); throws the
+    /// reader's decoding error.
+    func next(returning spent: consuming [ReplayStep]) throws(JournalError) -> [ReplayStep]? {
+        let spent = consume spent
         ready.wait()
-        let (batch, error): ([Event]?, JournalError?) = state.withLock { state in
+        let (batch, error): ([ReplayStep]?, JournalError?) = state.withLock { state in
+            if !spent.isEmpty { state.spent.append(spent) }
             if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
             return (nil, state.error)
         }

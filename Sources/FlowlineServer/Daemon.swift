@@ -90,8 +90,9 @@ public final class Daemon {
         dirty = []
         var lastDirty = WorkflowID("")
         var count = 0
-        try journal.scanEvents(from: from) { event in
-            coordinator.replay(event)
+        try journal.replaySteps(from: from) { step in
+            coordinator.replay(step)
+            let event = step.event
             // What changed after the checkpoint must be in the next one (without a checkpoint, everything is;
             // see below). A workflow's events mostly come in runs, so checking the last one spares most hashing.
             if from == 1 {

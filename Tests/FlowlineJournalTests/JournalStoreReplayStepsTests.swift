@@ -2,9 +2,9 @@ import FlowlineCore
 import FlowlineJournal
 import Testing
 
-/// `scanEvents` decodes on a second thread a few batches ahead: what reaches the body must be exactly what a
+/// `replaySteps` decodes on a second thread a few batches ahead: what reaches the body must be exactly what a
 /// plain `scan` plus `EventCodec.decode` gives, and every way of stopping must end both threads.
-struct JournalStoreScanEventsTests {
+struct JournalStoreReplayStepsTests {
     private func events(_ count: Int) -> [Event] {
         (0..<count).map { n in
             let at = Instant(milliseconds: Int64(n))
@@ -26,14 +26,14 @@ struct JournalStoreScanEventsTests {
             let written = events(count)
             let store = try store(dir, written)
             var read: [Event] = []
-            try store.scanEvents { event in
-                read.append(event)
+            try store.replaySteps { step in
+                read.append(step.event)
                 return true
             }
             #expect(read == written)
             var tail: [Event] = []
-            try store.scanEvents(from: 1001) { event in
-                tail.append(event)
+            try store.replaySteps(from: 1001) { step in
+                tail.append(step.event)
                 return true
             }
             #expect(tail == Array(written.dropFirst(1000)))
@@ -45,14 +45,14 @@ struct JournalStoreScanEventsTests {
         try withTemporaryDirectory { dir in
             let store = try store(dir, events(10_000))
             var seen = 0
-            try store.scanEvents { _ in
+            try store.replaySteps { _ in
                 seen += 1
                 return seen < 1500
             }
             #expect(seen == 1500)
             seen = 0
             #expect(throws: Stop.self) {
-                try store.scanEvents { _ in
+                try store.replaySteps { _ in
                     seen += 1
                     if seen == 3000 { throw Stop() }
                     return true
@@ -74,8 +74,8 @@ struct JournalStoreScanEventsTests {
             _ = try store.append(events(10).map { ($0.workflowID.rawValue, EventCodec.encode($0)) })
             var read: [Event] = []
             let error = #expect(throws: JournalError.self) {
-                try store.scanEvents { event in
-                    read.append(event)
+                try store.replaySteps { step in
+                    read.append(step.event)
                     return true
                 }
             }
