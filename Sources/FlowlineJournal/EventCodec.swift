@@ -77,11 +77,9 @@ public enum EventCodec {
         return w.bytes
     }
 
-    /// Whether `bytes` is a record of this version for `Event.workflowSubmitted`, read from its first two bytes only
-    /// (recovery counts these to size its tables before replaying).
-    public static func isWorkflowSubmitted(_ bytes: [UInt8]) -> Bool {
-        bytes.count > 1 && bytes[0] == version && bytes[1] == 1
-    }
+    /// The first two bytes of every record of this version for `Event.workflowSubmitted` (recovery counts these to
+    /// size its tables before replaying).
+    static let workflowSubmittedPrefix: [UInt8] = [version, 1]
 
     /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
     public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event {

@@ -46,6 +46,24 @@ extension JournalStore {
 }
 
 extension JournalStore {
+    /// How many records from `seq` on are `Event.workflowSubmitted` (recovery sizes its workflow table with it),
+    /// read from each record's first two bytes in place.
+    public func countWorkflowsSubmitted(from seq: UInt64 = 1) throws(JournalError) -> Int {
+        do {
+            return try environment.read { txn in
+                try txn.countValues(
+                    in: events,
+                    from: JournalKey.seq(seq),
+                    startingWith: EventCodec.workflowSubmittedPrefix
+                )
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        } catch {
+            preconditionFailure("counting records threw \(error)")
+        }
+    }
+
     /// Calls `body` with each event from `seq` on, in seq order, as a `ReplayStep`, until it returns `false`, in
     /// one read transaction. The records are read, decoded and made into steps on a second thread, up to four
     /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded), and the steps `body`

@@ -68,6 +68,35 @@ internal import CLMDB
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
     }
 
+    func countValues(in db: Database, from start: [UInt8]?, startingWith prefix: [UInt8]) throws(LMDBError) -> Int {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        var rc: Int32
+        if let start {
+            // As in `forEach`: MDB_SET_RANGE points `key` into the map.
+            rc = unsafe start.withUnsafeBytes { startBytes in
+                unsafe key = MDB_val(startBytes)
+                return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            }
+        } else {
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        }
+        var count = 0
+        while rc == MDB_SUCCESS {
+            if unsafe value.mv_size >= prefix.count,
+                let data = unsafe value.mv_data,
+                unsafe prefix.elementsEqual(UnsafeRawBufferPointer(start: data, count: prefix.count))
+            {
+                count += 1
+            }
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+        return count
+    }
+
     func last(in db: Database) throws(LMDBError) -> (key: [UInt8], value: [UInt8])? {
         let cursor = try unsafe openCursor(db)
         defer { unsafe mdb_cursor_close(cursor) }
@@ -106,7 +135,10 @@ extension [UInt8] {
     @unsafe mutating func refill(from val: MDB_val) {
         removeAll(keepingCapacity: true)
         guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else { return }
-        unsafe append(contentsOf: UnsafeRawBufferPointer(start: data, count: val.mv_size))
+        // Typed, so that the append is one memcpy (a raw buffer is appended byte by byte).
+        unsafe append(
+            contentsOf: UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: val.mv_size)
+        )
     }
 
     /// Copies the bytes `val` points at, which LMDB keeps valid only until the transaction's next write or its end.

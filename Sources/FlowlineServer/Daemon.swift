@@ -81,12 +81,7 @@ public final class Daemon {
             from = seq + 1
         }
         // A first pass reads two bytes per record: sizing the workflow table once costs less than the doublings.
-        var submissions = 0
-        try journal.scan(from: from) { _, bytes in
-            if EventCodec.isWorkflowSubmitted(bytes) { submissions += 1 }
-            return true
-        }
-        coordinator.reserveCapacity(forSubmissions: submissions)
+        coordinator.reserveCapacity(forSubmissions: try journal.countWorkflowsSubmitted(from: from))
         dirty = []
         var lastDirty = WorkflowID("")
         var count = 0

@@ -83,4 +83,21 @@ struct JournalStoreReplayStepsTests {
             #expect(read == written)
         }
     }
+
+    @Test func countsTheSubmissionsFromASeq() throws {
+        try withTemporaryDirectory { dir in
+            let submit: (Int) -> Event = { n in
+                .workflowSubmitted(
+                    WorkflowSpec(name: "w", id: WorkflowID("w\(n)"), tasks: [TaskSpec(id: "t", handler: "h")]),
+                    at: Instant(milliseconds: Int64(n))
+                )
+            }
+            let written = (0..<300).flatMap { n in [submit(n)] + events(n % 4) }
+            let store = try store(dir, written)
+            #expect(try store.countWorkflowsSubmitted() == 300)
+            let firstOfLast100 = written.firstIndex(of: submit(200))!
+            #expect(try store.countWorkflowsSubmitted(from: UInt64(firstOfLast100 + 1)) == 100)
+            #expect(try store.countWorkflowsSubmitted(from: UInt64(written.count + 1)) == 0)
+        }
+    }
 }
