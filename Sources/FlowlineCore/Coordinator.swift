@@ -67,6 +67,19 @@ public struct Coordinator: Sendable {
         state.fold(event)
     }
 
+    /// Replays one step: `replay(step.event)`, with the part of the fold that `ReplayStep` did already.
+    public mutating func replay(_ step: ReplayStep) {
+        state.isReplaying = true
+        state.fold(step.event, built: step.built)
+    }
+
+    /// Makes room for `count` more workflows before a replay that submits that many, so that the workflow table
+    /// is not rehashed and moved each time it doubles (nor faulted in again at each size).
+    public mutating func reserveCapacity(forSubmissions count: Int) {
+        state.workflows.reserveCapacity(state.workflows.count + count)
+        state.order.reserveCapacity(state.order.count + count)
+    }
+
     /// After replay: gives back the leases that were open when the daemon stopped (without using up their
     /// attempts) and re-arms every durable timer.
     public mutating func resume(at now: Instant) -> Decision {
@@ -78,8 +91,8 @@ public struct Coordinator: Sendable {
             guard let task = state.task(ref) else { continue }
             record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
         }
-        for id in state.order {
-            guard let workflow = state.workflows[id], !workflow.state.isTerminal else { continue }
+        for workflow in state.workflows(where: { !$0.state.isTerminal }) {
+            let id = workflow.id
             if let timeout = workflow.timeout {
                 decision.effects.append(.armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout))
             }

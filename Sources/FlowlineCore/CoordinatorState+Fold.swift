@@ -2,13 +2,20 @@
 /// nothing is inserted or removed) and its position in the workflow.
 private typealias Slot = (workflow: Dictionary<WorkflowID, Workflow>.Index, task: Int)
 
+// Reads go through `inout` too (`withWorkflow`, `modify`): `Dictionary.Values` has a `_modify` but no `_read`,
+// so a plain `workflows.values[i].tasks[j].lease` copies the whole workflow (a retain per field) to read one
+// field. Replay does several such reads per event.
+
 extension CoordinatorState {
     /// Folds one event into the state. Total: replay calls only this, and an event for a workflow that
     /// is not there (compacted away) changes nothing. Each event hashes its workflow id once: replay speed
     /// is recovery speed.
-    mutating func fold(_ event: Event) {
+    mutating func fold(_ event: Event) { fold(event, built: nil) }
+
+    /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread).
+    mutating func fold(_ event: Event, built: Workflow?) {
         switch event {
-        case .workflowSubmitted(let spec, let at): submit(spec, at: at)
+        case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
             guard let slot = locate(w, t) else { return }
             modify(slot) { task in
@@ -103,8 +110,8 @@ extension CoordinatorState {
             guard let slot = locate(w, t) else { return }
             closeLease(slot)
             modify(slot) { $0.state = .reverted }
-            if !workflows.values[slot.workflow].revertQueue.isEmpty {
-                workflows.values[slot.workflow].revertQueue.removeFirst()
+            withWorkflow(slot.workflow) { workflow in
+                if !workflow.revertQueue.isEmpty { workflow.revertQueue.removeFirst() }
             }
         case .revertFailed(let w, let t, let error, let retryAt, _):
             guard let slot = locate(w, t) else { return }
@@ -115,25 +122,27 @@ extension CoordinatorState {
                 if retryAt == nil { task.state = .revertFailed }
             }
             if retryAt == nil {
-                if !workflows.values[slot.workflow].revertQueue.isEmpty {
-                    workflows.values[slot.workflow].revertQueue.removeFirst()
+                withWorkflow(slot.workflow) { workflow in
+                    if !workflow.revertQueue.isEmpty { workflow.revertQueue.removeFirst() }
+                    workflow.revertFailures.append(t)
                 }
-                workflows.values[slot.workflow].revertFailures.append(t)
             }
         case .workflowReverted(let w, let at):
             guard let wi = workflows.index(forKey: w) else { return }
-            workflows.values[wi].state = workflows.values[wi].endState ?? .failed
-            workflows.values[wi].reverted = workflows.values[wi].revertFailures.isEmpty
-            workflows.values[wi].endState = nil
-            workflows.values[wi].finishedAt = at
+            withWorkflow(wi) { workflow in
+                workflow.state = workflow.endState ?? .failed
+                workflow.reverted = workflow.revertFailures.isEmpty
+                workflow.endState = nil
+                workflow.finishedAt = at
+            }
         case .workflowCompleted(let w, let at): end(w, as: .completed, error: nil, revert: false, at: at)
         case .workflowFailed(let w, let t, let error, let at):
             // A spawning task fails with its output, and the output's own downstream is skipped too.
             var failed: TaskID? = t
             while let id = failed, let slot = locate(w, id) {
                 skipDownstream(of: id, in: w, at: at)
-                failed = workflows.values[slot.workflow].tasks[slot.task].spawnOutput.flatMap { output in
-                    let state = locate(w, output).map { workflows.values[$0.workflow].tasks[$0.task].state }
+                failed = modify(slot) { $0.spawnOutput }.flatMap { output in
+                    let state = locate(w, output).map { modify($0) { $0.state } }
                     return state == .failed || state == .timedOut ? output : nil
                 }
             }
@@ -153,27 +162,42 @@ extension CoordinatorState {
 
     // MARK: - Finding and changing tasks
 
-    private func locate(_ w: WorkflowID, _ t: TaskID) -> Slot? {
-        guard let wi = workflows.index(forKey: w), let position = workflows.values[wi].position(of: t) else {
+    private mutating func locate(_ w: WorkflowID, _ t: TaskID) -> Slot? {
+        guard let wi = workflows.index(forKey: w), let position = withWorkflow(wi, { $0.position(of: t) }) else {
             return nil
         }
         return (wi, position)
     }
 
-    private mutating func modify(_ slot: Slot, _ body: (inout TaskRecord) -> Void) {
+    /// Changes or reads the task at `slot` in place.
+    private mutating func modify<R>(_ slot: Slot, _ body: (inout TaskRecord) -> R) -> R {
         body(&workflows.values[slot.workflow].tasks[slot.task])
+    }
+
+    /// Changes or reads the workflow at `wi` in place.
+    private mutating func withWorkflow<R>(
+        _ wi: Dictionary<WorkflowID, Workflow>.Index,
+        _ body: (inout Workflow) -> R
+    ) -> R {
+        body(&workflows.values[wi])
     }
 
     // MARK: - Pieces of the fold
 
-    private mutating func submit(_ spec: WorkflowSpec, at: Instant) {
-        guard let id = spec.id, workflows[id] == nil else { return }
+    /// Builds the workflow, its tasks and their queue entries before it goes into `workflows`: one insert, and no
+    /// lookup to find it again. `built` is what `Workflow(submitted:at:)` made of the same spec, if it ran already.
+    private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: Workflow?) {
+        guard let id = spec.id, workflows.index(forKey: id) == nil else { return }
         submitted += 1
-        var workflow = Workflow(id: id, spec: spec, at: at)
+        var workflow = built ?? Workflow(submitted: spec, id: id, at: at)
         workflow.number = submitted
+        for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
+            let ticket = takeTicket()
+            workflow.tasks[position].makeReady(at: at, ticket: ticket)
+            push(workflow.tasks[position].spec, ticket: ticket, id, position)
+        }
         workflows[id] = workflow
         order.append(id)
-        addTasks(spec.tasks, to: id, parent: nil, at: at)
     }
 
     private mutating func startAwait(_ w: WorkflowID, _ t: TaskID, _ future: Future, at: Instant) {
@@ -189,7 +213,7 @@ extension CoordinatorState {
         }
         switch future {
         case .key(let key, _):
-            let number = workflows.values[slot.workflow].tasks[slot.task].awaitNumber
+            let number = modify(slot) { $0.awaitNumber }
             keyWaiters[key, default: []].append(
                 KeyWaiter(task: TaskRef(workflow: w, index: slot.task), awaitNumber: number)
             )
@@ -201,35 +225,10 @@ extension CoordinatorState {
     /// Adds tasks (prefixed with `parent/` when spawned), links their deps and makes the free ones ready.
     mutating func addTasks(_ specs: [TaskSpec], to w: WorkflowID, parent: TaskID?, at: Instant) {
         guard let wi = workflows.index(forKey: w) else { return }
-        let first = workflows.values[wi].tasks.count
-        if let parent {
-            let local = Set(specs.map(\.id))
-            for spec in specs {
-                let deps = spec.deps.map { local.contains($0) ? TaskID("\(parent.rawValue)/\($0)") : TaskID($0) }
-                workflows.values[wi].append(
-                    TaskRecord(id: TaskID("\(parent.rawValue)/\(spec.id)"), spec: spec, deps: deps, parent: parent)
-                )
-            }
-        } else {
-            for spec in specs {
-                workflows.values[wi].append(
-                    TaskRecord(id: TaskID(spec.id), spec: spec, deps: spec.deps.map(TaskID.init), parent: nil)
-                )
-            }
+        let added = withWorkflow(wi) { $0.addTasks(specs, parent: parent) }
+        for position in added where modify((wi, position), { $0.pendingDeps == 0 }) {
+            makeReady((wi, position), w, at: at)
         }
-        workflows.values[wi].unfinished += specs.count
-        var freed: [Int] = []
-        for position in first..<workflows.values[wi].tasks.count {
-            for dep in workflows.values[wi].tasks[position].deps {
-                guard let d = workflows.values[wi].position(of: dep) else { continue }
-                workflows.values[wi].tasks[d].dependents.append(position)
-                if workflows.values[wi].tasks[d].state == .completed {
-                    workflows.values[wi].tasks[position].pendingDeps -= 1
-                }
-            }
-            if workflows.values[wi].tasks[position].pendingDeps == 0 { freed.append(position) }
-        }
-        for position in freed { makeReady((wi, position), w, at: at) }
     }
 
     private mutating func complete(_ slot: Slot, _ w: WorkflowID, result: RawJSON, at: Instant) {
@@ -237,46 +236,50 @@ extension CoordinatorState {
         forgetKeyWait(slot, w)
         completions += 1
         let order = completions
-        modify(slot) { task in
-            task.state = .completed
-            task.result = result
-            task.error = nil
-            task.finishedAt = at
-            task.isQueued = false
-            task.awaiting = nil
-            task.spawnOutput = nil
-            task.completionOrder = order
-        }
-        workflows.values[slot.workflow].unfinished -= 1
-        var freed: [Int] = []
-        for dependent in workflows.values[slot.workflow].tasks[slot.task].dependents {
-            workflows.values[slot.workflow].tasks[dependent].pendingDeps -= 1
-            let task = workflows.values[slot.workflow].tasks[dependent]
-            if task.pendingDeps == 0 && task.state == .blocked { freed.append(dependent) }
+        let freed = withWorkflow(slot.workflow) { workflow in
+            workflow.tasks[slot.task].complete(result: result, at: at, order: order)
+            workflow.unfinished -= 1
+            var freed: [Int] = []
+            for dependent in workflow.tasks[slot.task].dependents {
+                workflow.tasks[dependent].pendingDeps -= 1
+                if workflow.tasks[dependent].pendingDeps == 0 && workflow.tasks[dependent].state == .blocked {
+                    freed.append(dependent)
+                }
+            }
+            return freed
         }
         for dependent in freed { makeReady((slot.workflow, dependent), w, at: at) }
     }
 
     private mutating func makeReady(_ slot: Slot, _ w: WorkflowID, at: Instant) {
-        modify(slot) { task in
-            task.state = .ready
-            task.scheduledAt = at
-        }
-        enqueue(slot, w)
+        let ticket = takeTicket()
+        modify(slot) { $0.makeReady(at: at, ticket: ticket) }
+        pushQueued(slot, ticket: ticket, w)
     }
 
     private mutating func enqueue(_ slot: Slot, _ w: WorkflowID) {
-        let ticket = nextTicket
-        nextTicket += 1
-        modify(slot) { task in
-            task.queueTicket = ticket
-            task.isQueued = true
-        }
-        let spec = workflows.values[slot.workflow].tasks[slot.task].spec
+        let ticket = takeTicket()
+        modify(slot) { $0.enqueue(ticket: ticket) }
+        pushQueued(slot, ticket: ticket, w)
+    }
+
+    private mutating func takeTicket() -> UInt64 {
+        defer { nextTicket += 1 }
+        return nextTicket
+    }
+
+    /// Puts the task at `slot`, queued under `ticket`, into its ready queue.
+    private mutating func pushQueued(_ slot: Slot, ticket: UInt64, _ w: WorkflowID) {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
+        let spec = modify(slot) { $0.spec }
+        push(spec, ticket: ticket, w, slot.task)
+    }
+
+    private mutating func push(_ spec: TaskSpec, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
+        guard !isReplaying else { return }
         queues[spec.queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: slot.task)
+            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: position)
         )
         if touchedQueues.last != spec.queue { touchedQueues.append(spec.queue) }
     }
@@ -285,17 +288,17 @@ extension CoordinatorState {
     private mutating func skipDownstream(of t: TaskID, in w: WorkflowID, at: Instant) {
         guard let slot = locate(w, t) else { return }
         let wi = slot.workflow
-        var stack = workflows.values[wi].tasks[slot.task].dependents
+        var stack = modify(slot) { $0.dependents }
         while let position = stack.popLast() {
-            guard !workflows.values[wi].tasks[position].state.isFinished else { continue }
+            guard !modify((wi, position), { $0.state.isFinished }) else { continue }
             closeLease((wi, position))
             modify((wi, position)) { task in
                 task.isQueued = false
                 task.state = .skipped
                 task.finishedAt = at
             }
-            workflows.values[wi].unfinished -= 1
-            stack.append(contentsOf: workflows.values[wi].tasks[position].dependents)
+            withWorkflow(wi) { $0.unfinished -= 1 }
+            stack.append(contentsOf: modify((wi, position)) { $0.dependents })
         }
     }
 
@@ -304,8 +307,8 @@ extension CoordinatorState {
     /// reverts before it takes `state`.
     private mutating func end(_ w: WorkflowID, as state: WorkflowState, error: TaskError?, revert: Bool, at: Instant) {
         guard let wi = workflows.index(forKey: w) else { return }
-        for position in workflows.values[wi].tasks.indices where !workflows.values[wi].tasks[position].state.isFinished
-        {
+        let count = withWorkflow(wi) { $0.tasks.count }
+        for position in 0..<count where !modify((wi, position), { $0.state.isFinished }) {
             forgetKeyWait((wi, position), w)
             closeLease((wi, position))
             modify((wi, position)) { task in
@@ -314,33 +317,34 @@ extension CoordinatorState {
                 task.finishedAt = at
             }
         }
-        workflows.values[wi].unfinished = 0
-        workflows.values[wi].error = error
-        let tasks = workflows.values[wi].tasks
-        workflows.values[wi].revertQueue =
-            revert
-            ? tasks.indices.filter { tasks[$0].state == .completed && tasks[$0].spec.revert != nil }
-                .sorted { tasks[$0].completionOrder > tasks[$1].completionOrder }
-            : []
-        if workflows.values[wi].revertQueue.isEmpty {
-            workflows.values[wi].state = state
-            workflows.values[wi].finishedAt = at
-        } else {
-            workflows.values[wi].state = .reverting
-            workflows.values[wi].endState = state
+        withWorkflow(wi) { workflow in
+            workflow.unfinished = 0
+            workflow.error = error
+            let tasks = workflow.tasks
+            workflow.revertQueue =
+                revert
+                ? tasks.indices.filter { tasks[$0].state == .completed && tasks[$0].spec.revert != nil }
+                    .sorted { tasks[$0].completionOrder > tasks[$1].completionOrder }
+                : []
+            if workflow.revertQueue.isEmpty {
+                workflow.state = state
+                workflow.finishedAt = at
+            } else {
+                workflow.state = .reverting
+                workflow.endState = state
+            }
         }
     }
 
     /// Drops the task from the waiters of the key it awaits, if any.
     private mutating func forgetKeyWait(_ slot: Slot, _ w: WorkflowID) {
-        guard case .key(let key, _) = workflows.values[slot.workflow].tasks[slot.task].awaiting else { return }
+        guard case .key(let key, _) = modify(slot, { $0.awaiting }) else { return }
         keyWaiters[key]?.removeAll { $0.task == TaskRef(workflow: w, index: slot.task) }
         if keyWaiters[key]?.isEmpty == true { keyWaiters[key] = nil }
     }
 
     private mutating func closeLease(_ slot: Slot) {
-        guard let lease = workflows.values[slot.workflow].tasks[slot.task].lease else { return }
+        guard let lease = modify(slot, { task in task.lease.take() }) else { return }
         leases[lease] = nil
-        workflows.values[slot.workflow].tasks[slot.task].lease = nil
     }
 }

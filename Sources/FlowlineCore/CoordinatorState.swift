@@ -72,10 +72,25 @@ public struct CoordinatorState: Sendable {
         (queues[queue]?.entries ?? []).filter(isCurrent).sorted { $0.runsBefore($1) }
     }
 
+    /// The workflows `pick` chooses, in submission order (`order`'s: `number` counts submissions). Reads each
+    /// workflow in place: iterating `workflows` would copy every one of them (a retain and release per field), and
+    /// walking `order` would hash every id again.
+    mutating func workflows(where pick: (inout Workflow) -> Bool) -> [Workflow] {
+        var picked: [Workflow] = []
+        var i = workflows.startIndex
+        while i != workflows.endIndex {
+            // `values[i]` through `_modify`: `Dictionary.Values` has no `_read`, so a plain read would copy.
+            if pick(&workflows.values[i]) { picked.append(workflows.values[i]) }
+            workflows.formIndex(after: &i)
+        }
+        return picked.sorted { $0.number < $1.number }
+    }
+
     /// Rebuilds every queue from the tasks' states, in ticket order (after replay).
     mutating func rebuildQueues() {
         var entries: [(queue: String, entry: ReadyEntry)] = []
-        for (id, workflow) in workflows where !workflow.state.isTerminal || workflow.state == .reverting {
+        for workflow in workflows(where: { !$0.state.isTerminal || $0.state == .reverting }) {
+            let id = workflow.id
             for (position, task) in workflow.tasks.enumerated() where task.isQueued {
                 entries.append(
                     (

@@ -123,3 +123,66 @@ public struct TaskRecord: Hashable, Sendable {
         self.pendingDeps = deps.count
     }
 }
+
+// MARK: - Changes the fold makes in place
+
+extension Workflow {
+    /// A submitted workflow with its tasks added and linked, before the fold numbers it and queues its free tasks:
+    /// the part of a submission that depends on the spec alone.
+    init(submitted spec: WorkflowSpec, id: WorkflowID, at: Instant) {
+        self.init(id: id, spec: spec, at: at)
+        _ = addTasks(spec.tasks, parent: nil)
+    }
+
+    /// Appends tasks (prefixed with `parent/` when spawned) and links their deps; returns their positions. The
+    /// caller makes ready those with no pending deps.
+    mutating func addTasks(_ specs: [TaskSpec], parent: TaskID?) -> Range<Int> {
+        let first = tasks.count
+        tasks.reserveCapacity(first + specs.count)
+        if let parent {
+            let local = Set(specs.map(\.id))
+            for spec in specs {
+                let deps = spec.deps.map { local.contains($0) ? TaskID("\(parent.rawValue)/\($0)") : TaskID($0) }
+                append(TaskRecord(id: TaskID("\(parent.rawValue)/\(spec.id)"), spec: spec, deps: deps, parent: parent))
+            }
+        } else {
+            for spec in specs {
+                append(TaskRecord(id: TaskID(spec.id), spec: spec, deps: spec.deps.map(TaskID.init), parent: nil))
+            }
+        }
+        unfinished += specs.count
+        for position in first..<tasks.count {
+            for dep in tasks[position].deps {
+                guard let d = self.position(of: dep) else { continue }
+                tasks[d].dependents.append(position)
+                if tasks[d].state == .completed { tasks[position].pendingDeps -= 1 }
+            }
+        }
+        return first..<tasks.count
+    }
+}
+
+extension TaskRecord {
+    mutating func makeReady(at: Instant, ticket: UInt64) {
+        state = .ready
+        scheduledAt = at
+        enqueue(ticket: ticket)
+    }
+
+    /// Gives the task a new valid queue entry.
+    mutating func enqueue(ticket: UInt64) {
+        queueTicket = ticket
+        isQueued = true
+    }
+
+    mutating func complete(result: RawJSON, at: Instant, order: UInt64) {
+        state = .completed
+        self.result = result
+        error = nil
+        finishedAt = at
+        isQueued = false
+        awaiting = nil
+        spawnOutput = nil
+        completionOrder = order
+    }
+}

@@ -77,6 +77,10 @@ public enum EventCodec {
         return w.bytes
     }
 
+    /// The first two bytes of every record of this version for `Event.workflowSubmitted` (recovery counts these to
+    /// size its tables before replaying).
+    static let workflowSubmittedPrefix: [UInt8] = [version, 1]
+
     /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
     public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event {
         var r = ByteReader(bytes)
@@ -305,8 +309,10 @@ extension ByteReader {
         let id = try optional { (r: inout ByteReader) throws(JournalError) in WorkflowID(try r.string()) }
         let input = RawJSON(bytes: try blob())
         let timeout = try duration()
+        let n = try count()
         var tasks: [TaskSpec] = []
-        for _ in 0..<(try count()) { tasks.append(try task()) }
+        tasks.reserveCapacity(n)
+        for _ in 0..<n { tasks.append(try task()) }
         return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, tasks: tasks)
     }
 
@@ -315,8 +321,10 @@ extension ByteReader {
         let handler = try string()
         let queue = try string()
         let input = RawJSON(bytes: try blob())
+        let n = try count()
         var deps: [String] = []
-        for _ in 0..<(try count()) { deps.append(try string()) }
+        deps.reserveCapacity(n)
+        for _ in 0..<n { deps.append(try string()) }
         let retry = RetryPolicy(
             maxAttempts: try int(),
             backoff: .milliseconds(try i64()),

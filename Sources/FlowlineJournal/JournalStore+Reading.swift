@@ -1,4 +1,7 @@
+internal import Dispatch
+public import FlowlineCore
 internal import FlowlineLMDB
+internal import Synchronization
 
 /// The last checkpoint as stored: its globals record and every workflow snapshot, undecoded.
 public struct CheckpointRecords {
@@ -39,5 +42,152 @@ extension JournalStore {
         } catch let error as LMDBError {
             throw JournalError(error)
         }
+    }
+}
+
+extension JournalStore {
+    /// How many records from `seq` on are `Event.workflowSubmitted` (recovery sizes its workflow table with it),
+    /// read from each record's first two bytes in place.
+    public func countWorkflowsSubmitted(from seq: UInt64 = 1) throws(JournalError) -> Int {
+        do {
+            return try environment.read { txn in
+                try txn.countValues(
+                    in: events,
+                    from: JournalKey.seq(seq),
+                    startingWith: EventCodec.workflowSubmittedPrefix
+                )
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        } catch {
+            preconditionFailure("counting records threw \(error)")
+        }
+    }
+
+    /// Calls `body` with each event from `seq` on, in seq order, as a `ReplayStep`, until it returns `false`, in
+    /// one read transaction. The records are read, decoded and made into steps on a second thread, up to four
+    /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded), and the steps `body`
+    /// is done with are destroyed there too. Throws `JournalError` for a record that does not decode (after `body`
+    /// had every event before it) and for storage failures; rethrows `body`'s errors.
+    public func replaySteps(from seq: UInt64 = 1, _ body: (ReplayStep) throws -> Bool) throws {
+        let directory = self.directory
+        let pipe = StepPipe()
+        do {
+            try environment.read { txn in
+                try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq)) { key, value in
+                    guard JournalKey.seq(decoding: key) != nil else {
+                        throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
+                    }
+                    return pipe.add(ReplayStep(try EventCodec.decode(value)))
+                } end: { error in
+                    pipe.close(error)
+                } while: {
+                    defer { pipe.stop() }
+                    var spent: [ReplayStep] = []
+                    while let batch = try pipe.next(returning: spent) {
+                        for step in batch {
+                            guard try body(step) else { return }
+                        }
+                        spent = batch
+                    }
+                }
+            }
+        } catch let error as LMDBError {
+            throw JournalError(error)
+        }
+    }
+}
+
+/// Replay steps on their way from the reading thread to the folding one, in batches of `batchSize`, at most four
+/// batches ahead; spent batches go back to be destroyed on the reading thread, which allocated what they hold.
+private final class StepPipe: Sendable {
+    private struct State {
+        var batches: [[ReplayStep]] = []
+        var spent: [[ReplayStep]] = []
+        var isClosed = false
+        var error: JournalError?
+        var isStopped = false
+    }
+
+    static let batchSize = 1024
+    private let state = Mutex(State())
+    /// Counts the batches to take, plus one for the end.
+    private let ready = DispatchSemaphore(value: 0)
+    /// Counts the free places for batches.
+    private let room = DispatchSemaphore(value: 4)
+    /// The batch being filled, used by the reading thread only (the mutex is never contended).
+    private let filling = Mutex<[ReplayStep]>([])
+
+    /// Reader: adds a step; `false` once the folding side stopped.
+    func add(_ step: ReplayStep) -> Bool {
+        let full = filling.withLock { batch -> [ReplayStep]? in
+            if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
+            batch.append(step)
+            guard batch.count == Self.batchSize else { return nil }
+            defer { batch = [] }
+            return batch
+        }
+        guard let full else { return true }
+        return send(full)
+    }
+
+    /// Reader: sends what is left and the end (`error`, or `nil` after the last record).
+    func close(_ error: (any Error)?) {
+        let error: JournalError? =
+            switch error {
+            case nil: nil
+            case let error as JournalError: error
+            case let error as LMDBError: JournalError(error)
+            case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
+            }
+        let rest = filling.withLock { batch in
+            defer { batch = [] }
+            return batch
+        }
+        if !rest.isEmpty { _ = send(rest) }
+        state.withLock { state in
+            guard !state.isClosed else { return }
+            state.isClosed = true
+            state.error = error
+        }
+        ready.signal()
+    }
+
+    private func send(_ batch: [ReplayStep]) -> Bool {
+        if state.withLock({ $0.isStopped }) { return false }
+        room.wait()
+        let (stopped, spent) = state.withLock { state in
+            if !state.isStopped { state.batches.append(batch) }
+            defer { state.spent = [] }
+            return (state.isStopped, state.spent)
+        }
+        if !stopped { ready.signal() }
+        // `spent` (the last references to those steps) is released here, on this thread.
+        _ = spent
+        return !stopped
+    }
+
+    /// Folding side: hands back the batch it is done with, then takes the next one (`nil` at the end); throws the
+    /// reader's decoding error.
+    func next(returning spent: consuming [ReplayStep]) throws(JournalError) -> [ReplayStep]? {
+        let spent = consume spent
+        ready.wait()
+        let (batch, error): ([ReplayStep]?, JournalError?) = state.withLock { state in
+            if !spent.isEmpty { state.spent.append(spent) }
+            if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
+            return (nil, state.error)
+        }
+        if let batch {
+            room.signal()
+            return batch
+        }
+        if let error { throw error }
+        return nil
+    }
+
+    /// Folding side: wants no more; a reader waiting for room wakes and stops.
+    func stop() {
+        state.withLock { $0.isStopped = true }
+        room.signal()
     }
 }

@@ -17,6 +17,18 @@
         try handle.forEach(in: db, from: key, body)
     }
 
+    /// How many values of `db`, from the first key >= `key` (or the first key) on, start with `prefix`, counted
+    /// in place (no value is copied).
+    public func countValues(
+        in db: Database,
+        from key: [UInt8]? = nil,
+        startingWith prefix: [UInt8]
+    ) throws(LMDBError)
+        -> Int
+    {
+        try handle.countValues(in: db, from: key, startingWith: prefix)
+    }
+
     /// The last (largest) key of `db` and its value, or `nil` when `db` is empty.
     public func last(in db: Database) throws(LMDBError) -> (key: [UInt8], value: [UInt8])? {
         try handle.last(in: db)

@@ -54,11 +54,47 @@ internal import CLMDB
         } else {
             rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
         }
+        // Two arrays refilled for each entry instead of two new ones: a scan of the journal allocates nothing per
+        // record. A body that keeps an array keeps its own copy: the refill then finds the buffer shared and
+        // allocates a new one (copy on write), so what it kept never changes.
+        var keyBytes: [UInt8] = []
+        var valueBytes: [UInt8] = []
         while rc == MDB_SUCCESS {
-            guard try unsafe body([UInt8](key), [UInt8](value)) else { return }
+            unsafe keyBytes.refill(from: key)
+            unsafe valueBytes.refill(from: value)
+            guard try body(keyBytes, valueBytes) else { return }
             rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
         }
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+    }
+
+    func countValues(in db: Database, from start: [UInt8]?, startingWith prefix: [UInt8]) throws(LMDBError) -> Int {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        var rc: Int32
+        if let start {
+            // As in `forEach`: MDB_SET_RANGE points `key` into the map.
+            rc = unsafe start.withUnsafeBytes { startBytes in
+                unsafe key = MDB_val(startBytes)
+                return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+            }
+        } else {
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
+        }
+        var count = 0
+        while rc == MDB_SUCCESS {
+            if unsafe value.mv_size >= prefix.count,
+                let data = unsafe value.mv_data,
+                unsafe prefix.elementsEqual(UnsafeRawBufferPointer(start: data, count: prefix.count))
+            {
+                count += 1
+            }
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+        return count
     }
 
     func last(in db: Database) throws(LMDBError) -> (key: [UInt8], value: [UInt8])? {
@@ -95,6 +131,16 @@ extension MDB_val {
 }
 
 extension [UInt8] {
+    /// Replaces the contents with the bytes `val` points at, keeping the capacity when the buffer is not shared.
+    @unsafe mutating func refill(from val: MDB_val) {
+        removeAll(keepingCapacity: true)
+        guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else { return }
+        // Typed, so that the append is one memcpy (a raw buffer is appended byte by byte).
+        unsafe append(
+            contentsOf: UnsafeBufferPointer(start: data.assumingMemoryBound(to: UInt8.self), count: val.mv_size)
+        )
+    }
+
     /// Copies the bytes `val` points at, which LMDB keeps valid only until the transaction's next write or its end.
     @unsafe init(_ val: MDB_val) {
         guard unsafe val.mv_size > 0, let data = unsafe val.mv_data else {

@@ -28,4 +28,35 @@ struct ReplayTests {
             if replayed.state != live { return }
         }
     }
+
+    /// Recovery replays `ReplayStep`s built on another thread (a submission's workflow built ahead of the fold):
+    /// that must rebuild what replaying the events one by one does, before and after `resume`.
+    @Test("replaying steps equals replaying events", arguments: [1, 2, 3, 42] as [UInt64])
+    func replayStepsMatchEvents(seed: UInt64) {
+        var random = SeededRandom(seed: seed)
+        var h = Harness()
+        var open: [TaskRun] = []
+        var timers: [TimerID] = []
+        var now: Int64 = 0
+        for step in 0..<800 {
+            now += Int64.random(in: 0...300, using: &random)
+            let decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
+            for case .runTask(_, let run) in decision.effects { open.append(run) }
+            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
+        }
+        var applied = Coordinator()
+        var byEvent = Coordinator()
+        var byStep = Coordinator()
+        for event in h.journal {
+            applied.apply(event)
+            byEvent.replay(event)
+            byStep.replay(ReplayStep(event))
+        }
+        #expect(byStep.state.workflows == applied.state.workflows, "seed \(seed)")
+        let at = Instant(milliseconds: now + 1)
+        let eventDecision = byEvent.resume(at: at)
+        let stepDecision = byStep.resume(at: at)
+        #expect(stepDecision == eventDecision, "seed \(seed)")
+        #expect(byStep.state == byEvent.state, "seed \(seed)")
+    }
 }

@@ -1,0 +1,40 @@
+internal import Dispatch
+
+extension ReadTransaction {
+    /// Runs `forEach` on a second thread while the calling thread runs `work`: `body` gets each key and value of
+    /// `db` from the first key >= `key` (or the first key), on that thread, until it returns `false`; then `end`
+    /// gets, on that thread too, what stopped it: `nil` (the last entry, or `false`), or what `body` threw, or an
+    /// `LMDBError` from `mdb_cursor_get`. How `body` and `work` talk (a queue one fills and the other drains) is
+    /// the caller's business. Rethrows what `work` threw.
+    ///
+    /// Returns only after `end` has run, also when `work` throws (so a `body` that waits for `work` must be told to
+    /// stop first): the transaction is used by the second thread only until then, and by nobody else meanwhile. The
+    /// environment is opened with `MDB_NOTLS`, so a read transaction may move between threads.
+    public func forEachConcurrently(
+        in db: Database,
+        from key: [UInt8]? = nil,
+        _ body: @escaping @Sendable (_ key: [UInt8], _ value: [UInt8]) throws -> Bool,
+        end: @escaping @Sendable ((any Error)?) -> Void,
+        while work: () throws -> Void
+    ) throws {
+        let reader = SendableHandle(handle: handle)
+        let finished = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            defer { finished.signal() }
+            do {
+                try reader.handle.forEach(in: db, from: key, body)
+                end(nil)
+            } catch {
+                end(error)
+            }
+        }
+        defer { finished.wait() }
+        try work()
+    }
+}
+
+/// The transaction handed to the reading thread. The caller of `forEachConcurrently` does not return (and so
+/// cannot end the transaction) until that thread is done, and reads nothing through it meanwhile.
+private struct SendableHandle: @unchecked Sendable {
+    let handle: TransactionHandle
+}
