@@ -169,6 +169,11 @@ class Connection:
             message["result"] = result if result is not None else {}
         self._send(dumps(message))
 
+    @property
+    def queued(self) -> int:
+        """Lines queued and not yet written."""
+        return len(self._out)
+
     def flush(self) -> None:
         """Writes everything queued, in one ``sendall``. A failed write closes the connection (whose end
         answers every waiting request with ConnectionLost) and does not raise."""
@@ -208,16 +213,19 @@ class Connection:
 
     def _read_loop(self) -> None:
         reason = None  # type: Optional[BaseException]
-        recv = self._sock.recv
+        recv_into = self._sock.recv_into
+        buffer = bytearray(RECV_BYTES)  # reused: a fresh 256 KiB bytes per recv costs an mmap and munmap
+        view = memoryview(buffer)
         dispatch = self._dispatch
         on_batch = self._on_batch
         partial = []  # type: List[bytes]  # the start of a line longer than what one recv returned
         try:
             while True:
-                chunk = recv(RECV_BYTES)
-                if not chunk:
+                n = recv_into(buffer)
+                if not n:
                     reason = ConnectionLost("the daemon closed the connection")
                     break
+                chunk = view[:n].tobytes()
                 if b"\n" not in chunk:
                     partial.append(chunk)
                     continue

@@ -24,6 +24,9 @@ Handler = Callable[["TaskContext"], Any]
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 2.0
 OUTCOME_TIMEOUT_S = 30.0
+# Outcomes queued by handlers run back to back are written at the latest when this many wait: the daemon
+# starts on them while the rest of a large read is still being handled.
+FLUSH_EVERY = 64
 
 
 # Guards every context's cancel state and lazily made Event: cancels are rare, and a lock per context would
@@ -447,7 +450,7 @@ class Worker:
             return
         conn.request(method, params, lambda result, error: self._answered(session, ctx, method, error),
                      flush=False)
-        if not self._ready:
+        if not self._ready or conn.queued >= FLUSH_EVERY:
             conn.flush()
 
     def _outcome_json(self, ctx: TaskContext) -> Tuple[str, str]:
