@@ -14,7 +14,7 @@ struct Options {
     var fanout = 1_000
     var workers = 2
     var concurrency = 256
-    var pythonConcurrency = 64
+    var pythonConcurrency = 256  // as the Swift workers: the Python worker starts threads only as needed
     var window = 1_000
     var syncModes = ["full", "none"]
     var w1Workers = ["swift", "python", "swift-raw"]
