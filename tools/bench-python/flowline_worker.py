@@ -20,12 +20,13 @@ class BenchWorker(Worker):
         self.last_ns = 0
         self.arrivals = []
 
-    def _send_outcome(self, session, ctx, method, params):
-        super()._send_outcome(session, ctx, method, params)
-        now = time.monotonic_ns()
-        with self.lock:
-            self.completed += 1
-            self.last_ns = now
+    def _outcome_answered(self, ctx, method, error):
+        # On the connection's reader thread, once the daemon has taken the outcome.
+        if error is None:
+            now = time.monotonic_ns()
+            with self.lock:
+                self.completed += 1
+                self.last_ns = now
 
 
 def main() -> None:

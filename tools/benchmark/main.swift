@@ -14,7 +14,7 @@ struct Options {
     var fanout = 1_000
     var workers = 2
     var concurrency = 256
-    var pythonConcurrency = 64
+    var pythonConcurrency = 256  // as the Swift workers: the Python worker starts threads only as needed
     var window = 1_000
     var syncModes = ["full", "none"]
     var w1Workers = ["swift", "swift-pool", "python", "swift-raw"]
@@ -243,7 +243,8 @@ if options.only.contains("w1") {
                 figure.target = "≥ 30000"
                 figure.meetsTarget = rate >= 30_000
             }
-            if sync == "full" && kind == "python" { figure.target = "≥ beanstalkd -f 0 (--compare)" }
+            // Issue #7: at least beanstalkd's W1 with its default binlog, measured in the same run (--compare).
+            if sync == "full" && kind == "python" { figure.target = "≥ beanstalkd default binlog (--compare)" }
             record(figure)
         }
     }
@@ -502,7 +503,14 @@ if options.compare {
                     || figures[i].config.contains("×swift "))
             {
                 figures[i].beanstalk = value
-                if name == "w1_tasks_per_s" && figures[i].config.contains("python") && sync == "full" {
+            }
+            // The target (issue #7) is not like against like: the Python-worker W1 with --sync full against
+            // beanstalkd's default binlog.
+            if name == "w1_tasks_per_s" && fsync == "default" {
+                for i in figures.indices
+                where figures[i].name == "w1_tasks_per_s" && figures[i].config.hasPrefix("sync=full,")
+                    && figures[i].config.contains("python")
+                {
                     figures[i].meetsTarget = figures[i].value >= value
                 }
             }

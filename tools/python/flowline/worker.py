@@ -6,12 +6,14 @@ import os
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from collections import deque
+from json.encoder import encode_basestring
+from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Union
 
 from .client import Client
 from .connection import DEFAULT_ADDRESS, Address, Connection, dumps
-from .errors import ConnectionLost, FlowlineError, MethodNotFound, RequestTimeout, RPCError, StaleLease, Unauthorized
+from .errors import (ConnectionLost, FlowlineError, MethodNotFound, RequestTimeout, RPCError, StaleLease,
+                     Unauthorized, rpc_error)
 from .outcomes import Awaitable, Spawn, TaskFailure
 
 log = logging.getLogger("flowline.worker")
@@ -22,42 +24,66 @@ Handler = Callable[["TaskContext"], Any]
 BACKOFF_START_S = 0.05
 BACKOFF_MAX_S = 2.0
 OUTCOME_TIMEOUT_S = 30.0
+# Outcomes queued by handlers run back to back are written at the latest when this many wait: the daemon
+# starts on them while the rest of a large read is still being handled.
+FLUSH_EVERY = 64
+
+
+# Guards every context's cancel state and lazily made Event: cancels are rare, and a lock per context would
+# cost more than the handler of a small task.
+_cancel_lock = threading.Lock()
 
 
 class TaskContext:
     """What a handler receives for one lease (SPEC §2 "What a worker receives")."""
 
     def __init__(self, session: "_Session", params: Dict[str, Any]) -> None:
+        get = params.get
         self._session = session
         self.params = params
-        self.lease = params.get("lease")  # type: str
-        self.workflow_id = params.get("workflow_id")  # type: str
-        self.workflow_name = params.get("workflow_name")  # type: Optional[str]
-        self.task_id = params.get("task_id")  # type: str
-        self.handler = params.get("handler")  # type: str
-        self.attempt = params.get("attempt", 1)  # type: int
-        self.input = params.get("input", {})  # type: Any
-        self.deps = params.get("deps") or {}  # type: Dict[str, Any]
-        self.workflow_input = params.get("workflow_input", {})  # type: Any
-        self.deadline = params.get("deadline")  # type: Optional[str]
-        self.poll = bool(params.get("poll", False))
-        self.revert = bool(params.get("revert", False))
-        self.result = params.get("result")  # the reverted task's result, on a revert run
-        self.cancelled = threading.Event()
+        self.lease = get("lease")  # type: str
+        self.workflow_id = get("workflow_id")  # type: str
+        self.workflow_name = get("workflow_name")  # type: Optional[str]
+        self.task_id = get("task_id")  # type: str
+        self.handler = get("handler")  # type: str
+        self.attempt = get("attempt", 1)  # type: int
+        self.input = get("input", {})  # type: Any
+        self.deps = get("deps") or {}  # type: Dict[str, Any]
+        self.workflow_input = get("workflow_input", {})  # type: Any
+        self.deadline = get("deadline")  # type: Optional[str]
+        self.poll = bool(get("poll", False))
+        self.revert = bool(get("revert", False))
+        self.result = get("result")  # the reverted task's result, on a revert run
         self.cancel_reason = None  # type: Optional[str]
-        self._callbacks = []  # type: List[Callable[[Optional[str]], None]]
-        self._lock = threading.Lock()
+        self._is_cancelled = False
+        self._event = None  # type: Optional[threading.Event]  # made on first use of `cancelled`
+        self._callbacks = None  # type: Optional[List[Callable[[Optional[str]], None]]]
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set once the lease has ended (task.cancel, or the connection dropped)."""
+        event = self._event
+        if event is None:
+            with _cancel_lock:
+                if self._event is None:
+                    self._event = threading.Event()
+                    if self._is_cancelled:
+                        self._event.set()
+                event = self._event
+        return event
 
     @property
     def is_cancelled(self) -> bool:
         """True once the lease has ended (task.cancel, or the connection dropped): nothing this handler answers
         counts any more, so it may stop early."""
-        return self.cancelled.is_set()
+        return self._is_cancelled
 
     def on_cancel(self, callback: Callable[[Optional[str]], None]) -> None:
         """Calls ``callback(reason)`` when the lease ends early (at once if it already has)."""
-        with self._lock:
-            if not self.cancelled.is_set():
+        with _cancel_lock:
+            if not self._is_cancelled:
+                if self._callbacks is None:
+                    self._callbacks = []
                 self._callbacks.append(callback)
                 return
         callback(self.cancel_reason)
@@ -65,7 +91,7 @@ class TaskContext:
     def heartbeat(self, progress: Union[None, int, float, str] = None) -> bool:
         """Extends the lease and shows ``progress`` (a number or a string) in the status. Returns False when
         the lease has ended (the handler may stop: its outcome will not be sent)."""
-        if self.is_cancelled:
+        if self._is_cancelled:
             return False
         params = {"lease": self.lease}  # type: Dict[str, Any]
         if progress is not None:
@@ -77,20 +103,23 @@ class TaskContext:
             self._cancel("stale lease")
             return False
         except (ConnectionLost, RequestTimeout):
-            return not self.is_cancelled
+            return not self._is_cancelled
 
     def sleep(self, seconds: float) -> bool:
         """Sleeps, waking early when the lease ends; returns True if it slept the whole time."""
         return not self.cancelled.wait(seconds)
 
     def _cancel(self, reason: Optional[str]) -> None:
-        with self._lock:
-            if self.cancelled.is_set():
+        with _cancel_lock:
+            if self._is_cancelled:
                 return
             self.cancel_reason = reason
-            self.cancelled.set()
-            callbacks, self._callbacks = self._callbacks, []
-        for cb in callbacks:
+            self._is_cancelled = True
+            event = self._event
+            callbacks, self._callbacks = self._callbacks, None
+        if event is not None:
+            event.set()
+        for cb in callbacks or ():
             try:
                 cb(reason)
             except Exception:
@@ -111,9 +140,11 @@ class _Session:
         self.lock = threading.Lock()
         self.closed = threading.Event()
         self.conn = None  # type: Optional[Connection]
+        self.batch = []  # type: List[TaskContext]  # task.run of the read being handled, on the reader thread
 
     def open(self, address: Address) -> None:
-        self.conn = Connection(address, on_message=self.on_message, on_close=self.on_close)
+        self.conn = Connection(address, on_message=self.on_message, on_close=self.on_close,
+                               on_batch=self.on_batch)
 
     def on_message(self, message: Dict[str, Any]) -> None:
         method = message.get("method")
@@ -133,6 +164,11 @@ class _Session:
         if request_id is not None:
             self.conn.respond(request_id, {})
 
+    def on_batch(self) -> None:
+        if self.batch:
+            batch, self.batch = self.batch, []
+            self.worker._dispatch(batch)
+
     def on_close(self, reason: Optional[BaseException]) -> None:
         with self.lock:
             leases, self.leases = list(self.leases.values()), {}
@@ -144,9 +180,16 @@ class _Session:
 class Worker:
     """Runs handlers by name. ``address`` is ``"host:port"`` or a Client (whose address and token it uses).
 
-    ``concurrency`` bounds the handlers in flight (the daemon sends at most that many task.run; the worker's
-    pool never runs more either). Handlers get a TaskContext and return a JSON result, a Future / Sleep /
-    Poll (the task waits), or a Spawn; raising fails the attempt (TaskFailure picks type and retryable).
+    ``concurrency`` bounds the handlers in flight (the daemon sends at most that many task.run; the worker
+    never runs more either). Handlers get a TaskContext and return a JSON result, a Future / Sleep / Poll (the
+    task waits), or a Spawn; raising fails the attempt (TaskFailure picks type and retryable).
+
+    Handlers run on up to ``concurrency`` threads, started as they are needed. The task.run messages of one
+    read are handed over together, and a handler thread runs them one after the other while one more thread
+    is woken to share them (which takes the rest as soon as a handler blocks): quick handlers cost no thread
+    switch each, slow ones still run side by side. Outcomes are sent without waiting for their answers, and
+    the outcomes of handlers run back to back go out in one write: a thread writes what is queued before it
+    runs the last task handed over, and when nothing is left to run.
     """
 
     def __init__(self, address: Union[Address, Client] = DEFAULT_ADDRESS,
@@ -165,14 +208,22 @@ class Worker:
         self.handlers = dict(handlers or {})  # type: Dict[str, Handler]
         self.sessions = 0  # successful hellos so far (1 + reconnects)
         self.error = None  # type: Optional[BaseException]
-        self._pool = None  # type: Optional[ThreadPoolExecutor]
         self._thread = None  # type: Optional[threading.Thread]
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._connected = threading.Event()
         self._session = None  # type: Optional[_Session]
+        # Tasks received and not yet over (running, waiting for a thread, or their outcome's answer not in).
         self._active = 0
         self._active_cond = threading.Condition()
+        # The handler threads: `_ready` holds tasks no thread has taken yet; `_idle` threads wait on `_cond`;
+        # `_waking` says one was woken (or started) and has not looked at `_ready` yet.
+        self._cond = threading.Condition(threading.Lock())
+        self._ready = deque()  # type: Deque[TaskContext]
+        self._threads = 0
+        self._idle = 0
+        self._waking = False
+        self._shut = False
 
     # -- handlers
 
@@ -192,7 +243,6 @@ class Worker:
         """Runs the worker on a background thread; returns at once."""
         if self._thread is not None:
             raise RuntimeError("worker already started")
-        self._pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="flowline-handler")
         self._thread = threading.Thread(target=self._supervise, name="flowline-worker", daemon=True)
         self._thread.start()
         return self
@@ -218,16 +268,16 @@ class Worker:
 
     @property
     def active(self) -> int:
-        """Handlers running now."""
+        """Tasks this worker holds now: running or about to, or their outcome sent and not yet answered."""
         with self._active_cond:
             return self._active
 
     def stop(self, timeout: float = 30.0, graceful: bool = True) -> bool:
         """Graceful shutdown: the daemon is told ``worker.quiet`` (send nothing more), a task.run that arrives
-        anyway is handed back with ``task.release`` (no attempt used up), running handlers finish and their outcomes are
-        sent (for up to ``timeout`` seconds), then the connection closes. Returns True if all finished.
-        ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the daemon runs their
-        tasks again."""
+        anyway is handed back with ``task.release`` (no attempt used up), running handlers finish and their
+        outcomes are sent and answered (for up to ``timeout`` seconds), then the connection closes. Returns True
+        if all finished. ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the
+        daemon runs their tasks again."""
         self._stopping.set()
         session = self._session
         if graceful and session is not None and session.conn is not None:
@@ -248,8 +298,9 @@ class Worker:
             session.conn.close()
         if self._thread is not None:
             self._thread.join(timeout=max(0.1, deadline - time.monotonic()) + 2)
-        if self._pool is not None:
-            self._pool.shutdown(wait=False)
+        with self._cond:
+            self._shut = True
+            self._cond.notify_all()
         self._stopped.set()
         return drained
 
@@ -306,7 +357,7 @@ class Worker:
     # -- running tasks
 
     def _receive(self, session: _Session, params: Dict[str, Any]) -> None:
-        """On the reader thread: never blocks on an answer."""
+        """On the reader thread, for each task.run: never blocks on an answer."""
         lease = params.get("lease")
         if not isinstance(lease, str):
             return
@@ -319,50 +370,139 @@ class Worker:
         ctx = TaskContext(session, params)
         with session.lock:
             session.leases[lease] = ctx
+        session.batch.append(ctx)
+
+    def _dispatch(self, batch: List[TaskContext]) -> None:
+        """On the reader thread, after a read: hands its tasks to the handler threads."""
         with self._active_cond:
-            self._active += 1
+            self._active += len(batch)
+        with self._cond:
+            self._ready.extend(batch)
+            self._wake()
+
+    def _wake(self) -> None:
+        """With `_cond` held: gets one more thread to look at `_ready` (unless one is already on its way)."""
+        if self._waking or self._shut:
+            return
+        if self._idle > 0:
+            self._waking = True
+            self._cond.notify()
+        elif self._threads < self.concurrency:
+            self._waking = True
+            self._threads += 1
+            threading.Thread(target=self._handler_thread, name="flowline-handler-{}".format(self._threads),
+                             daemon=True).start()
+
+    def _handler_thread(self) -> None:
+        cond = self._cond
+        ready = self._ready
+        cond.acquire()
         try:
-            assert self._pool is not None
-            self._pool.submit(self._execute, session, ctx)
-        except RuntimeError:  # pool shut down
-            self._finished()
+            self._waking = False
+            while not self._shut:
+                if not ready:
+                    self._idle += 1
+                    cond.wait()
+                    self._idle -= 1
+                    self._waking = False
+                    continue
+                ctx = ready.popleft()
+                last = not ready
+                if not last:
+                    self._wake()  # a second thread for the rest, should this handler take long
+                cond.release()
+                try:
+                    self._execute(ctx, last)
+                except BaseException:
+                    log.exception("handler thread failed")
+                finally:
+                    cond.acquire()
+        finally:
+            self._threads -= 1
+            cond.release()
 
     def _finished(self) -> None:
         with self._active_cond:
             self._active -= 1
-            self._active_cond.notify_all()
+            if self._active <= 0:
+                self._active_cond.notify_all()
 
-    def _execute(self, session: _Session, ctx: TaskContext) -> None:
-        try:
-            if ctx.is_cancelled:
-                return
-            method, params = self._outcome(ctx)
-            with session.lock:
-                session.leases.pop(ctx.lease, None)
-            if ctx.is_cancelled:
-                log.info("not answering %s/%s: its lease ended (%s)", ctx.workflow_id, ctx.task_id,
-                         ctx.cancel_reason)
-                return
-            self._send_outcome(session, ctx, method, params)
-        finally:
+    def _execute(self, ctx: TaskContext, last: bool) -> None:
+        """Runs one task and queues its outcome. ``last``: no task was left waiting for a thread, so what is
+        queued (outcomes of handlers run just before) is written first, before a handler that may take long."""
+        session = ctx._session
+        conn = session.conn
+        if last:
+            conn.flush()
+        if ctx._is_cancelled:
             self._finished()
-
-    def _outcome(self, ctx: TaskContext):  # type: ignore[no-untyped-def]
-        fn = self.handlers.get(ctx.handler)
-        if fn is None:
-            return "task.fail", {"lease": ctx.lease, "error": {
-                "type": "unknown_handler", "retryable": True,
-                "message": "worker {} has no handler {!r}".format(self.name, ctx.handler)}}
+            return
         try:
-            value = fn(ctx)
-        except TaskFailure as e:
+            method, params = self._outcome_json(ctx)
+        except BaseException:
+            self._finished()
+            raise
+        with session.lock:
+            session.leases.pop(ctx.lease, None)
+        if ctx._is_cancelled:
+            log.info("not answering %s/%s: its lease ended (%s)", ctx.workflow_id, ctx.task_id, ctx.cancel_reason)
+            self._finished()
+            return
+        conn.request(method, params, lambda result, error: self._answered(session, ctx, method, error),
+                     flush=False)
+        if not self._ready or conn.queued >= FLUSH_EVERY:
+            conn.flush()
+
+    def _outcome_json(self, ctx: TaskContext) -> Tuple[str, str]:
+        """The outcome method and its params as JSON text; the common ``task.complete`` is written directly."""
+        fn = self.handlers.get(ctx.handler)
+        if fn is not None and not ctx.poll:
+            try:
+                value = fn(ctx)
+            except Exception as e:
+                method, params = self._failure(ctx, e)
+                return method, dumps(params)
+            if value is None:
+                return "task.complete", '{"lease":%s,"result":null}' % encode_basestring(ctx.lease)
+            if not isinstance(value, (Awaitable, Spawn)):
+                try:
+                    text = dumps(value)
+                except (TypeError, ValueError) as e:
+                    return "task.fail", dumps(self._unserializable(ctx, e))
+                return "task.complete", '{"lease":%s,"result":%s}' % (encode_basestring(ctx.lease), text)
+            method, params = self._outcome(ctx, value)
+        else:
+            method, params = self._outcome(ctx)
+        return method, dumps(params)
+
+    def _failure(self, ctx: TaskContext, e: Exception) -> Tuple[str, Dict[str, Any]]:
+        if isinstance(e, TaskFailure):
             return "task.fail", {"lease": ctx.lease, "error": {
                 "type": e.type, "message": e.message, "retryable": e.retryable}}
-        except Exception as e:
-            log.warning("handler %s failed on %s/%s attempt %s: %r", ctx.handler, ctx.workflow_id, ctx.task_id,
-                        ctx.attempt, e, exc_info=log.isEnabledFor(logging.DEBUG))
-            return "task.fail", {"lease": ctx.lease, "error": {
-                "type": type(e).__name__, "message": str(e) or repr(e), "retryable": True}}
+        log.warning("handler %s failed on %s/%s attempt %s: %r", ctx.handler, ctx.workflow_id, ctx.task_id,
+                    ctx.attempt, e, exc_info=log.isEnabledFor(logging.DEBUG))
+        return "task.fail", {"lease": ctx.lease, "error": {
+            "type": type(e).__name__, "message": str(e) or repr(e), "retryable": True}}
+
+    def _unserializable(self, ctx: TaskContext, e: Exception) -> Dict[str, Any]:
+        return {"lease": ctx.lease, "error": {
+            "type": "unserializable_result", "retryable": False,
+            "message": "handler {} returned a value that is not JSON: {}".format(ctx.handler, e)}}
+
+    _NO_VALUE = object()
+
+    def _outcome(self, ctx: TaskContext, value: Any = _NO_VALUE):  # type: ignore[no-untyped-def]
+        """The outcome (method, params) of running ctx's handler (or of the value it already returned)."""
+        if value is Worker._NO_VALUE:
+            fn = self.handlers.get(ctx.handler)
+            if fn is None:
+                return "task.fail", {"lease": ctx.lease, "error": {
+                    "type": "unknown_handler", "retryable": True,
+                    "message": "worker {} has no handler {!r}".format(self.name, ctx.handler)}}
+            try:
+                value = fn(ctx)
+            except Exception as e:
+                return self._failure(ctx, e)
         if isinstance(value, Awaitable) and not ctx.poll and not ctx.revert:
             return "task.await", {"lease": ctx.lease, "future": value.to_json()}
         if isinstance(value, Spawn) and not ctx.poll and not ctx.revert:
@@ -374,37 +514,49 @@ class Worker:
         try:
             dumps(value)
         except (TypeError, ValueError) as e:
-            return "task.fail", {"lease": ctx.lease, "error": {
-                "type": "unserializable_result", "retryable": False,
-                "message": "handler {} returned a value that is not JSON: {}".format(ctx.handler, e)}}
+            return "task.fail", self._unserializable(ctx, e)
         return "task.complete", {"lease": ctx.lease, "result": value}
 
-    def _send_outcome(self, session: _Session, ctx: TaskContext, method: str, params: Dict[str, Any]) -> None:
+    def _answered(self, session: _Session, ctx: TaskContext, method: str, error: Any) -> None:
+        """On the reader thread: the daemon answered an outcome (``error`` None or its error object), or the
+        connection ended first (``error`` ConnectionLost)."""
         try:
-            session.conn.call(method, params, timeout=OUTCOME_TIMEOUT_S)
-        except StaleLease:
+            if error is not None and self._refused(session, ctx, method, error):
+                return  # a task.fail went instead; its answer finishes the task
+            self._outcome_answered(ctx, method, error)
+        except Exception:
+            log.exception("handling the answer to %s failed", method)
+        self._finished()
+
+    def _refused(self, session: _Session, ctx: TaskContext, method: str, error: Any) -> bool:
+        """Logs why an outcome did not count; sends a task.fail instead where one can still count (and then
+        returns True: the task is not over yet)."""
+        if isinstance(error, ConnectionLost):
+            log.info("%s for %s/%s not delivered (%s); the lease ends with the connection", method,
+                     ctx.workflow_id, ctx.task_id, error)
+            return False
+        e = rpc_error(error, method)
+        if isinstance(e, StaleLease):
             log.info("%s for %s/%s: the lease had already ended", method, ctx.workflow_id, ctx.task_id)
-        except MethodNotFound as e:
+            return False
+        if isinstance(e, MethodNotFound):
             # An older daemon without futures or spawn: fail the attempt for good rather than hold the lease.
             log.error("the daemon does not support %s: %s", method, e)
-            try:
-                session.conn.call("task.fail", {"lease": ctx.lease, "error": {
-                    "type": "unsupported", "retryable": False,
-                    "message": "the daemon does not support {}".format(method)}}, timeout=OUTCOME_TIMEOUT_S)
-            except FlowlineError:
-                pass
-        except RPCError as e:
+            fail = {"type": "unsupported", "retryable": False,
+                    "message": "the daemon does not support {}".format(method)}
+        elif method != "task.fail":
             log.error("%s for %s/%s refused: %s", method, ctx.workflow_id, ctx.task_id, e)
-            if method != "task.fail":
-                try:
-                    session.conn.call("task.fail", {"lease": ctx.lease, "error": {
-                        "type": "invalid_outcome", "retryable": False, "message": str(e)}},
-                        timeout=OUTCOME_TIMEOUT_S)
-                except FlowlineError:
-                    pass
-        except (ConnectionLost, RequestTimeout) as e:
-            log.info("%s for %s/%s not delivered (%s); the lease ends with the connection", method,
-                     ctx.workflow_id, ctx.task_id, e)
+            fail = {"type": "invalid_outcome", "retryable": False, "message": str(e)}
+        else:
+            log.error("%s for %s/%s refused: %s", method, ctx.workflow_id, ctx.task_id, e)
+            return False
+        session.conn.request("task.fail", dumps({"lease": ctx.lease, "error": fail}),
+                             lambda result, err: self._answered(session, ctx, "task.fail", err), flush=False)
+        return True
+
+    def _outcome_answered(self, ctx: TaskContext, method: str, error: Any) -> None:
+        """On the reader thread, once per task whose outcome was sent: ``error`` is None when the daemon took
+        it. A hook for subclasses (the benchmark counts durable completions here); must not block."""
 
 
 __all__ = ["Worker", "TaskContext"]
