@@ -38,22 +38,28 @@ internal import CLMDB
         return true
     }
 
+    /// Puts `cursor` on the first key >= `start` (the first key when nil), filling `key` and `value`.
+    /// MDB_SET_RANGE points `key` at the stored key, inside the map, so the temporary buffer it was given is not
+    /// used after the closure.
+    private func position(
+        _ cursor: OpaquePointer,
+        at start: [UInt8]?,
+        _ key: inout MDB_val,
+        _ value: inout MDB_val
+    ) -> Int32 {
+        guard let start else { return unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST) }
+        return unsafe start.withUnsafeBytes { startBytes in
+            unsafe key = MDB_val(startBytes)
+            return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
+        }
+    }
+
     func forEach(in db: Database, from start: [UInt8]?, _ body: ([UInt8], [UInt8]) throws -> Bool) throws {
         let cursor = try unsafe openCursor(db)
         defer { unsafe mdb_cursor_close(cursor) }
         var key = unsafe MDB_val()
         var value = unsafe MDB_val()
-        var rc: Int32
-        if let start {
-            // MDB_SET_RANGE points `key` at the first stored key >= start, inside the map, so the temporary
-            // buffer it was given is not used after this closure.
-            rc = unsafe start.withUnsafeBytes { startBytes in
-                unsafe key = MDB_val(startBytes)
-                return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-            }
-        } else {
-            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
-        }
+        var rc = unsafe position(cursor, at: start, &key, &value)
         // Two arrays refilled for each entry instead of two new ones: a scan of the journal allocates nothing per
         // record. A body that keeps an array keeps its own copy: the refill then finds the buffer shared and
         // allocates a new one (copy on write), so what it kept never changes.
@@ -73,16 +79,7 @@ internal import CLMDB
         defer { unsafe mdb_cursor_close(cursor) }
         var key = unsafe MDB_val()
         var value = unsafe MDB_val()
-        var rc: Int32
-        if let start {
-            // As in `forEach`: MDB_SET_RANGE points `key` into the map.
-            rc = unsafe start.withUnsafeBytes { startBytes in
-                unsafe key = MDB_val(startBytes)
-                return unsafe mdb_cursor_get(cursor, &key, &value, MDB_SET_RANGE)
-            }
-        } else {
-            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_FIRST)
-        }
+        var rc = unsafe position(cursor, at: start, &key, &value)
         var count = 0
         while rc == MDB_SUCCESS {
             if unsafe value.mv_size >= prefix.count,

@@ -113,3 +113,27 @@ extension Harness {
         }
     }
 }
+
+extension Harness {
+    /// Drives `steps` random commands from `seed`, calling `afterStep` after each (the replay tests snapshot
+    /// there). Returns the harness, whose journal holds every event, and the time of the last step.
+    static func randomRun(
+        seed: UInt64,
+        steps: Int,
+        afterStep: (Harness) -> Void = { _ in }
+    ) -> (harness: Harness, now: Int64) {
+        var random = SeededRandom(seed: seed)
+        var h = Harness()
+        var open: [TaskRun] = []
+        var timers: [TimerID] = []
+        var now: Int64 = 0
+        for step in 0..<steps {
+            now += Int64.random(in: 0...300, using: &random)
+            let decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
+            for case .runTask(_, let run) in decision.effects { open.append(run) }
+            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
+            afterStep(h)
+        }
+        return (h, now)
+    }
+}

@@ -7,18 +7,9 @@ import Testing
 struct ReplayTests {
     @Test("replaying any journal prefix rebuilds the live state", arguments: [1, 2, 3, 4, 5, 42, 1234] as [UInt64])
     func replayMatchesLive(seed: UInt64) {
-        var random = SeededRandom(seed: seed)
-        var h = Harness()
-        var open: [TaskRun] = []
-        var timers: [TimerID] = []
-        var snapshots: [(events: Int, state: CoordinatorState)] = [(0, h.coordinator.state)]
-        var now: Int64 = 0
-        for step in 0..<800 {
-            now += Int64.random(in: 0...300, using: &random)
-            let decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
-            for case .runTask(_, let run) in decision.effects { open.append(run) }
-            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
-            snapshots.append((h.journal.count, h.coordinator.state))
+        var snapshots: [(events: Int, state: CoordinatorState)] = [(0, Coordinator().state)]
+        let (h, _) = Harness.randomRun(seed: seed, steps: 800) {
+            snapshots.append(($0.journal.count, $0.coordinator.state))
         }
         #expect(h.journal.count > 100, "seed \(seed): the run should do real work")
         for (count, live) in snapshots {
@@ -33,17 +24,7 @@ struct ReplayTests {
     /// that must rebuild what replaying the events one by one does, before and after `resume`.
     @Test("replaying steps equals replaying events", arguments: [1, 2, 3, 42] as [UInt64])
     func replayStepsMatchEvents(seed: UInt64) {
-        var random = SeededRandom(seed: seed)
-        var h = Harness()
-        var open: [TaskRun] = []
-        var timers: [TimerID] = []
-        var now: Int64 = 0
-        for step in 0..<800 {
-            now += Int64.random(in: 0...300, using: &random)
-            let decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
-            for case .runTask(_, let run) in decision.effects { open.append(run) }
-            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
-        }
+        let (h, now) = Harness.randomRun(seed: seed, steps: 800)
         var applied = Coordinator()
         var byEvent = Coordinator()
         var byStep = Coordinator()
