@@ -12,7 +12,8 @@ extension Coordinator {
 
     private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
         while session.queueWorkers[queue]?.isEmpty == false, let ref = state.nextReady(in: queue) {
-            guard let worker = session.nextWorker(for: queue), let info = session.workers[worker],
+            // The name only: a WorkerInfo copy alive across the insert below would make it copy `running`.
+            guard let worker = session.nextWorker(for: queue), let workerName = session.workers[worker]?.name,
                 let task = state.task(ref)
             else { return }
             let kind: RunKind = task.state == .waiting ? .poll : task.state == .reverting ? .revert : .attempt
@@ -26,7 +27,7 @@ extension Coordinator {
                 })
             else { return }
             record(
-                .taskDispatched(ref.workflow, task.id, lease: lease, worker: info.name, kind: kind, at: now),
+                .taskDispatched(ref.workflow, task.id, lease: lease, worker: workerName, kind: kind, at: now),
                 into: &decision
             )
             session.leaseOwner[lease] = worker

@@ -45,9 +45,11 @@ struct Session: Sendable {
     mutating func release(_ lease: LeaseID) -> WorkerID? {
         heartbeatDue[lease] = nil
         guard let owner = leaseOwner.removeValue(forKey: lease) else { return nil }
-        guard let worker = workers[owner] else { return nil }
+        // Only the queues are read: a copy of the whole WorkerInfo would share its `running` set, and the removal
+        // below would then copy that set (up to `concurrency` leases) once per completion.
+        guard let queues = workers[owner]?.queues else { return nil }
         workers[owner]?.running.remove(lease)
-        freedQueues.append(contentsOf: worker.queues)
+        freedQueues.append(contentsOf: queues)
         return owner
     }
 }
