@@ -1,19 +1,18 @@
 import FlowlineUV
 import Foundation
-import Synchronization
 
 /// A libuv loop on a dedicated thread that owns one `Engine`, entered from other threads only through a `Wakeup`.
 ///
 /// Jobs posted here run on the loop thread, in order, with the engine. The engine is created on that thread and
-/// never leaves it, so it needs no locks; this front door is `Sendable` because it holds only the job queue (behind
-/// a `Mutex`) and the `Wakeup` (whose `send()` is thread-safe).
+/// never leaves it, so it needs no locks; this front door is `Sendable` because it holds only the job queue (a
+/// `JobQueue`, which locks) and the `Wakeup` (whose `send()` is thread-safe).
 final class LoopThread<Engine: AnyObject>: Sendable {
     typealias Job = @Sendable (Engine) -> Void
 
-    private let mailbox: Mailbox<Engine>
+    private let mailbox: JobQueue<Job>
     private let wakeup: Wakeup
 
-    private init(mailbox: Mailbox<Engine>, wakeup: Wakeup) {
+    private init(mailbox: JobQueue<Job>, wakeup: Wakeup) {
         self.mailbox = mailbox
         self.wakeup = wakeup
     }
@@ -34,15 +33,11 @@ final class LoopThread<Engine: AnyObject>: Sendable {
                 let slot = EngineSlot<Engine>()
                 do {
                     loop = try EventLoop()
-                    let mailbox = Mailbox<Engine>()
+                    let mailbox = JobQueue<Job>()
                     let wakeup = try Wakeup(loop: loop) {
                         guard let engine = slot.engine else { return }
                         // Jobs these jobs post (an inline handler's outcome) run in this turn too.
-                        var jobs = mailbox.take()
-                        while !jobs.isEmpty {
-                            for job in jobs { job(engine) }
-                            jobs = mailbox.take()
-                        }
+                        mailbox.drain { $0(engine) }
                     }
                     front = LoopThread(mailbox: mailbox, wakeup: wakeup)
                 } catch {
@@ -81,40 +76,4 @@ final class LoopThread<Engine: AnyObject>: Sendable {
 /// Holds the engine for the wakeup callback. Touched only on the loop thread.
 private final class EngineSlot<Engine: AnyObject> {
     var engine: Engine?
-}
-
-/// The jobs posted to one loop, behind a lock; any thread.
-private final class Mailbox<Engine: AnyObject>: Sendable {
-    private struct Box {
-        var jobs: [LoopThread<Engine>.Job] = []
-        var isClosed = false
-    }
-
-    private let box = Mutex(Box())
-
-    /// Queues `job`; false once closed.
-    func put(_ job: @escaping LoopThread<Engine>.Job) -> Bool {
-        box.withLock { box in
-            guard !box.isClosed else { return false }
-            box.jobs.append(job)
-            return true
-        }
-    }
-
-    /// The jobs queued so far, in order.
-    func take() -> [LoopThread<Engine>.Job] {
-        box.withLock { box in
-            defer { box.jobs = [] }
-            return box.jobs
-        }
-    }
-
-    /// Refuses later jobs and returns the ones still queued.
-    func close() -> [LoopThread<Engine>.Job] {
-        box.withLock { box in
-            box.isClosed = true
-            defer { box.jobs = [] }
-            return box.jobs
-        }
-    }
 }

@@ -4,12 +4,7 @@ extension JSONWriter {
     /// The workflow record of SPEC §2 "Records"; every field is always present.
     public mutating func workflow(_ w: Workflow) {
         beginObject()
-        key("workflow_id")
-        string(w.id.rawValue)
-        key("name")
-        string(w.name)
-        key("state")
-        string(w.state.rawValue)
+        workflowIdentity(w)
         key("input")
         raw(w.input)
         key("result")
@@ -88,5 +83,17 @@ extension JSONWriter {
         key("retryable")
         bool(e.retryable)
         endObject()
+    }
+}
+
+extension JSONWriter {
+    /// The members every workflow record and list entry start with: `workflow_id`, `name`, `state`.
+    public mutating func workflowIdentity(_ w: Workflow) {
+        key("workflow_id")
+        string(w.id.rawValue)
+        key("name")
+        string(w.name)
+        key("state")
+        string(w.state.rawValue)
     }
 }

@@ -72,12 +72,7 @@ extension JSONWriter {
         beginArray()
         for w in page.workflows {
             beginObject()
-            key("workflow_id")
-            string(w.id.rawValue)
-            key("name")
-            string(w.name)
-            key("state")
-            string(w.state.rawValue)
+            workflowIdentity(w)
             key("created_at")
             time(w.createdAt)
             key("finished_at")
