@@ -136,7 +136,21 @@ if arguments.first == "--gen-journal", arguments.count == 3, let events = Int(ar
 
 // MARK: - Driver
 
-let options = try Options(arguments)
+let usage = """
+    usage: tools/bench [--only limits,w1,w2,w3,recovery,memory] [--quick] [--compare] [--sync full,none]
+                       [--tasks N] [--chain N] [--fanout N] [--workers N] [--concurrency N] [--python-concurrency N]
+                       [--window N] [--w1-workers swift,swift-pool,python,swift-raw] [--recovery-events N]
+                       [--memory-workflows N] [--memory-tasks N] [--beanstalk-fsync default,0]
+    """
+if arguments.contains("--help") || arguments.contains("-h") {
+    print(usage)
+    exit(0)
+}
+let options: Options
+do { options = try Options(arguments) } catch {
+    FileHandle.standardError.write(Data("bench: \(error)\n\(usage)\n".utf8))
+    exit(2)
+}
 let executable =
     (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
 let environment = ProcessInfo.processInfo.environment
