@@ -73,14 +73,16 @@ struct WorkerPool {
                     environment: ["PYTHONPATH": context.root + "/tools/python"]
                 )
             default:
-                return try Child(
-                    context.benchBinary,
-                    [
-                        "--worker", ["swift-raw": "raw", "swift-pool": "library-pool"][kind] ?? "library",
-                        "--port", "\(port)",
-                        "--name", "\(kind)\(i)", "--concurrency", "\(concurrency)",
-                    ]
-                )
+                let arguments = [
+                    "--worker", ["swift-raw": "raw", "swift-pool": "library-pool"][kind] ?? "library",
+                    "--port", "\(port)",
+                    "--name", "\(kind)\(i)", "--concurrency", "\(concurrency)",
+                ]
+                // For profiling the worker side by hand, e.g. a script that execs valgrind --tool=callgrind "$@".
+                if let wrapper = ProcessInfo.processInfo.environment["FLOWLINE_BENCH_WORKER_WRAPPER"] {
+                    return try Child(wrapper, [context.benchBinary] + arguments)
+                }
+                return try Child(context.benchBinary, arguments)
             }
         }
     }
