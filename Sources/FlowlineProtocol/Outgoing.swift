@@ -43,10 +43,15 @@ extension RPCEncoder {
 
     /// The `task.run` notification (SPEC §2).
     public static func taskRun(_ run: TaskRun) -> [UInt8] {
-        request(id: nil, method: "task.run") { w in
+        // The members' names and fixed values take about 250 bytes; the rest is the payloads' and strings' sizes.
+        var capacity = 320 + run.input.bytes.count + run.workflowInput.bytes.count + (run.result?.bytes.count ?? 0)
+        capacity += run.workflowID.rawValue.utf8.count + run.workflowName.utf8.count
+        capacity += run.taskID.rawValue.utf8.count + run.handler.utf8.count
+        for (dep, result) in run.deps { capacity += dep.rawValue.utf8.count + result.bytes.count + 4 }
+        return request(id: nil, method: "task.run", capacity: capacity) { w in
             w.beginObject()
             w.key("lease")
-            w.string(run.lease.description)
+            w.lease(run.lease)
             w.key("workflow_id")
             w.string(run.workflowID.rawValue)
             w.key("workflow_name")
@@ -90,7 +95,7 @@ extension RPCEncoder {
         request(id: nil, method: "task.cancel") { w in
             w.beginObject()
             w.key("lease")
-            w.string(lease.description)
+            w.lease(lease)
             w.key("workflow_id")
             w.string(workflow.rawValue)
             w.key("task_id")
@@ -98,6 +103,18 @@ extension RPCEncoder {
             w.key("reason")
             w.string(reason)
             w.endObject()
+        }
+    }
+}
+
+extension JSONWriter {
+    /// A lease as its wire string `"L<number>"` (`LeaseID.description`), written without making the String.
+    public mutating func lease(_ lease: LeaseID) {
+        appendValue(capacity: 23) { out in
+            out.append(ASCII.quote)
+            out.append(UInt8(ascii: "L"))
+            out.appendDecimal(lease.rawValue)
+            out.append(ASCII.quote)
         }
     }
 }
@@ -124,7 +141,7 @@ extension JSONWriter {
             key("task_id")
             string(t.rawValue)
             key("lease")
-            string(lease.description)
+            self.lease(lease)
             key("worker")
             string(worker)
             key("kind")

@@ -144,8 +144,13 @@ public enum RPCEncoder {
 
     /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}\n`, or a notification without `id` when `id` is nil.
     /// `params` writes one object or array.
-    public static func request(id: RPCID?, method: String, params: (inout JSONWriter) -> Void) -> [UInt8] {
-        line(id: id) { w in
+    public static func request(
+        id: RPCID?,
+        method: String,
+        capacity: Int = 256,
+        params: (inout JSONWriter) -> Void
+    ) -> [UInt8] {
+        line(id: id, capacity: capacity) { w in
             w.key("method")
             w.string(method)
             w.key("params")
@@ -158,8 +163,8 @@ public enum RPCEncoder {
         request(id: id, method: method) { $0.write(params) }
     }
 
-    private static func line(id: RPCID?, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
-        var w = JSONWriter()
+    private static func line(id: RPCID?, capacity: Int = 256, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter(capacity: capacity)
         w.beginObject()
         w.key("jsonrpc")
         w.string("2.0")
