@@ -129,6 +129,21 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes the comma before a member if needed, then `k`'s `"name":` as it was encoded once.
+    public mutating func key(_ k: JSONKey) {
+        separate()
+        bytes.append(contentsOf: k.encoded)
+        needsComma = false
+    }
+
+    /// Appends `fragment`, JSON encoded once and reused (the start of a line), as is. `needsCommaAfter` says where
+    /// it leaves the writer: after a complete member or value (true), or after a key or an opening bracket (false).
+    mutating func appendEncoded(_ fragment: [UInt8], needsCommaAfter: Bool) {
+        separate()
+        bytes.append(contentsOf: fragment)
+        needsComma = needsCommaAfter
+    }
+
     // MARK: - Bytes
 
     /// Writes the comma a new member needs, and records that the member after it needs one.
@@ -200,6 +215,19 @@ public struct JSONWriter: Sendable {
     private mutating func appendTwo(_ letter: Unicode.Scalar) {
         bytes.append(ASCII.backslash)
         bytes.append(UInt8(ascii: letter))
+    }
+}
+
+/// A member name quoted and followed by `:` once, for names written on every line: writing one is a copy, where
+/// `key(_: String)` checks each byte for escapes.
+public struct JSONKey: Sendable {
+    let encoded: [UInt8]
+
+    /// Encodes `name`.
+    public init(_ name: String) {
+        var writer = JSONWriter(capacity: name.utf8.count + 3)
+        writer.key(name)
+        encoded = writer.bytes
     }
 }
 
