@@ -58,7 +58,7 @@ struct ByteWriter {
 
 extension OutputSpan<UInt8> {
     /// Appends `v` most significant byte first; the span must have room for 8 more.
-    mutating func appendBigEndian(_ v: UInt64) {
+    @inline(__always) mutating func appendBigEndian(_ v: UInt64) {
         append(UInt8(truncatingIfNeeded: v >> 56))
         append(UInt8(truncatingIfNeeded: v >> 48))
         append(UInt8(truncatingIfNeeded: v >> 40))
