@@ -7,12 +7,11 @@ struct ByteWriter {
     mutating func u8(_ v: UInt8) { bytes.append(v) }
     mutating func bool(_ v: Bool) { bytes.append(v ? 1 : 0) }
 
+    // Each write appends through one OutputSpan: one capacity check and one uniqueness check for all its bytes,
+    // where a zero-filled append then stores cost two generic calls, and eight appends eight checks.
+
     mutating func u64(_ v: UInt64) {
-        // Grown once, then filled through a span: eight appends cost eight capacity and uniqueness checks.
-        let start = bytes.count
-        bytes.append(contentsOf: repeatElement(0, count: 8))
-        var span = bytes.mutableSpan
-        for k in 0..<8 { span[start + k] = UInt8(truncatingIfNeeded: v >> UInt64(56 - 8 * k)) }
+        bytes.append(addingCapacity: 8) { out in out.appendBigEndian(v) }
     }
 
     mutating func i64(_ v: Int64) { u64(UInt64(bitPattern: v)) }
@@ -20,14 +19,32 @@ struct ByteWriter {
     mutating func double(_ v: Double) { u64(v.bitPattern) }
 
     mutating func blob(_ v: [UInt8]) {
-        u64(UInt64(v.count))
-        bytes.append(contentsOf: v)
+        guard v.count <= Self.copyLimit else {
+            u64(UInt64(v.count))
+            return bytes.append(contentsOf: v)
+        }
+        shortRun(v.span)
     }
 
     mutating func string(_ v: String) {
-        u64(UInt64(v.utf8.count))
-        bytes.append(contentsOf: v.utf8)
+        let utf8 = v.utf8
+        guard utf8.count <= Self.copyLimit else {
+            u64(UInt64(utf8.count))
+            return bytes.append(contentsOf: utf8)
+        }
+        shortRun(utf8.span)
     }
+
+    /// The u64 length, then the bytes, in one OutputSpan: for the short runs most strings are (ids, names), this
+    /// is cheaper than a block append's setup. Longer runs are appended as a block, which is a memcpy.
+    private mutating func shortRun(_ source: Span<UInt8>) {
+        bytes.append(addingCapacity: 8 + source.count) { out in
+            out.appendBigEndian(UInt64(source.count))
+            for i in source.indices { out.append(source[i]) }
+        }
+    }
+
+    private static var copyLimit: Int { 64 }
 
     mutating func optional<T>(_ v: T?, _ write: (inout ByteWriter, T) -> Void) {
         if let v {
@@ -36,6 +53,20 @@ struct ByteWriter {
         } else {
             u8(0)
         }
+    }
+}
+
+extension OutputSpan<UInt8> {
+    /// Appends `v` most significant byte first; the span must have room for 8 more.
+    @inline(__always) mutating func appendBigEndian(_ v: UInt64) {
+        append(UInt8(truncatingIfNeeded: v >> 56))
+        append(UInt8(truncatingIfNeeded: v >> 48))
+        append(UInt8(truncatingIfNeeded: v >> 40))
+        append(UInt8(truncatingIfNeeded: v >> 32))
+        append(UInt8(truncatingIfNeeded: v >> 24))
+        append(UInt8(truncatingIfNeeded: v >> 16))
+        append(UInt8(truncatingIfNeeded: v >> 8))
+        append(UInt8(truncatingIfNeeded: v))
     }
 }
 

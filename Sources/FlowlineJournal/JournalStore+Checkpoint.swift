@@ -30,12 +30,7 @@ extension JournalStore {
         do throws(LMDBError) {
             try growingMap { () throws(LMDBError) in
                 try lmdbWrite { txn in
-                    for (offset, record) in batch.records.enumerated() {
-                        let seq = first + UInt64(offset)
-                        let workflow = JournalKey.Workflow(record.workflowID, maxKeySize: maxKeySize)
-                        try txn.put(record.bytes, for: JournalKey.seq(seq), in: events, append: true)
-                        try txn.put(workflow.marker, for: workflow.key(seq), in: byWorkflow)
-                    }
+                    try putRecords(batch.records, from: first, in: txn)
                     for id in batch.purge { try purge(id, in: txn, maxKeySize: maxKeySize) }
                     for (id, bytes) in batch.snapshots {
                         let key = JournalKey.snapshot(id, maxKeySize: maxKeySize)

@@ -84,19 +84,10 @@ public final class JournalStore {
         guard !records.isEmpty else { return nil }
         precondition(!isReadOnly, "JournalStore.append on the read-only journal at \(directory)")
         let first = lastSeq + 1
-        let maxKeySize = environment.maxKeySize
-        let batch = records.enumerated().map { offset, record in
-            let seq = first + UInt64(offset)
-            let workflow = JournalKey.Workflow(record.workflowID, maxKeySize: maxKeySize)
-            return Entry(
-                key: JournalKey.seq(seq),
-                bytes: record.bytes,
-                index: workflow.key(seq),
-                marker: workflow.marker
-            )
-        }
         do throws(LMDBError) {
-            try commitGrowingMap(batch)
+            try growingMap { () throws(LMDBError) in
+                try lmdb { try environment.write { txn in try putRecords(records, from: first, in: txn) } }
+            }
         } catch {
             throw JournalError(error)
         }
@@ -194,18 +185,7 @@ public final class JournalStore {
 
     // MARK: - Private
 
-    private struct Entry {
-        let key: [UInt8]
-        let bytes: [UInt8]
-        let index: [UInt8]
-        let marker: [UInt8]
-    }
-
     private static let formatKey = Array("format".utf8)
-
-    private func commitGrowingMap(_ batch: [Entry]) throws(LMDBError) {
-        try growingMap { () throws(LMDBError) in try commit(batch) }
-    }
 
     /// Runs a write; when the map is full, doubles it (up to `maxMapSize`) and runs it once more.
     func growingMap(_ write: () throws(LMDBError) -> Void) throws(LMDBError) {
@@ -224,15 +204,23 @@ public final class JournalStore {
         commits += 1
     }
 
-    private func commit(_ batch: [Entry]) throws(LMDBError) {
-        try lmdb {
-            try environment.write { txn in
-                for entry in batch {
-                    // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
-                    try txn.put(entry.bytes, for: entry.key, in: events, append: true)
-                    try txn.put(entry.marker, for: entry.index, in: byWorkflow)
-                }
-            }
+    /// Puts `records` as seqs `first`, `first + 1`, ... with their `by_workflow` entries.
+    func putRecords(
+        _ records: [(workflowID: String, bytes: [UInt8])],
+        from first: UInt64,
+        in txn: borrowing WriteTransaction
+    ) throws(LMDBError) {
+        let maxKeySize = environment.maxKeySize
+        // One index key buffer for the batch: LMDB copies what it is given, so the buffer is refilled per record.
+        var indexKey: [UInt8] = []
+        indexKey.reserveCapacity(maxKeySize)
+        var seq = first
+        for record in records {
+            // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
+            try txn.put(record.bytes, forBigEndian: seq, in: events, append: true)
+            let marker = JournalKey.index(record.workflowID, seq: seq, maxKeySize: maxKeySize, into: &indexKey)
+            try txn.put(marker, for: indexKey, in: byWorkflow)
+            seq += 1
         }
     }
 

@@ -28,6 +28,19 @@ internal import CLMDB
         try check(rc, "mdb_put")
     }
 
+    func put(_ value: [UInt8], forBigEndian key: UInt64, in db: Database, append: Bool) throws(LMDBError) {
+        let flags = append ? UInt32(MDB_APPEND) : 0
+        var keyBytes = key.bigEndian
+        let rc = unsafe withUnsafeMutableBytes(of: &keyBytes) { keyBuffer in
+            unsafe value.withUnsafeBytes { valueBytes in
+                var keyVal = unsafe MDB_val(mv_size: 8, mv_data: keyBuffer.baseAddress)
+                var valueVal = unsafe MDB_val(valueBytes)
+                return unsafe mdb_put(txn, db.handle, &keyVal, &valueVal, flags)
+            }
+        }
+        try check(rc, "mdb_put")
+    }
+
     func delete(_ key: [UInt8], in db: Database) throws(LMDBError) -> Bool {
         let rc = unsafe key.withUnsafeBytes { keyBytes in
             var keyVal = unsafe MDB_val(keyBytes)

@@ -14,6 +14,19 @@
         try handle.put(value, for: key, in: db, append: append)
     }
 
+    /// `put(_:for:in:append:)` with the 8 bytes of `key`, most significant first, as the key: for integer keys
+    /// that sort numerically, without an array per key.
+    public func put(
+        _ value: [UInt8],
+        forBigEndian key: UInt64,
+        in db: Database,
+        append: Bool = false
+    )
+        throws(LMDBError)
+    {
+        try handle.put(value, forBigEndian: key, in: db, append: append)
+    }
+
     /// The value stored under `key`, or `nil` (`mdb_get`). Sees this transaction's own writes.
     public func get(_ key: [UInt8], in db: Database) throws(LMDBError) -> [UInt8]? {
         try handle.get(key, in: db)

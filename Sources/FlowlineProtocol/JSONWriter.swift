@@ -56,23 +56,11 @@ public struct JSONWriter: Sendable {
     /// Writes an integer in decimal.
     public mutating func int(_ v: Int64) {
         separate()
-        if v < 0 { bytes.append(ASCII.minus) }
-        // The magnitude as unsigned, so Int64.min does not overflow. Digits are written right to left into
-        // placeholder bytes, which avoids building a String.
-        var magnitude = v.magnitude
-        var digitCount = 1
-        var power: UInt64 = 10
-        while digitCount < 20, magnitude >= power {
-            digitCount += 1
-            power &*= 10
+        // The magnitude as unsigned, so Int64.min does not overflow; digits go straight into the buffer.
+        bytes.append(addingCapacity: 21) { out in
+            if v < 0 { out.append(ASCII.minus) }
+            out.appendDecimal(v.magnitude)
         }
-        bytes.append(contentsOf: repeatElement(ASCII.zero, count: digitCount))
-        var i = bytes.count
-        repeat {
-            i -= 1
-            bytes[i] = ASCII.zero + UInt8(magnitude % 10)
-            magnitude /= 10
-        } while magnitude > 0
     }
 
     /// Writes a finite double as the shortest text that parses back to it (`3.0`, `0.1`, `1e+308`).
@@ -141,6 +129,21 @@ public struct JSONWriter: Sendable {
         needsComma = false
     }
 
+    /// Writes the comma before a member if needed, then `k`'s `"name":` as it was encoded once.
+    public mutating func key(_ k: JSONKey) {
+        separate()
+        bytes.append(contentsOf: k.encoded)
+        needsComma = false
+    }
+
+    /// Appends `fragment`, JSON encoded once and reused (the start of a line), as is. `needsCommaAfter` says where
+    /// it leaves the writer: after a complete member or value (true), or after a key or an opening bracket (false).
+    mutating func appendEncoded(_ fragment: [UInt8], needsCommaAfter: Bool) {
+        separate()
+        bytes.append(contentsOf: fragment)
+        needsComma = needsCommaAfter
+    }
+
     // MARK: - Bytes
 
     /// Writes the comma a new member needs, and records that the member after it needs one.
@@ -153,22 +156,34 @@ public struct JSONWriter: Sendable {
         bytes.append(contentsOf: text.utf8)
     }
 
+    /// Appends a value of at most `capacity` bytes written by `body`, after the comma it needs.
+    mutating func appendValue(capacity: Int, _ body: (inout OutputSpan<UInt8>) -> Void) {
+        separate()
+        bytes.append(addingCapacity: capacity, initializingWith: body)
+    }
+
     private mutating func appendQuoted(_ s: String) {
+        let start = bytes.count
+        let span = s.utf8.span
+        // One pass that checks and copies each byte, in one OutputSpan: most strings (keys, ids, names) need no
+        // escaping, and for them this is the whole cost. At the first byte that needs one, it stops.
+        var clean = true
+        bytes.append(addingCapacity: span.count + 2) { out in
+            out.append(ASCII.quote)
+            for i in span.indices {
+                let b = span[i]
+                if b < 0x20 || b == ASCII.quote || b == ASCII.backslash {
+                    clean = false
+                    return
+                }
+                out.append(b)
+            }
+            out.append(ASCII.quote)
+        }
+        guard !clean else { return }
+        bytes.removeSubrange(start...)
         bytes.append(ASCII.quote)
-        let utf8 = s.utf8
-        // Scanned through a span: the generic `contains` over a UTF8View goes byte by byte through its iterator.
-        let span = utf8.span
-        var needsEscape = false
-        for i in span.indices where span[i] < 0x20 || span[i] == ASCII.quote || span[i] == ASCII.backslash {
-            needsEscape = true
-            break
-        }
-        if !needsEscape {
-            // The common case: one bulk copy of the string's contiguous UTF-8.
-            bytes.append(contentsOf: utf8)
-        } else {
-            for b in utf8 { appendEscaped(b) }
-        }
+        for i in span.indices { appendEscaped(span[i]) }
         bytes.append(ASCII.quote)
     }
 
@@ -200,5 +215,39 @@ public struct JSONWriter: Sendable {
     private mutating func appendTwo(_ letter: Unicode.Scalar) {
         bytes.append(ASCII.backslash)
         bytes.append(UInt8(ascii: letter))
+    }
+}
+
+/// A member name quoted and followed by `:` once, for names written on every line: writing one is a copy, where
+/// `key(_: String)` checks each byte for escapes.
+public struct JSONKey: Sendable {
+    let encoded: [UInt8]
+
+    /// Encodes `name`.
+    public init(_ name: String) {
+        var writer = JSONWriter(capacity: name.utf8.count + 3)
+        writer.key(name)
+        encoded = writer.bytes
+    }
+}
+
+extension OutputSpan<UInt8> {
+    /// Appends `v` in decimal; the span must have room for its digits (at most 20).
+    mutating func appendDecimal(_ v: UInt64) {
+        var digitCount = 1
+        var power: UInt64 = 10
+        while digitCount < 20, v >= power {
+            digitCount += 1
+            power &*= 10
+        }
+        // Placeholders first, then the digits right to left over them.
+        append(repeating: ASCII.zero, count: digitCount)
+        var rest = v
+        var i = count
+        repeat {
+            i -= 1
+            self[i] = ASCII.zero + UInt8(rest % 10)
+            rest /= 10
+        } while rest > 0
     }
 }

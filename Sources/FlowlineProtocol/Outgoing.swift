@@ -23,9 +23,9 @@ extension RPCEncoder {
         case .submitted(let wf, let created):
             return response(id: id) { w in
                 w.beginObject()
-                w.key("workflow_id")
+                w.key(JSONKey.workflowID)
                 w.string(wf.rawValue)
-                w.key("created")
+                w.key(JSONKey.created)
                 w.bool(created)
                 w.endObject()
             }
@@ -43,32 +43,37 @@ extension RPCEncoder {
 
     /// The `task.run` notification (SPEC §2).
     public static func taskRun(_ run: TaskRun) -> [UInt8] {
-        request(id: nil, method: "task.run") { w in
+        // The members' names and fixed values take about 250 bytes; the rest is the payloads' and strings' sizes.
+        var capacity = 320 + run.input.bytes.count + run.workflowInput.bytes.count + (run.result?.bytes.count ?? 0)
+        capacity += run.workflowID.rawValue.utf8.count + run.workflowName.utf8.count
+        capacity += run.taskID.rawValue.utf8.count + run.handler.utf8.count
+        for (dep, result) in run.deps { capacity += dep.rawValue.utf8.count + result.bytes.count + 4 }
+        return notification(start: taskRunStart, capacity: capacity) { w in
             w.beginObject()
-            w.key("lease")
-            w.string(run.lease.description)
-            w.key("workflow_id")
+            w.key(JSONKey.lease)
+            w.lease(run.lease)
+            w.key(JSONKey.workflowID)
             w.string(run.workflowID.rawValue)
-            w.key("workflow_name")
+            w.key(JSONKey.workflowName)
             w.string(run.workflowName)
-            w.key("task_id")
+            w.key(JSONKey.taskID)
             w.string(run.taskID.rawValue)
-            w.key("handler")
+            w.key(JSONKey.handler)
             w.string(run.handler)
-            w.key("attempt")
+            w.key(JSONKey.attempt)
             w.int(Int64(run.attempt))
-            w.key("input")
+            w.key(JSONKey.input)
             w.raw(run.input)
-            w.key("deps")
+            w.key(JSONKey.deps)
             w.beginObject()
             for (dep, result) in run.deps {
                 w.key(dep.rawValue)
                 w.raw(result)
             }
             w.endObject()
-            w.key("workflow_input")
+            w.key(JSONKey.workflowInput)
             w.raw(run.workflowInput)
-            w.key("deadline")
+            w.key(JSONKey.deadline)
             w.time(run.deadline)
             switch run.kind {
             case .attempt: break
@@ -78,19 +83,21 @@ extension RPCEncoder {
             case .revert:
                 w.key("revert")
                 w.bool(true)
-                w.key("result")
+                w.key(JSONKey.result)
                 w.raw(run.result ?? .null)
             }
             w.endObject()
         }
     }
 
+    private static let taskRunStart = notificationStart("task.run")
+
     /// The `task.cancel` notification.
     public static func taskCancel(lease: LeaseID, workflow: WorkflowID, task: TaskID, reason: String) -> [UInt8] {
         request(id: nil, method: "task.cancel") { w in
             w.beginObject()
             w.key("lease")
-            w.string(lease.description)
+            w.lease(lease)
             w.key("workflow_id")
             w.string(workflow.rawValue)
             w.key("task_id")
@@ -98,6 +105,33 @@ extension RPCEncoder {
             w.key("reason")
             w.string(reason)
             w.endObject()
+        }
+    }
+}
+
+extension JSONKey {
+    // The member names of task.run and of the replies to every task, encoded once.
+    static let lease = JSONKey("lease")
+    static let workflowID = JSONKey("workflow_id")
+    static let workflowName = JSONKey("workflow_name")
+    static let taskID = JSONKey("task_id")
+    static let handler = JSONKey("handler")
+    static let attempt = JSONKey("attempt")
+    static let input = JSONKey("input")
+    static let deps = JSONKey("deps")
+    static let workflowInput = JSONKey("workflow_input")
+    static let deadline = JSONKey("deadline")
+    static let created = JSONKey("created")
+}
+
+extension JSONWriter {
+    /// A lease as its wire string `"L<number>"` (`LeaseID.description`), written without making the String.
+    public mutating func lease(_ lease: LeaseID) {
+        appendValue(capacity: 23) { out in
+            out.append(ASCII.quote)
+            out.append(UInt8(ascii: "L"))
+            out.appendDecimal(lease.rawValue)
+            out.append(ASCII.quote)
         }
     }
 }
@@ -124,7 +158,7 @@ extension JSONWriter {
             key("task_id")
             string(t.rawValue)
             key("lease")
-            string(lease.description)
+            self.lease(lease)
             key("worker")
             string(worker)
             key("kind")

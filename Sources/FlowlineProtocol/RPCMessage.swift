@@ -115,7 +115,7 @@ public enum RPCEncoder {
     /// `{"jsonrpc":"2.0","id":…,"result":…}\n`, with a null id when `id` is nil. `result` writes one value.
     public static func response(id: RPCID?, result: (inout JSONWriter) -> Void) -> [UInt8] {
         line(id: id ?? .null) { w in
-            w.key("result")
+            w.key(JSONKey.result)
             result(&w)
         }
     }
@@ -128,14 +128,14 @@ public enum RPCEncoder {
     /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":…}}\n`, with a null id when `id` is nil.
     public static func error(id: RPCID?, _ error: RPCError) -> [UInt8] {
         line(id: id ?? .null) { w in
-            w.key("error")
+            w.key(JSONKey.error)
             w.beginObject()
-            w.key("code")
+            w.key(JSONKey.code)
             w.int(Int64(error.code))
-            w.key("message")
+            w.key(JSONKey.message)
             w.string(error.message)
             if let data = error.data {
-                w.key("data")
+                w.key(JSONKey.data)
                 w.write(data)
             }
             w.endObject()
@@ -144,11 +144,16 @@ public enum RPCEncoder {
 
     /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}\n`, or a notification without `id` when `id` is nil.
     /// `params` writes one object or array.
-    public static func request(id: RPCID?, method: String, params: (inout JSONWriter) -> Void) -> [UInt8] {
-        line(id: id) { w in
-            w.key("method")
+    public static func request(
+        id: RPCID?,
+        method: String,
+        capacity: Int = 256,
+        params: (inout JSONWriter) -> Void
+    ) -> [UInt8] {
+        line(id: id, capacity: capacity) { w in
+            w.key(JSONKey.method)
             w.string(method)
-            w.key("params")
+            w.key(JSONKey.params)
             params(&w)
         }
     }
@@ -158,16 +163,37 @@ public enum RPCEncoder {
         request(id: id, method: method) { $0.write(params) }
     }
 
-    private static func line(id: RPCID?, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
-        var w = JSONWriter()
-        w.beginObject()
-        w.key("jsonrpc")
-        w.string("2.0")
+    private static func line(id: RPCID?, capacity: Int = 256, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter(capacity: capacity)
+        w.appendEncoded(lineStart, needsCommaAfter: true)
         if let id {
-            w.key("id")
+            w.key(JSONKey.id)
             w.id(id)
         }
         body(&w)
+        w.endObject()
+        w.bytes.append(ASCII.newline)
+        return w.bytes
+    }
+
+    /// `{"jsonrpc":"2.0"`, which every line starts with.
+    private static let lineStart = Array(#"{"jsonrpc":"2.0""#.utf8)
+
+    /// `{"jsonrpc":"2.0","method":"<method>","params":`, a notification's start encoded once.
+    static func notificationStart(_ method: String) -> [UInt8] {
+        var w = JSONWriter()
+        w.appendEncoded(lineStart, needsCommaAfter: true)
+        w.key(JSONKey.method)
+        w.string(method)
+        w.key(JSONKey.params)
+        return w.bytes
+    }
+
+    /// A notification whose start was encoded by `notificationStart`; `params` writes one object or array.
+    static func notification(start: [UInt8], capacity: Int, params: (inout JSONWriter) -> Void) -> [UInt8] {
+        var w = JSONWriter(capacity: capacity)
+        w.appendEncoded(start, needsCommaAfter: false)
+        params(&w)
         w.endObject()
         w.bytes.append(ASCII.newline)
         return w.bytes
@@ -183,4 +209,16 @@ extension JSONWriter {
         case .null: null()
         }
     }
+}
+
+extension JSONKey {
+    // The member names of the envelope, encoded once.
+    static let id = JSONKey("id")
+    static let result = JSONKey("result")
+    static let error = JSONKey("error")
+    static let code = JSONKey("code")
+    static let message = JSONKey("message")
+    static let data = JSONKey("data")
+    static let method = JSONKey("method")
+    static let params = JSONKey("params")
 }

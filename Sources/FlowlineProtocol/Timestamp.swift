@@ -4,9 +4,14 @@ extension Instant {
     /// RFC 3339 in UTC with milliseconds: `2026-11-22T10:00:00.000Z`.
     public var rfc3339: String { String(decoding: rfc3339Bytes(quoted: false), as: UTF8.self) }
 
-    /// The RFC 3339 text as bytes, written digit by digit (records carry several times per task, so this is on
-    /// the path of every large answer), optionally inside JSON quotes. Years outside 0...9999 are clamped.
+    /// The RFC 3339 text as bytes, optionally inside JSON quotes. Years outside 0...9999 are clamped.
     func rfc3339Bytes(quoted: Bool) -> [UInt8] {
+        [UInt8](capacity: 26) { out in writeRFC3339(quoted: quoted, into: &out) }
+    }
+
+    /// Appends the RFC 3339 text digit by digit (records carry several times per task, so this is on the path of
+    /// every large answer), optionally inside JSON quotes; `out` must have room for 26 bytes.
+    func writeRFC3339(quoted: Bool, into out: inout OutputSpan<UInt8>) {
         let ms = milliseconds
         let days = ms >= 0 ? ms / 86_400_000 : (ms - 86_399_999) / 86_400_000
         let inDay = ms - days * 86_400_000
@@ -20,8 +25,6 @@ extension Instant {
         let day = doy - (153 * mp + 2) / 5 + 1
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = min(max(yoe + era * 400 + (month <= 2 ? 1 : 0), 0), 9999)
-        var out: [UInt8] = []
-        out.reserveCapacity(26)
         if quoted { out.append(UInt8(ascii: "\"")) }
         func digits(_ value: Int64, _ width: Int) {
             var divisor: Int64 = 1
@@ -46,14 +49,14 @@ extension Instant {
         digits(inDay % 1000, 3)
         out.append(UInt8(ascii: "Z"))
         if quoted { out.append(UInt8(ascii: "\"")) }
-        return out
     }
 }
 
 extension JSONWriter {
     /// An instant as an RFC 3339 string, or null.
     public mutating func time(_ instant: Instant?) {
-        if let instant { raw(instant.rfc3339Bytes(quoted: true)) } else { null() }
+        guard let instant else { return null() }
+        appendValue(capacity: 26) { instant.writeRFC3339(quoted: true, into: &$0) }
     }
 
     /// Raw JSON spliced in, or null.

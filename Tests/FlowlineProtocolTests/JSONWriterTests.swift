@@ -7,6 +7,26 @@ private func text(_ build: (inout JSONWriter) -> Void) -> String {
     return String(decoding: writer.bytes, as: UTF8.self)
 }
 
+/// The escaping the writer promises, byte by byte: the reference its fast path must agree with.
+private func reference(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\r": out += "\\r"
+        case "\t": out += "\\t"
+        case "\u{8}": out += "\\b"
+        case "\u{c}": out += "\\f"
+        case _ where scalar.value < 0x20:
+            out += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}
+
 struct JSONWriterTests {
     @Test("members and elements get commas, nested containers too")
     func commas() {
@@ -53,9 +73,64 @@ struct JSONWriterTests {
         #expect(text { $0.string("\n\r\t\u{8}\u{c}\u{0}\u{1f}\u{7f}") } == #""\n\r\t\b\f\u0000\u001f\#u{7f}""#)
     }
 
+    @Test("every control character, quote and backslash is escaped; everything else passes through")
+    func escapingEveryByte() throws {
+        for scalar in (0..<0x80).compactMap(Unicode.Scalar.init) {
+            let plain = "ab\(scalar)cd"
+            let written = text { $0.string(plain) }
+            let expected: String
+            switch scalar.value {
+            case 0x22: expected = #"\""#
+            case 0x5C: expected = #"\\"#
+            case 0x0A: expected = #"\n"#
+            case 0x0D: expected = #"\r"#
+            case 0x09: expected = #"\t"#
+            case 0x08: expected = #"\b"#
+            case 0x0C: expected = #"\f"#
+            case 0..<0x20: expected = "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+            default: expected = String(scalar)
+            }
+            #expect(written == "\"ab\(expected)cd\"", "U+\(String(scalar.value, radix: 16))")
+            #expect(try JSONParser.parse(Array(written.utf8)) == .string(plain))
+        }
+    }
+
+    @Test(
+        "strings of every length, with an escape at the start, middle or end, or none",
+        arguments: [0, 1, 15, 16, 17, 63, 64, 65, 300]
+    )
+    func escapingAtEveryPosition(length: Int) throws {
+        let body = String((0..<length).map { Character(Unicode.Scalar(UInt8(ascii: "a") + UInt8($0 % 26))) })
+        var variants = [body, "é" + body + "😀"]
+        if length > 0 {
+            for at in Set([0, length / 2, length - 1]) {
+                var chars = Array(body)
+                chars[at] = "\n"
+                variants.append(String(chars))
+                chars[at] = "\""
+                variants.append(String(chars))
+            }
+        }
+        for plain in variants {
+            // After other members, so the fallback path's restart must keep what came before.
+            var writer = JSONWriter()
+            writer.beginObject()
+            writer.key("k")
+            writer.string("first")
+            writer.key(plain)
+            writer.string(plain)
+            writer.endObject()
+            let quoted = reference(plain)
+            #expect(String(decoding: writer.bytes, as: UTF8.self) == #"{"k":"first","# + quoted + ":" + quoted + "}")
+        }
+    }
+
     @Test(
         "integers are written in decimal",
-        arguments: [0, 7, -7, 10, 99, 100, 1_234_567_890, Int64.max, Int64.min] as [Int64]
+        arguments: [
+            0, 7, -7, 9, 10, -10, 99, 100, 1_234_567_890, 999_999_999_999_999_999, 1_000_000_000_000_000_000,
+            Int64.max, Int64.max - 1, Int64.min, Int64.min + 1,
+        ] as [Int64]
     )
     func integers(value: Int64) {
         #expect(text { $0.int(value) } == String(value))

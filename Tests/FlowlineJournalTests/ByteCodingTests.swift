@@ -1,0 +1,125 @@
+import FlowlineCore
+import Testing
+
+@testable import FlowlineJournal
+
+/// The record encoding written out by hand, the slow way: what `ByteWriter` must keep producing.
+private func bigEndian(_ v: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: v >> (56 - 8 * UInt64($0))) } }
+
+private func fnv1a(_ bytes: [UInt8], into hash: inout UInt64) {
+    for b in bytes {
+        hash ^= UInt64(b)
+        hash &*= 0x100_0000_01b3
+    }
+}
+
+struct ByteCodingTests {
+    @Test(
+        "strings, blobs and integers are written as the format says, across every growth of the buffer",
+        arguments: [0, 1, 7, 8, 9, 63, 64, 65, 127, 128, 129, 300]
+    )
+    func writerMatchesTheFormat(length: Int) throws {
+        let text = String(repeating: "é", count: length / 2) + String(repeating: "x", count: length % 2)
+        let blob = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        // A lead of 0...16 bytes moves each field across the initial capacity and each doubling.
+        for lead in 0...16 {
+            var w = ByteWriter(capacity: 16)
+            var expected: [UInt8] = []
+            for i in 0..<lead {
+                w.u8(UInt8(i))
+                expected.append(UInt8(i))
+            }
+            let integers: [UInt64] = [0, 1, 0x0102_0304_0506_0708, .max, UInt64(bitPattern: Int64.min)]
+            for v in integers {
+                w.u64(v)
+                expected += bigEndian(v)
+            }
+            w.string(text)
+            expected += bigEndian(UInt64(text.utf8.count)) + Array(text.utf8)
+            w.blob(blob)
+            expected += bigEndian(UInt64(blob.count)) + blob
+            w.i64(-2)
+            expected += bigEndian(UInt64(bitPattern: -2))
+            w.double(-0.5)
+            expected += bigEndian((-0.5).bitPattern)
+            w.bool(true)
+            expected.append(1)
+            #expect(w.bytes == expected, "lead \(lead)")
+
+            var r = ByteReader(w.bytes)
+            for i in 0..<lead { #expect(try r.u8() == UInt8(i)) }
+            for v in integers { #expect(try r.u64() == v) }
+            #expect(try r.string() == text)
+            #expect(try r.blob() == blob)
+            #expect(try r.i64() == -2)
+            #expect(try r.double() == -0.5)
+            #expect(try r.bool())
+            #expect(r.isAtEnd)
+        }
+    }
+
+    @Test("an index key built in place equals the one JournalKey.Workflow builds, cut ids included")
+    func indexKeys() {
+        let maxKeySize = 511
+        let room = maxKeySize - 9
+        let ids = [
+            "", "wf-1", "wörk\u{0}flow", String(repeating: "a", count: room), String(repeating: "a", count: room + 1),
+            String(repeating: "é", count: room),
+        ]
+        var key: [UInt8] = [9, 9, 9]
+        for id in ids {
+            for seq: UInt64 in [1, 0x0102_0304_0506_0708, .max] {
+                let workflow = JournalKey.Workflow(id, maxKeySize: maxKeySize)
+                let marker = JournalKey.index(id, seq: seq, maxKeySize: maxKeySize, into: &key)
+                #expect(key == workflow.key(seq))
+                #expect(marker == workflow.marker)
+                #expect(workflow.seq(ofKey: key, value: marker) == seq)
+            }
+        }
+        #expect(JournalKey.seq(0x0102_0304_0506_0708) == [1, 2, 3, 4, 5, 6, 7, 8])
+    }
+
+    @Test("event records are byte for byte what format 1 wrote before")
+    func eventRecordsAreUnchanged() throws {
+        let long = String(repeating: "long-id-", count: 12)
+        let extra: [Event] = [
+            .taskDispatched(
+                WorkflowID(long),
+                TaskID(long + "/t"),
+                lease: LeaseID(.max),
+                worker: long,
+                kind: .poll,
+                at: .zero
+            ),
+            .taskCompleted(
+                WorkflowID("w"),
+                TaskID("t"),
+                result: RawJSON(bytes: Array(long.utf8)),
+                at: Instant(milliseconds: -1)
+            ),
+        ]
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        var total = 0
+        for event in EventCodecTests.events + extra {
+            let bytes = EventCodec.encode(event)
+            fnv1a(bigEndian(UInt64(bytes.count)) + bytes, into: &hash)
+            total += bytes.count
+            #expect(try EventCodec.decode(bytes) == event)
+        }
+        // Computed with the encoder as it was before ByteWriter wrote through OutputSpans.
+        #expect(total == 2286)
+        #expect(hash == 11_256_450_373_144_513_296)
+    }
+
+    @Test("workflow snapshots are byte for byte what format 1 wrote before")
+    func snapshotsAreUnchanged() {
+        var workflow = Workflow(id: WorkflowID("wf-1"), spec: EventCodecTests.spec, at: Instant(milliseconds: 1_000))
+        workflow.finishedAt = Instant(milliseconds: 2_000)
+        workflow.error = TaskError(type: "boom", message: String(repeating: "m", count: 70), retryable: true)
+        let bytes = SnapshotCodec.encode(workflow)
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        fnv1a(bytes, into: &hash)
+        #expect(bytes.count == 227)
+        #expect(hash == 11_023_331_091_497_403_540)
+    }
+}
