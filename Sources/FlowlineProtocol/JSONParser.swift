@@ -167,7 +167,7 @@ struct Parser {
         skipWhitespace(s)
         if try peek(s) == (isObject ? ASCII.closeBrace : ASCII.closeBracket) {
             index += 1
-            return isObject ? .object([:]) : .array([])
+            return isObject ? .object(JSONObject()) : .array([])
         }
         frames.append(Frame(isObject: isObject, valueStart: values.count, keyStart: keys.count))
         if isObject { try parseKey(s, skippedWhitespace: true) }
@@ -189,12 +189,12 @@ struct Parser {
             keys.removeLast(keys.count - frame.keyStart)
         }
         guard frame.isObject else { return .array(Array(values[frame.valueStart...])) }
-        var object = [String: JSON](minimumCapacity: count)
+        var members: [JSONObject.Element] = []
+        members.reserveCapacity(count)
         for offset in 0..<count {
-            // Assigning in input order makes the last duplicate win.
-            object[keys[frame.keyStart + offset]] = values[frame.valueStart + offset]
+            members.append((key: keys[frame.keyStart + offset], value: values[frame.valueStart + offset]))
         }
-        return .object(object)
+        return .object(JSONObject(lastWins: members))
     }
 
     private mutating func parseLiteral(_ word: String, _ value: JSON, _ s: Span<UInt8>) throws(JSONParseError) -> JSON {
