@@ -72,20 +72,18 @@ enum ASCII {
 /// The parser's state. The input is passed to every method as a `Span` rather than stored, because a stored
 /// `Span` would make this type non-escapable, which needs experimental lifetime annotations.
 struct Parser {
-    /// One open array or object: where its members start on the shared value and key stacks.
-    private struct Frame {
-        var isObject: Bool
-        var valueStart: Int
-        var keyStart: Int
-    }
-
     let maxDepth: Int
     var index = 0
-    private var frames: [Frame] = []
-    // Members of every open container, innermost last. Sharing two flat stacks means a member is moved once,
-    // when its container closes, instead of being copied in and out of a per-container enum payload.
-    private var values: [JSON] = []
-    private var keys: [String] = []
+    // The members of every open container, innermost last, each container's preceded by a marker entry that saves
+    // the enclosing container's state (see `openContainer`). One flat stack means one allocation per parse, and a
+    // member is copied once, when its container closes. Array elements have an empty key.
+    private var stack: [JSONObject.Element] = []
+    // The innermost open container: how many are open, whether it is an object, where its first member is on
+    // `stack`, and the key read for its next member.
+    private var depth = 0
+    private var inObject = false
+    private var membersStart = 0
+    private var pendingKey = ""
 
     init(maxDepth: Int) {
         self.maxDepth = maxDepth
@@ -128,19 +126,19 @@ struct Parser {
         nextValue: while true {
             skipWhitespace(s)
             guard var value = try startValue(s) else { continue nextValue }
-            while let frame = frames.last {
-                values.append(value)
+            while depth > 0 {
+                stack.append((key: pendingKey, value: value))
                 skipWhitespace(s)
                 let b = try peek(s)
                 index += 1
                 if b == ASCII.comma {
-                    if frame.isObject { try parseKey(s) }
+                    if inObject { try parseKey(s) }
                     continue nextValue
                 }
-                guard b == (frame.isObject ? ASCII.closeBrace : ASCII.closeBracket) else {
-                    throw error(frame.isObject ? "expected ',' or '}'" : "expected ',' or ']'", at: index - 1)
+                guard b == (inObject ? ASCII.closeBrace : ASCII.closeBracket) else {
+                    throw error(inObject ? "expected ',' or '}'" : "expected ',' or ']'", at: index - 1)
                 }
-                value = closeContainer(frame)
+                value = closeContainer()
             }
             return value
         }
@@ -161,15 +159,22 @@ struct Parser {
     }
 
     private mutating func openContainer(isObject: Bool, _ s: Span<UInt8>) throws(JSONParseError) -> JSON? {
-        // Check before pushing, so hostile nesting costs at most maxDepth frames.
-        guard frames.count < maxDepth else { throw error("nesting deeper than \(maxDepth)") }
+        // Check before pushing, so hostile nesting costs at most maxDepth markers.
+        guard depth < maxDepth else { throw error("nesting deeper than \(maxDepth)") }
         index += 1
         skipWhitespace(s)
         if try peek(s) == (isObject ? ASCII.closeBrace : ASCII.closeBracket) {
             index += 1
             return isObject ? .object(JSONObject()) : .array([])
         }
-        frames.append(Frame(isObject: isObject, valueStart: values.count, keyStart: keys.count))
+        // Room for a typical message, so the stack is allocated once rather than grown several times.
+        if stack.capacity == 0 { stack.reserveCapacity(32) }
+        // The marker saves the enclosing container's pending key, kind and start (as `start * 2 + isObject`).
+        let saved = Int64(membersStart) << 1 | (inObject ? 1 : 0)
+        stack.append((key: pendingKey, value: .int(saved)))
+        depth += 1
+        inObject = isObject
+        membersStart = stack.count
         if isObject { try parseKey(s, skippedWhitespace: true) }
         return nil
     }
@@ -177,24 +182,27 @@ struct Parser {
     private mutating func parseKey(_ s: Span<UInt8>, skippedWhitespace: Bool = false) throws(JSONParseError) {
         if !skippedWhitespace { skipWhitespace(s) }
         guard try peek(s) == ASCII.quote else { throw error("expected a string key") }
-        keys.append(try parseString(s))
+        pendingKey = try parseString(s)
         try expect(ASCII.colon, s, "':'")
     }
 
-    private mutating func closeContainer(_ frame: Frame) -> JSON {
-        frames.removeLast()
-        let count = values.count - frame.valueStart
-        defer {
-            values.removeLast(count)
-            keys.removeLast(keys.count - frame.keyStart)
-        }
-        guard frame.isObject else { return .array(Array(values[frame.valueStart...])) }
-        var members: [JSONObject.Element] = []
-        members.reserveCapacity(count)
-        for offset in 0..<count {
-            members.append((key: keys[frame.keyStart + offset], value: values[frame.valueStart + offset]))
-        }
-        return .object(JSONObject(lastWins: members))
+    /// Builds the innermost container from its members on the stack, pops them with its marker, and makes the
+    /// enclosing container innermost again.
+    private mutating func closeContainer() -> JSON {
+        // No slice of `stack` may outlive this line: a live one would make the pops below copy the whole stack.
+        let value: JSON =
+            inObject
+            ? .object(JSONObject(lastWins: Array(stack[membersStart...])))
+            : .array(stack[membersStart...].map(\.value))
+        let markerIndex = membersStart - 1
+        guard case .int(let saved) = stack[markerIndex].value else { preconditionFailure("corrupt parser stack") }
+        pendingKey = stack[markerIndex].key
+        inObject = saved & 1 == 1
+        membersStart = Int(saved >> 1)
+        depth -= 1
+        // One removeLast per entry: cheaper than removeLast(k), which goes through the generic replaceSubrange.
+        while stack.count > markerIndex { stack.removeLast() }
+        return value
     }
 
     private mutating func parseLiteral(_ word: String, _ value: JSON, _ s: Span<UInt8>) throws(JSONParseError) -> JSON {
