@@ -65,12 +65,19 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
     /// One member.
     public typealias Element = (key: String, value: JSON)
 
+    /// One stored member. A struct rather than the `Element` tuple: arrays of tuples are destroyed through the
+    /// runtime's generic tuple witness, element by element, which costs several times more.
+    struct Member {
+        var key: String
+        var value: JSON
+    }
+
     /// Above this many members an object keeps a key index for lookups.
     public static let indexThreshold = 16
 
     // Invariants: keys in `members` are distinct, and `index` (key → position in `members`) is non-nil exactly when
     // there are more than `indexThreshold` members.
-    private var members: [Element]
+    private var members: [Member]
     private var index: [String: Int]?
 
     /// An empty object.
@@ -93,13 +100,13 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
 
     /// An object with the members of `dictionary`, in its iteration order.
     public init(_ dictionary: [String: JSON]) {
-        members = dictionary.map { (key: $0.key, value: $0.value) }
+        members = dictionary.map { Member(key: $0.key, value: $0.value) }
         index = nil
         if members.count > Self.indexThreshold { buildIndex() }
     }
 
     /// Takes `elements` after dropping repeated keys (first position, last value); O(n) expected.
-    init(lastWins elements: [Element]) {
+    init(lastWins elements: [Member]) {
         members = elements
         index = nil
         if elements.count > Self.indexThreshold {
@@ -112,7 +119,7 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
     /// The members as a dictionary.
     public var dictionary: [String: JSON] {
         var result = [String: JSON](minimumCapacity: members.count)
-        for (key, value) in members { result[key] = value }
+        for member in members { result[member.key] = member.value }
         return result
     }
 
@@ -143,7 +150,7 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
                     removeMember(at: i)
                 }
             } else if let newValue {
-                members.append((key: key, value: newValue))
+                members.append(Member(key: key, value: newValue))
                 if index != nil {
                     index![key] = members.count - 1
                 } else if members.count > Self.indexThreshold {
@@ -169,7 +176,10 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
     /// The member count.
     public var endIndex: Int { members.count }
     /// The member at `position`.
-    public subscript(position: Int) -> Element { members[position] }
+    public subscript(position: Int) -> Element {
+        let member = members[position]
+        return (member.key, member.value)
+    }
 
     // MARK: Private
 
@@ -226,8 +236,8 @@ extension JSONObject: Equatable {
     /// Whether both have the same keys with equal values, in any order.
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
         guard lhs.members.count == rhs.members.count else { return false }
-        for (key, value) in lhs.members {
-            guard let other = rhs[key], other == value else { return false }
+        for member in lhs.members {
+            guard let other = rhs[member.key], other == member.value else { return false }
         }
         return true
     }

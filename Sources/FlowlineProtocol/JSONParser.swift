@@ -77,7 +77,7 @@ struct Parser {
     // The members of every open container, innermost last, each container's preceded by a marker entry that saves
     // the enclosing container's state (see `openContainer`). One flat stack means one allocation per parse, and a
     // member is copied once, when its container closes. Array elements have an empty key.
-    private var stack: [JSONObject.Element] = []
+    private var stack: [JSONObject.Member] = []
     // The innermost open container: how many are open, whether it is an object, where its first member is on
     // `stack`, and the key read for its next member.
     private var depth = 0
@@ -127,7 +127,7 @@ struct Parser {
             skipWhitespace(s)
             guard var value = try startValue(s) else { continue nextValue }
             while depth > 0 {
-                stack.append((key: pendingKey, value: value))
+                stack.append(JSONObject.Member(key: pendingKey, value: value))
                 skipWhitespace(s)
                 let b = try peek(s)
                 index += 1
@@ -171,7 +171,7 @@ struct Parser {
         if stack.capacity == 0 { stack.reserveCapacity(32) }
         // The marker saves the enclosing container's pending key, kind and start (as `start * 2 + isObject`).
         let saved = Int64(membersStart) << 1 | (inObject ? 1 : 0)
-        stack.append((key: pendingKey, value: .int(saved)))
+        stack.append(JSONObject.Member(key: pendingKey, value: .int(saved)))
         depth += 1
         inObject = isObject
         membersStart = stack.count
@@ -193,7 +193,7 @@ struct Parser {
         // for these few members.
         let value: JSON
         if inObject {
-            var members: [JSONObject.Element] = []
+            var members: [JSONObject.Member] = []
             members.reserveCapacity(stack.count - membersStart)
             for i in membersStart..<stack.count { members.append(stack[i]) }
             value = .object(JSONObject(lastWins: members))
