@@ -61,6 +61,8 @@ extension JSON: CustomStringConvertible {
 /// - Building one from members with a repeated key keeps the first position and the last value.
 /// - Lookup scans the members, which beats hashing for the handful a message has; an object of more than
 ///   `JSONObject.indexThreshold` members also keeps a key index, so lookups and building stay linear in total.
+///   Removing a member is O(n), as in an array.
+/// - Its `description` is the compact JSON text, keys sorted.
 public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
     /// One member.
     public typealias Element = (key: String, value: JSON)
@@ -241,4 +243,9 @@ extension JSONObject: Equatable {
         }
         return true
     }
+}
+
+extension JSONObject: CustomStringConvertible {
+    /// The compact JSON text, with keys sorted.
+    public var description: String { JSON.object(self).description }
 }

@@ -69,6 +69,14 @@ struct JSONObjectTests {
         #expect(object["k1"] == nil)
     }
 
+    @Test("iterates members in order and describes itself as JSON")
+    func iterationAndDescription() {
+        let object: JSONObject = ["b": 1, "a": [true]]
+        #expect(object.map(\.key) == ["b", "a"])
+        #expect(object.first?.value == 1)
+        #expect(object.description == #"{"a":[true],"b":1}"#)
+    }
+
     @Test("converts to and from a dictionary")
     func dictionaryConversion() {
         let dictionary: [String: JSON] = Dictionary(uniqueKeysWithValues: (0..<40).map { ("k\($0)", .int(Int64($0))) })
