@@ -59,7 +59,7 @@ public final class Client: Sendable {
     /// Waits until the workflow has ended (its reverts too) and returns its record; with `timeout`, returns the
     /// record as it stands once that has passed.
     public func wait(_ workflowID: String, timeout: Duration? = nil) async throws(FlowlineError) -> WorkflowRecord {
-        var params: [String: JSON] = ["workflow_id": .string(workflowID)]
+        var params: JSONObject = ["workflow_id": .string(workflowID)]
         if let timeout { params["timeout_s"] = timeout.jsonSeconds }
         return try WorkflowRecord(json: try await call("workflow.wait", .object(params)))
     }
@@ -72,7 +72,7 @@ public final class Client: Sendable {
         limit: Int? = nil,
         after: String? = nil
     ) async throws(FlowlineError) -> WorkflowPage {
-        var params: [String: JSON] = [:]
+        var params: JSONObject = [:]
         if let state { params["state"] = .string(state) }
         if let name { params["name"] = .string(name) }
         if let limit { params["limit"] = .int(Int64(limit)) }
@@ -86,7 +86,7 @@ public final class Client: Sendable {
         reason: String? = nil,
         revert: Bool = false
     ) async throws(FlowlineError) -> WorkflowRecord {
-        var params: [String: JSON] = ["workflow_id": .string(workflowID), "revert": .bool(revert)]
+        var params: JSONObject = ["workflow_id": .string(workflowID), "revert": .bool(revert)]
         if let reason { params["reason"] = .string(reason) }
         return try WorkflowRecord(json: try await call("workflow.cancel", .object(params)))
     }

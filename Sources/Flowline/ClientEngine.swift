@@ -10,10 +10,10 @@ struct Endpoint: Sendable {
     var connectTimeout: Duration = .seconds(10)
 
     /// `hello`'s params for `role`, plus `extra` (a worker's queues and concurrency).
-    func hello(role: String, extra: [String: JSON] = [:]) -> JSON {
-        var params: [String: JSON] = ["role": .string(role), "name": .string(name), "protocol": 1]
+    func hello(role: String, extra: JSONObject = [:]) -> JSON {
+        var params: JSONObject = ["role": .string(role), "name": .string(name), "protocol": 1]
         if let token { params["token"] = .string(token) }
-        params.merge(extra) { _, new in new }
+        for (key, value) in extra { params[key] = value }
         return .object(params)
     }
 }

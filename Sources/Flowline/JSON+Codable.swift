@@ -20,7 +20,7 @@ extension JSON: Codable {
         } else if let a = try? c.decode([JSON].self) {
             self = .array(a)
         } else {
-            self = .object(try c.decode([String: JSON].self))
+            self = .object(JSONObject(try c.decode([String: JSON].self)))
         }
     }
 
@@ -34,7 +34,7 @@ extension JSON: Codable {
         case .double(let d): try c.encode(d)
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
-        case .object(let o): try c.encode(o)
+        case .object(let o): try c.encode(o.dictionary)
         }
     }
 }

@@ -3,7 +3,7 @@ import FlowlineProtocol
 /// Reads the members of one JSON object the daemon sent; a missing or mistyped member is a protocol violation
 /// naming the record and the member.
 struct RecordReader {
-    let members: [String: JSON]
+    let members: JSONObject
     let what: String
 
     init(_ json: JSON, _ what: String) throws(FlowlineError) {

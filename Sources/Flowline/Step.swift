@@ -11,7 +11,7 @@ public struct Step: Sendable, Equatable {
     /// The handler that runs it.
     public var handler: String
     /// The wire members beyond `id` and `handler`, as set by the modifiers.
-    private var members: [String: JSON] = [:]
+    private var members: JSONObject = [:]
 
     /// A task `id` run by `handler` (by default the handler named like the task).
     public init(_ id: String, handler: String? = nil) {
@@ -44,7 +44,7 @@ public struct Step: Sendable, Equatable {
         multiplier: Double? = nil,
         maxBackoff: Duration? = nil
     ) -> Step {
-        var retry: [String: JSON] = ["max_attempts": .int(Int64(maxAttempts))]
+        var retry: JSONObject = ["max_attempts": .int(Int64(maxAttempts))]
         if let backoff { retry["backoff_s"] = backoff.jsonSeconds }
         if let multiplier { retry["backoff_multiplier"] = .double(multiplier) }
         if let maxBackoff { retry["max_backoff_s"] = maxBackoff.jsonSeconds }

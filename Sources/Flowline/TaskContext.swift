@@ -43,7 +43,7 @@ public struct TaskContext: Sendable {
         self.handler = handler
         attempt = params["attempt"]?.int64Value.flatMap { Int(exactly: $0) } ?? 1
         input = params["input"] ?? .object([:])
-        deps = params["deps"]?.objectValue ?? [:]
+        deps = params["deps"]?.objectValue?.dictionary ?? [:]
         workflowInput = params["workflow_input"] ?? .object([:])
         deadline = params["deadline"]?.stringValue
         isPoll = params["poll"]?.boolValue ?? false

@@ -72,15 +72,15 @@ public enum Future: Sendable, Equatable {
     public var json: JSON {
         switch self {
         case .key(let key, let timeout):
-            var object: [String: JSON] = ["key": .string(key)]
+            var object: JSONObject = ["key": .string(key)]
             if let timeout { object["timeout_s"] = timeout.jsonSeconds }
             return .object(object)
         case .sleep(let duration):
             return ["sleep_s": duration.jsonSeconds]
         case .poll(let handler, let input, let interval, let timeout):
-            var poll: [String: JSON] = ["handler": .string(handler), "input": input]
+            var poll: JSONObject = ["handler": .string(handler), "input": input]
             if let interval { poll["interval_s"] = interval.jsonSeconds }
-            var object: [String: JSON] = ["poll": .object(poll)]
+            var object: JSONObject = ["poll": .object(poll)]
             if let timeout { object["timeout_s"] = timeout.jsonSeconds }
             return .object(object)
         }

@@ -66,7 +66,7 @@ final class WorkerEngine {
     }
 
     private func connect() {
-        let extra: [String: JSON] = [
+        let extra: JSONObject = [
             "queues": .array(settings.queues.map(JSON.string)), "concurrency": .int(Int64(settings.concurrency)),
         ]
         RPCPeer.open(
@@ -192,7 +192,7 @@ final class WorkerEngine {
 
     private func heartbeat(lease: String, generation: Int, progress: JSON?) {
         guard let peer, generation == self.generation, runs[lease] != nil else { return }
-        var params: [String: JSON] = ["lease": .string(lease)]
+        var params: JSONObject = ["lease": .string(lease)]
         if let progress { params["progress"] = progress }
         peer.notify("task.heartbeat", .object(params))
     }

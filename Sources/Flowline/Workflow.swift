@@ -43,7 +43,7 @@ public struct Workflow: Sendable, Equatable {
 
     /// The workflow document (SPEC §2), with only the members that were set.
     public var document: JSON {
-        var object: [String: JSON] = ["name": .string(name), "tasks": .array(tasks.map(\.json))]
+        var object: JSONObject = ["name": .string(name), "tasks": .array(tasks.map(\.json))]
         if let id { object["id"] = .string(id) }
         if let input { object["input"] = input }
         if let timeout { object["timeout_s"] = timeout.jsonSeconds }

@@ -56,7 +56,7 @@ extension JSON {
     }
 
     /// The members, if this is an object.
-    public var objectValue: [String: JSON]? {
+    public var objectValue: JSONObject? {
         if case .object(let members) = self { return members }
         return nil
     }

@@ -2,7 +2,7 @@ public import FlowlineCore
 
 /// Reads the members of one JSON object with their types checked; every failure names its path (`tasks[3].deps[0]`).
 public struct ParamReader {
-    public let object: [String: JSON]
+    public let object: JSONObject
     public let path: String
 
     /// Wraps `value`, which must be an object.

@@ -90,7 +90,7 @@ struct InspectFacts {
     }
 
     var json: JSON {
-        var states: [String: JSON] = [:]
+        var states: JSONObject = [:]
         for (state, count) in byState { states[state] = .int(Int64(count)) }
         var oldest: JSON = .null
         if let w = oldestRunning {

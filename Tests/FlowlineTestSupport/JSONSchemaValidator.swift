@@ -80,7 +80,7 @@ public struct JSONSchemaValidator: Sendable {
         in scope: Scope,
         into errors: inout [String]
     ) {
-        let keywords: [String: JSON]
+        let keywords: JSONObject
         switch schema {
         case .bool(true):
             return
@@ -162,12 +162,12 @@ public struct JSONSchemaValidator: Sendable {
     private func checkMembers(
         _ value: JSON,
         at path: String,
-        schema: [String: JSON],
+        schema: JSONObject,
         in scope: Scope,
         into errors: inout [String]
     ) {
         guard case .object(let members) = value else { return }
-        var declared: [String: JSON] = [:]
+        var declared: JSONObject = [:]
         if case .object(let properties) = schema["properties"] { declared = properties }
         for (name, member) in members.sorted(by: { $0.key < $1.key }) {
             let memberPath = Self.append(name, to: path)
@@ -396,7 +396,7 @@ private struct SchemaReader {
 
     private mutating func object(depth: Int) throws(Failure) -> JSON {
         offset += 1
-        var members: [String: JSON] = [:]
+        var members: JSONObject = [:]
         skipWhitespace()
         if offset < bytes.count, bytes[offset] == UInt8(ascii: "}") {
             offset += 1
