@@ -33,22 +33,53 @@ public struct TaskContext: Sendable {
 
     /// Reads `task.run`'s params; nil when a required member is missing.
     init?(params: JSON, beat: @escaping @Sendable (String, JSON?) -> Void) {
-        guard let lease = params["lease"]?.stringValue, let workflowID = params["workflow_id"]?.stringValue,
-            let taskID = params["task_id"]?.stringValue, let handler = params["handler"]?.stringValue
-        else { return nil }
+        guard case .object(let members) = params else { return nil }
+        // One pass over the members: a lookup per field would scan the object a dozen times per run.
+        var lease: String?
+        var workflowID: String?
+        var taskID: String?
+        var handler: String?
+        var workflowName = ""
+        var attempt = 1
+        var input = JSON.object([:])
+        var deps: [String: JSON] = [:]
+        var workflowInput = JSON.object([:])
+        var deadline: String?
+        var isPoll = false
+        var isRevert = false
+        var result: JSON?
+        for (key, value) in members {
+            switch key {
+            case "lease": lease = value.stringValue
+            case "workflow_id": workflowID = value.stringValue
+            case "task_id": taskID = value.stringValue
+            case "handler": handler = value.stringValue
+            case "workflow_name": workflowName = value.stringValue ?? ""
+            case "attempt": attempt = value.int64Value.flatMap { Int(exactly: $0) } ?? 1
+            case "input": input = value
+            case "deps": deps = value.objectValue?.dictionary ?? [:]
+            case "workflow_input": workflowInput = value
+            case "deadline": deadline = value.stringValue
+            case "poll": isPoll = value.boolValue ?? false
+            case "revert": isRevert = value.boolValue ?? false
+            case "result": result = value
+            default: break
+            }
+        }
+        guard let lease, let workflowID, let taskID, let handler else { return nil }
         leaseID = lease
         self.workflowID = workflowID
-        workflowName = params["workflow_name"]?.stringValue ?? ""
+        self.workflowName = workflowName
         self.taskID = taskID
         self.handler = handler
-        attempt = params["attempt"]?.int64Value.flatMap { Int(exactly: $0) } ?? 1
-        input = params["input"] ?? .object([:])
-        deps = params["deps"]?.objectValue?.dictionary ?? [:]
-        workflowInput = params["workflow_input"] ?? .object([:])
-        deadline = params["deadline"]?.stringValue
-        isPoll = params["poll"]?.boolValue ?? false
-        isRevert = params["revert"]?.boolValue ?? false
-        result = params["result"]
+        self.attempt = attempt
+        self.input = input
+        self.deps = deps
+        self.workflowInput = workflowInput
+        self.deadline = deadline
+        self.isPoll = isPoll
+        self.isRevert = isRevert
+        self.result = result
         self.beat = { progress in beat(lease, progress) }
     }
 

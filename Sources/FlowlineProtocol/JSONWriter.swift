@@ -39,9 +39,19 @@ public struct JSONWriter: Sendable {
             endArray()
         case .object(let members):
             beginObject()
-            for (k, v) in members.sorted(by: { $0.key < $1.key }) {
-                key(k)
-                write(v)
+            // Most objects are built in key order already (literals, the parser's input); sorting allocates.
+            if zip(members.indices.dropLast(), members.indices.dropFirst()).allSatisfy({
+                members[$0].key < members[$1].key
+            }) {
+                for (k, v) in members {
+                    key(k)
+                    write(v)
+                }
+            } else {
+                for (k, v) in members.sorted(by: { $0.key < $1.key }) {
+                    key(k)
+                    write(v)
+                }
             }
             endObject()
         }
