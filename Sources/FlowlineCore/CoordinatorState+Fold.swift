@@ -174,14 +174,6 @@ extension CoordinatorState {
         body(&workflows.values[slot.workflow].tasks[slot.task])
     }
 
-    /// Changes or reads the workflow at `wi` in place.
-    private mutating func withWorkflow<R>(
-        _ wi: Dictionary<WorkflowID, Workflow>.Index,
-        _ body: (inout Workflow) -> R
-    ) -> R {
-        body(&workflows.values[wi])
-    }
-
     // MARK: - Pieces of the fold
 
     /// Builds the workflow, its tasks and their queue entries before it goes into `workflows`: one insert, and no

@@ -53,13 +53,44 @@ public struct CoordinatorState: Sendable {
         return tasks[ref.index]
     }
 
-    /// Drops stale entries from the top of `queue` and returns the task that would run next.
-    mutating func nextReady(in queue: String) -> TaskRef? {
-        while let entry = queues[queue]?.top {
-            if isCurrent(entry) { return TaskRef(workflow: entry.workflow, index: entry.task) }
-            queues[queue]?.pop()
+    /// Reads or changes the workflow at `wi` in place: `Dictionary.Values` has a `_modify` but no `_read`, so a plain
+    /// `workflows.values[wi].state` copies the whole workflow (a retain and release per field) to read one field.
+    mutating func withWorkflow<R>(_ wi: Dictionary<WorkflowID, Workflow>.Index, _ body: (inout Workflow) -> R) -> R {
+        body(&workflows.values[wi])
+    }
+
+    /// Reads or changes the workflow `w` in place (see `withWorkflow(_:_:)`), if it is there.
+    mutating func withWorkflow<R>(_ w: WorkflowID, _ body: (inout Workflow) -> R) -> R? {
+        guard let wi = workflows.index(forKey: w) else { return nil }
+        return body(&workflows.values[wi])
+    }
+
+    /// Reads or changes the task at `ref` in place, if it is still there (see `task(_:)`), without copying it.
+    mutating func withTask<R>(_ ref: TaskRef, _ body: (inout TaskRecord) -> R) -> R? {
+        guard let wi = workflows.index(forKey: ref.workflow) else { return nil }
+        return withWorkflow(wi) { workflow in
+            workflow.tasks.indices.contains(ref.index) ? body(&workflow.tasks[ref.index]) : nil
+        }
+    }
+
+    /// Drops stale entries from the top of the queue at `qi` and returns the task that would run next, with its
+    /// workflow's position in `workflows` (valid until a workflow is added or removed).
+    mutating func nextReady(
+        at qi: Dictionary<String, ReadyQueue>.Index
+    ) -> (TaskRef, Dictionary<WorkflowID, Workflow>.Index)? {
+        while let entry = queues.values[qi].top {
+            if let wi = workflows.index(forKey: entry.workflow), withWorkflow(wi, { Self.holds(&$0, entry) }) {
+                return (TaskRef(workflow: entry.workflow, index: entry.task), wi)
+            }
+            queues.values[qi].pop()
         }
         return nil
+    }
+
+    /// True when `entry` is the valid queue entry of a task of `workflow` (its workflow's).
+    private static func holds(_ workflow: inout Workflow, _ entry: ReadyEntry) -> Bool {
+        workflow.tasks.indices.contains(entry.task) && workflow.tasks[entry.task].isQueued
+            && workflow.tasks[entry.task].queueTicket == entry.ticket
     }
 
     func isCurrent(_ entry: ReadyEntry) -> Bool {

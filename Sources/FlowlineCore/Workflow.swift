@@ -163,6 +163,12 @@ extension Workflow {
 }
 
 extension TaskRecord {
+    /// The interval between polls, while the task awaits a poll.
+    var pollInterval: Duration? {
+        guard case .poll(_, _, let interval, _) = awaiting else { return nil }
+        return interval
+    }
+
     mutating func makeReady(at: Instant, ticket: UInt64) {
         state = .ready
         scheduledAt = at
