@@ -16,8 +16,12 @@ extension Coordinator {
         guard let wq = session.queueWorkers.index(forKey: queue), session.hasWorkers(at: wq),
             let rq = state.queues.index(forKey: queue)
         else { return }
-        while let (ref, wi) = state.nextReady(at: rq) {
-            guard let (worker, wk) = session.nextWorker(at: wq) else { return }
+        // The worker first: finding the next task looks its workflow up, and with every slot taken (a turn that
+        // queues more than the workers take) that look is wasted. The stale entries it would have dropped from the
+        // queue's top are dropped at a later turn just the same.
+        while let (worker, wk, step) = session.nextWorker(at: wq) {
+            guard let (ref, wi) = state.nextReady(at: rq) else { return }
+            session.advance(wq, past: step)
             let workerName = session.name(at: wk)
             let lease = LeaseID(state.nextLease)
             // Built in place, before the event is recorded: a copy of the task or the workflow held across `record`

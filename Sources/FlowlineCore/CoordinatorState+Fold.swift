@@ -186,9 +186,15 @@ extension CoordinatorState {
         for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
             let ticket = takeTicket()
             workflow.tasks[position].makeReady(at: at, ticket: ticket)
-            push(workflow.tasks[position].spec, ticket: ticket, id, position)
+            push(
+                workflow.tasks[position].spec.queue,
+                workflow.tasks[position].spec.priority,
+                ticket: ticket,
+                id,
+                position
+            )
         }
-        workflows[id] = workflow
+        workflows[id] = consume workflow
         order.append(id)
     }
 
@@ -264,16 +270,17 @@ extension CoordinatorState {
     private mutating func pushQueued(_ slot: Slot, ticket: UInt64, _ w: WorkflowID) {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
-        let spec = modify(slot) { $0.spec }
-        push(spec, ticket: ticket, w, slot.task)
+        // The queue and priority only: a copy of the whole spec is a retain and release per field.
+        let (queue, priority) = modify(slot) { ($0.spec.queue, $0.spec.priority) }
+        push(queue, priority, ticket: ticket, w, slot.task)
     }
 
-    private mutating func push(_ spec: TaskSpec, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
+    private mutating func push(_ queue: String, _ priority: Int, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
         guard !isReplaying else { return }
-        queues[spec.queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: position)
+        queues[queue, default: ReadyQueue()].push(
+            ReadyEntry(priority: priority, ticket: ticket, workflow: w, task: position)
         )
-        if touchedQueues.last != spec.queue { touchedQueues.append(spec.queue) }
+        if touchedQueues.last != queue { touchedQueues.append(queue) }
     }
 
     /// Marks every unfinished task downstream of `t` skipped.

@@ -43,20 +43,29 @@ struct Session: Sendable {
 
     private static func name(_ worker: inout WorkerInfo) -> String { worker.name }
 
-    /// Returns the worker with its position in `workers` (valid until a worker connects or goes).
+    /// Returns the worker with its position in `workers` (valid until a worker connects or goes) and its distance
+    /// from the cursor, which moves past it only when `advance(_:past:)` says the worker got a run.
     mutating func nextWorker(
         at qi: Dictionary<String, QueueWorkers>.Index
-    ) -> (WorkerID, Dictionary<WorkerID, WorkerInfo>.Index)? {
+    ) -> (WorkerID, Dictionary<WorkerID, WorkerInfo>.Index, step: Int)? {
         let list = queueWorkers.values[qi].list
         let start = queueWorkers.values[qi].cursor
         for step in 0..<list.count {
             let candidate = list[(start + step) % list.count]
             if let wi = workers.index(forKey: candidate), Self.hasCredit(&workers.values[wi]) {
-                queueWorkers.values[qi].cursor = (start + step + 1) % list.count
-                return (candidate, wi)
+                return (candidate, wi, step)
             }
         }
         return nil
+    }
+
+    /// Moves the round-robin of the queue at `qi` past the worker `nextWorker(at:)` found `step` after the cursor.
+    mutating func advance(_ qi: Dictionary<String, QueueWorkers>.Index, past step: Int) {
+        Self.advance(&queueWorkers.values[qi], past: step)
+    }
+
+    private static func advance(_ queue: inout QueueWorkers, past step: Int) {
+        queue.cursor = (queue.cursor + step + 1) % queue.list.count
     }
 
     /// Through `inout`: `Dictionary.Values` has no `_read`, so a plain read would copy the WorkerInfo (a retain and

@@ -45,12 +45,14 @@ public struct Workflow: Hashable, Sendable {
     }
 
     /// Adds a task at the end, keeping the index once the workflow is past `smallSize`.
-    public mutating func append(_ task: TaskRecord) {
+    /// `consuming`, so that the record moves into `tasks` instead of being copied (a retain per field) and the
+    /// caller's copy destroyed.
+    public mutating func append(_ task: consuming TaskRecord) {
         tasks.append(task)
         if tasks.count == Self.smallSize + 1 {
             reindex()
         } else if tasks.count > Self.smallSize {
-            index[task.id] = tasks.count - 1
+            index[tasks[tasks.count - 1].id] = tasks.count - 1
         }
     }
 
