@@ -32,7 +32,10 @@ extension Coordinator {
             let task = state.withTask(
                 ref,
                 { task in
-                    (state: task.state, id: task.id, awaitNumber: task.awaitNumber, pollInterval: task.pollInterval)
+                    (
+                        state: task.state, id: task.id, parent: task.parent, awaitNumber: task.awaitNumber,
+                        pollInterval: task.pollInterval
+                    )
                 }
             )
         else {
@@ -60,7 +63,7 @@ extension Coordinator {
             session.release(lease)
             reply(request, .ok, into: &decision)
             if poll.done {
-                completeTask(ref, result: poll.result, at: now, into: &decision)
+                completeTask(ref, (task.id, task.parent), result: poll.result, at: now, into: &decision)
             } else {
                 record(.pollAnswered(ref.workflow, task.id, at: now), into: &decision)
                 decision.effects.append(
@@ -75,13 +78,25 @@ extension Coordinator {
         case .blocked, .ready, .running, .completed, .failed, .timedOut, .cancelled, .skipped, .reverted, .revertFailed:
             session.release(lease)
             reply(request, .ok, into: &decision)
-            completeTask(ref, result: result, at: now, into: &decision)
+            completeTask(ref, (task.id, task.parent), result: result, at: now, into: &decision)
         }
     }
 
     /// Completes a task, then the spawning tasks whose output it is, then the workflow when nothing is left.
     mutating func completeTask(_ ref: TaskRef, result: RawJSON, at now: Instant, into decision: inout Decision) {
-        guard var task = state.withTask(ref, { (id: $0.id, parent: $0.parent) }) else { return }
+        guard let task = state.withTask(ref, { (id: $0.id, parent: $0.parent) }) else { return }
+        completeTask(ref, task, result: result, at: now, into: &decision)
+    }
+
+    /// `completeTask`, for a caller that has read the task's id and parent already.
+    mutating func completeTask(
+        _ ref: TaskRef,
+        _ task: (id: TaskID, parent: TaskID?),
+        result: RawJSON,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
+        var task = task
         record(.taskCompleted(ref.workflow, task.id, result: result, at: now), into: &decision)
         while let parentID = task.parent,
             let parent = state.withWorkflow(

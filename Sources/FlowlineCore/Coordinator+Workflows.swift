@@ -7,7 +7,9 @@ extension Coordinator {
         var spec = spec
         let id = spec.id ?? generatedID()
         spec.id = id
-        record(.workflowSubmitted(spec, at: now), into: &decision)
+        // `record`, with the fold's check that the id is new left out: it was made above.
+        state.admit(spec, id: id, at: now, built: nil)
+        decision.events.append(.workflowSubmitted(spec, at: now))
         reply(request, .submitted(id, created: true), into: &decision)
         if let timeout = spec.timeout { decision.effects.append(.armTimer(.workflowTimeout(id), at: now + timeout)) }
     }

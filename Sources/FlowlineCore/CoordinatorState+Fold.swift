@@ -180,6 +180,12 @@ extension CoordinatorState {
     /// lookup to find it again. `built` is what `Workflow(submitted:at:)` made of the same spec, if it ran already.
     private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: Workflow?) {
         guard let id = spec.id, workflows.index(forKey: id) == nil else { return }
+        admit(spec, id: id, at: at, built: built)
+    }
+
+    /// The fold of a `.workflowSubmitted` whose id `workflows` does not hold: the coordinator, which has just
+    /// checked, calls it directly to save hashing the id again.
+    mutating func admit(_ spec: WorkflowSpec, id: WorkflowID, at: Instant, built: Workflow?) {
         submitted += 1
         var workflow = built ?? Workflow(submitted: spec, id: id, at: at)
         workflow.number = submitted
