@@ -31,6 +31,7 @@ extension Coordinator {
             }
             record(
                 .taskDispatched(ref.workflow, run.taskID, lease: lease, worker: workerName, kind: run.kind, at: now),
+                in: wi,
                 into: &decision
             )
             session.leaseOwner[lease] = worker

@@ -17,10 +17,10 @@ extension Coordinator {
     /// `wf-N`, N counting submissions; a user may have taken that id already, so step past it.
     private func generatedID() -> WorkflowID {
         var n = state.submitted + 1
-        var id = WorkflowID("wf-\(n)")
+        var id = WorkflowID("wf-" + String(n))
         while state.workflows[id] != nil {
             n += 1
-            id = WorkflowID("wf-\(n)")
+            id = WorkflowID("wf-" + String(n))
         }
         return id
     }

@@ -20,6 +20,9 @@ public struct KeptFuture: Hashable, Sendable {
     public var at: Instant
 }
 
+/// A workflow's position in `CoordinatorState.workflows`: valid until a workflow is added or removed.
+typealias WorkflowIndex = Dictionary<WorkflowID, Workflow>.Index
+
 /// The durable state: exactly what replaying the journal rebuilds.
 public struct CoordinatorState: Sendable {
     public internal(set) var workflows: [WorkflowID: Workflow] = [:]
@@ -55,7 +58,7 @@ public struct CoordinatorState: Sendable {
 
     /// Reads or changes the workflow at `wi` in place: `Dictionary.Values` has a `_modify` but no `_read`, so a plain
     /// `workflows.values[wi].state` copies the whole workflow (a retain and release per field) to read one field.
-    mutating func withWorkflow<R>(_ wi: Dictionary<WorkflowID, Workflow>.Index, _ body: (inout Workflow) -> R) -> R {
+    mutating func withWorkflow<R>(_ wi: WorkflowIndex, _ body: (inout Workflow) -> R) -> R {
         body(&workflows.values[wi])
     }
 
@@ -68,8 +71,13 @@ public struct CoordinatorState: Sendable {
     /// Reads or changes the task at `ref` in place, if it is still there (see `task(_:)`), without copying it.
     mutating func withTask<R>(_ ref: TaskRef, _ body: (inout TaskRecord) -> R) -> R? {
         guard let wi = workflows.index(forKey: ref.workflow) else { return nil }
-        return withWorkflow(wi) { workflow in
-            workflow.tasks.indices.contains(ref.index) ? body(&workflow.tasks[ref.index]) : nil
+        return withTask(at: wi, ref.index, body)
+    }
+
+    /// Reads or changes the task at `position` of the workflow at `wi` in place, if there is one.
+    mutating func withTask<R>(at wi: WorkflowIndex, _ position: Int, _ body: (inout TaskRecord) -> R) -> R? {
+        withWorkflow(wi) { workflow in
+            workflow.tasks.indices.contains(position) ? body(&workflow.tasks[position]) : nil
         }
     }
 
@@ -77,7 +85,7 @@ public struct CoordinatorState: Sendable {
     /// workflow's position in `workflows` (valid until a workflow is added or removed).
     mutating func nextReady(
         at qi: Dictionary<String, ReadyQueue>.Index
-    ) -> (TaskRef, Dictionary<WorkflowID, Workflow>.Index)? {
+    ) -> (TaskRef, WorkflowIndex)? {
         while let entry = queues.values[qi].top {
             if let wi = workflows.index(forKey: entry.workflow), withWorkflow(wi, { Self.holds(&$0, entry) }) {
                 return (TaskRef(workflow: entry.workflow, index: entry.task), wi)

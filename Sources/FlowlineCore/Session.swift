@@ -87,7 +87,11 @@ struct Session: Sendable {
         }
         // In place: a copy of the whole WorkerInfo would share its `running` set, and the removal would then copy
         // that set (up to `concurrency` leases) once per completion.
-        freedQueues.append(contentsOf: Self.release(lease, from: &workers.values[wi]))
+        // Each queue once (dispatch would skip the repeats): one append of a string is cheaper than a generic
+        // append of a list.
+        for queue in Self.release(lease, from: &workers.values[wi]) where !freedQueues.contains(queue) {
+            freedQueues.append(queue)
+        }
         return owner
     }
 }
