@@ -81,6 +81,14 @@ public struct CoordinatorState: Sendable {
         }
     }
 
+    /// True when the queue at `qi` holds entries (some may be stale).
+    mutating func hasEntries(at qi: Dictionary<String, ReadyQueue>.Index) -> Bool {
+        Self.hasEntries(&queues.values[qi])
+    }
+
+    /// Through `inout`, so that the queue's entries are not retained and released to look at their count.
+    private static func hasEntries(_ queue: inout ReadyQueue) -> Bool { !queue.isEmpty }
+
     /// Drops stale entries from the top of the queue at `qi` and returns the task that would run next, with its
     /// workflow's position in `workflows` (valid until a workflow is added or removed).
     mutating func nextReady(
