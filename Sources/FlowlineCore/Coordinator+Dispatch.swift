@@ -12,14 +12,14 @@ extension Coordinator {
 
     private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
         // The queue's name is hashed once for each table: nothing below adds or removes a queue (the fold of a
-        // dispatch queues nothing), so the positions stay valid (and Dictionary traps on one that is not).
-        // The queue first: a worker's freed slot brings its queues here, often with nothing queued.
+        // dispatch queues nothing), so the positions stay valid (and Dictionary traps on one that is not). The
+        // queue is looked at first: a worker's freed slot brings its queues here, often with nothing queued.
         guard let rq = state.queues.index(forKey: queue), state.hasEntries(at: rq),
             let wq = session.queueWorkers.index(forKey: queue), session.hasWorkers(at: wq)
         else { return }
-        // The worker first: finding the next task looks its workflow up, and with every slot taken (a turn that
-        // queues more than the workers take) that look is wasted. The stale entries it would have dropped from the
-        // queue's top are dropped at a later turn just the same.
+        // The worker before the task: finding the next task looks its workflow up, and with every slot taken (a
+        // turn that queues more than the workers take) that look is wasted. The stale entries it would have dropped
+        // from the queue's top are dropped at a later turn just the same.
         while let (worker, wk, step) = session.nextWorker(at: wq) {
             guard let (ref, wi) = state.nextReady(at: rq) else { return }
             session.advance(wq, past: step)

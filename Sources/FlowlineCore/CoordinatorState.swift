@@ -62,19 +62,8 @@ public struct CoordinatorState: Sendable {
         body(&workflows.values[wi])
     }
 
-    /// Reads or changes the workflow `w` in place (see `withWorkflow(_:_:)`), if it is there.
-    mutating func withWorkflow<R>(_ w: WorkflowID, _ body: (inout Workflow) -> R) -> R? {
-        guard let wi = workflows.index(forKey: w) else { return nil }
-        return body(&workflows.values[wi])
-    }
-
-    /// Reads or changes the task at `ref` in place, if it is still there (see `task(_:)`), without copying it.
-    mutating func withTask<R>(_ ref: TaskRef, _ body: (inout TaskRecord) -> R) -> R? {
-        guard let wi = workflows.index(forKey: ref.workflow) else { return nil }
-        return withTask(at: wi, ref.index, body)
-    }
-
-    /// Reads or changes the task at `position` of the workflow at `wi` in place, if there is one.
+    /// Reads or changes the task at `position` of the workflow at `wi` in place, if there is one (see `task(_:)`):
+    /// a copy of a task record is over 500 bytes and a retain per field.
     mutating func withTask<R>(at wi: WorkflowIndex, _ position: Int, _ body: (inout TaskRecord) -> R) -> R? {
         withWorkflow(wi) { workflow in
             workflow.tasks.indices.contains(position) ? body(&workflow.tasks[position]) : nil

@@ -30,8 +30,7 @@ struct Session: Sendable {
     /// Queues of workers that got a slot back since the coordinator last dispatched.
     var freedQueues: [String] = []
 
-    /// The next worker with a free slot of the queue at `qi` in `queueWorkers`, round-robin.
-    /// True when the queue at `qi` has a connected worker.
+    /// True when the queue at `qi` in `queueWorkers` has a connected worker.
     mutating func hasWorkers(at qi: Dictionary<String, QueueWorkers>.Index) -> Bool {
         Self.hasWorkers(&queueWorkers.values[qi])
     }
@@ -43,8 +42,9 @@ struct Session: Sendable {
 
     private static func name(_ worker: inout WorkerInfo) -> String { worker.name }
 
-    /// Returns the worker with its position in `workers` (valid until a worker connects or goes) and its distance
-    /// from the cursor, which moves past it only when `advance(_:past:)` says the worker got a run.
+    /// The next worker with a free slot of the queue at `qi`, round-robin; with its position in `workers` (valid
+    /// until a worker connects or goes) and its distance from the cursor, which moves past it only when
+    /// `advance(_:past:)` says the worker got a run.
     mutating func nextWorker(
         at qi: Dictionary<String, QueueWorkers>.Index
     ) -> (WorkerID, Dictionary<WorkerID, WorkerInfo>.Index, step: Int)? {
@@ -86,9 +86,8 @@ struct Session: Sendable {
             return nil
         }
         // In place: a copy of the whole WorkerInfo would share its `running` set, and the removal would then copy
-        // that set (up to `concurrency` leases) once per completion.
-        // Each queue once (dispatch would skip the repeats): one append of a string is cheaper than a generic
-        // append of a list.
+        // that set (up to `concurrency` leases) once per completion. Each queue goes in once (dispatch would skip
+        // the repeats): appending one string is cheaper than the generic append of a list.
         for queue in Self.release(lease, from: &workers.values[wi]) where !freedQueues.contains(queue) {
             freedQueues.append(queue)
         }
