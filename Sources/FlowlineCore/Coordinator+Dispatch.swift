@@ -11,29 +11,34 @@ extension Coordinator {
     }
 
     private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
-        while session.queueWorkers[queue]?.isEmpty == false, let ref = state.nextReady(in: queue) {
-            // The name only: a WorkerInfo copy alive across the insert below would make it copy `running`.
-            guard let worker = session.nextWorker(for: queue), let workerName = session.workers[worker]?.name,
-                let task = state.task(ref)
-            else { return }
-            let kind: RunKind = task.state == .waiting ? .poll : task.state == .reverting ? .revert : .attempt
+        // The queue's name is hashed once for each table: nothing below adds or removes a queue (the fold of a
+        // dispatch queues nothing), so the positions stay valid (and Dictionary traps on one that is not). The
+        // queue is looked at first: a worker's freed slot brings its queues here, often with nothing queued.
+        guard let rq = state.queues.index(forKey: queue), state.hasEntries(at: rq),
+            let wq = session.queueWorkers.index(forKey: queue), session.hasWorkers(at: wq)
+        else { return }
+        // The worker before the task: finding the next task looks its workflow up, and with every slot taken (a
+        // turn that queues more than the workers take) that look is wasted. The stale entries it would have dropped
+        // from the queue's top are dropped at a later turn just the same.
+        while let (worker, wk, step) = session.nextWorker(at: wq) {
+            guard let (ref, wi) = state.nextReady(at: rq) else { return }
+            session.advance(wq, past: step)
+            let workerName = session.name(at: wk)
             let lease = LeaseID(state.nextLease)
-            let deadline = task.spec.timeout.map { now + $0 }
-            // Built before the event is recorded: a copy of the workflow held across `record` would make the fold
-            // copy every task of it, once per dispatch.
-            guard
-                let run = state.workflows[ref.workflow].map({
-                    run(task, of: $0, lease: lease, kind: kind, deadline: deadline)
-                })
-            else { return }
+            // Built in place, before the event is recorded: a copy of the task or the workflow held across `record`
+            // would make the fold copy every task of it, once per dispatch.
+            let (run, heartbeat) = state.withWorkflow(wi) { workflow in
+                Self.run(ref.index, of: &workflow, lease: lease, at: now)
+            }
             record(
-                .taskDispatched(ref.workflow, task.id, lease: lease, worker: workerName, kind: kind, at: now),
+                .taskDispatched(ref.workflow, run.taskID, lease: lease, worker: workerName, kind: run.kind, at: now),
+                in: wi,
                 into: &decision
             )
             session.leaseOwner[lease] = worker
-            session.workers[worker]?.running.insert(lease)
-            if let deadline { decision.effects.append(.armTimer(.leaseTimeout(lease), at: deadline)) }
-            if let interval = task.spec.heartbeat {
+            session.workers.values[wk].running.insert(lease)
+            if let deadline = run.deadline { decision.effects.append(.armTimer(.leaseTimeout(lease), at: deadline)) }
+            if let interval = heartbeat {
                 session.heartbeatDue[lease] = now + interval
                 decision.effects.append(.armTimer(.heartbeat(lease), at: now + interval))
             }
@@ -41,14 +46,16 @@ extension Coordinator {
         }
     }
 
-    /// The `task.run` for one run of a task.
-    private func run(
-        _ task: TaskRecord,
-        of workflow: Workflow,
+    /// The `task.run` for the next run of the task at `position`, and the task's heartbeat interval. Reads the
+    /// workflow through `inout` only so that nothing is copied; it changes nothing.
+    private static func run(
+        _ position: Int,
+        of workflow: inout Workflow,
         lease: LeaseID,
-        kind: RunKind,
-        deadline: Instant?
-    ) -> TaskRun {
+        at now: Instant
+    ) -> (TaskRun, heartbeat: Duration?) {
+        let task = workflow.tasks[position]
+        let kind: RunKind = task.state == .waiting ? .poll : task.state == .reverting ? .revert : .attempt
         var handler = task.spec.handler
         var input = task.spec.input
         switch kind {
@@ -60,7 +67,7 @@ extension Coordinator {
             }
         case .revert: handler = task.spec.revert ?? handler
         }
-        return TaskRun(
+        let run = TaskRun(
             lease: lease,
             workflowID: workflow.id,
             workflowName: workflow.name,
@@ -68,11 +75,14 @@ extension Coordinator {
             handler: handler,
             attempt: kind == .revert ? task.revertAttempts + 1 : max(task.attempts + (kind == .attempt ? 1 : 0), 1),
             input: input,
-            deps: task.deps.map { ($0, workflow.task($0)?.result ?? .null) },
+            deps: task.deps.map { dep in
+                (dep, workflow.position(of: dep).flatMap { workflow.tasks[$0].result } ?? .null)
+            },
             workflowInput: workflow.input,
-            deadline: deadline,
+            deadline: task.spec.timeout.map { now + $0 },
             kind: kind,
             result: kind == .revert ? task.result ?? .null : nil
         )
+        return (run, task.spec.heartbeat)
     }
 }

@@ -3,14 +3,14 @@ extension Coordinator {
         guard session.workers[id] == nil else { return }
         session.workers[id] = WorkerInfo(id: id, name: name, queues: queues, concurrency: concurrency, connectedAt: now)
         for queue in queues {
-            session.queueWorkers[queue, default: []].append(id)
+            session.queueWorkers[queue, default: QueueWorkers()].list.append(id)
             state.touchedQueues.append(queue)
         }
     }
 
     mutating func disconnect(_ id: WorkerID, at now: Instant, into decision: inout Decision) {
         guard let worker = session.workers.removeValue(forKey: id) else { return }
-        for queue in worker.queues { session.queueWorkers[queue]?.removeAll { $0 == id } }
+        for queue in worker.queues { session.queueWorkers[queue]?.list.removeAll { $0 == id } }
         for lease in worker.running.sorted() {
             guard let ref = state.leases[lease] else { continue }
             session.release(lease)
@@ -27,12 +27,25 @@ extension Coordinator {
         at now: Instant,
         into decision: inout Decision
     ) {
-        guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
+        // The few fields needed, read in place: a copy of the task record is over 500 bytes and a retain per field.
+        guard let ref = owned(lease, by: from, request: request, into: &decision),
+            let wi = state.workflows.index(forKey: ref.workflow),
+            let task = state.withTask(
+                at: wi,
+                ref.index,
+                { task in
+                    (
+                        state: task.state, id: task.id, parent: task.parent, awaitNumber: task.awaitNumber,
+                        pollInterval: task.pollInterval
+                    )
+                }
+            )
+        else {
             return
         }
         switch task.state {
         case .waiting:
-            guard let poll, case .poll(_, _, let interval, _) = task.awaiting else {
+            guard let poll, let interval = task.pollInterval else {
                 let error = SpecError(
                     path: "result",
                     message: "a poll answers {\"done\": false} or {\"done\": true, \"result\": ...}"
@@ -52,7 +65,7 @@ extension Coordinator {
             session.release(lease)
             reply(request, .ok, into: &decision)
             if poll.done {
-                completeTask(ref, result: poll.result, at: now, into: &decision)
+                completeTask(ref, (task.id, task.parent), in: wi, result: poll.result, at: now, into: &decision)
             } else {
                 record(.pollAnswered(ref.workflow, task.id, at: now), into: &decision)
                 decision.effects.append(
@@ -67,22 +80,46 @@ extension Coordinator {
         case .blocked, .ready, .running, .completed, .failed, .timedOut, .cancelled, .skipped, .reverted, .revertFailed:
             session.release(lease)
             reply(request, .ok, into: &decision)
-            completeTask(ref, result: result, at: now, into: &decision)
+            completeTask(ref, (task.id, task.parent), in: wi, result: result, at: now, into: &decision)
         }
     }
 
     /// Completes a task, then the spawning tasks whose output it is, then the workflow when nothing is left.
     mutating func completeTask(_ ref: TaskRef, result: RawJSON, at now: Instant, into decision: inout Decision) {
-        guard var task = state.task(ref) else { return }
-        record(.taskCompleted(ref.workflow, task.id, result: result, at: now), into: &decision)
-        while let parentID = task.parent, let parent = state.workflows[ref.workflow]?.task(parentID),
-            parent.state == .waiting, parent.spawnOutput == task.id
+        guard let wi = state.workflows.index(forKey: ref.workflow),
+            let task = state.withTask(at: wi, ref.index, { (id: $0.id, parent: $0.parent) })
+        else { return }
+        completeTask(ref, task, in: wi, result: result, at: now, into: &decision)
+    }
+
+    /// `completeTask`, for a caller that has read the task's id and parent already, and found its workflow at `wi`
+    /// in `state.workflows` (completing adds or removes no workflow, so `wi` stays valid throughout).
+    mutating func completeTask(
+        _ ref: TaskRef,
+        _ task: (id: TaskID, parent: TaskID?),
+        in wi: WorkflowIndex,
+        result: RawJSON,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
+        var task = task
+        record(.taskCompleted(ref.workflow, task.id, result: result, at: now), in: wi, into: &decision)
+        while let parentID = task.parent,
+            let parent = state.withWorkflow(
+                wi,
+                { workflow in
+                    workflow.position(of: parentID).flatMap { position in
+                        workflow.tasks[position].state == .waiting && workflow.tasks[position].spawnOutput == task.id
+                            ? (id: parentID, parent: workflow.tasks[position].parent) : nil
+                    }
+                }
+            )
         {
-            record(.taskCompleted(ref.workflow, parentID, result: result, at: now), into: &decision)
+            record(.taskCompleted(ref.workflow, parentID, result: result, at: now), in: wi, into: &decision)
             task = parent
         }
-        if state.workflows[ref.workflow]?.unfinished == 0, state.workflows[ref.workflow]?.state == .running {
-            record(.workflowCompleted(ref.workflow, at: now), into: &decision)
+        if state.withWorkflow(wi, { $0.unfinished == 0 && $0.state == .running }) {
+            record(.workflowCompleted(ref.workflow, at: now), in: wi, into: &decision)
             answerWaiters(of: ref.workflow, into: &decision)
         }
     }

@@ -7,7 +7,9 @@ extension Coordinator {
         var spec = spec
         let id = spec.id ?? generatedID()
         spec.id = id
-        record(.workflowSubmitted(spec, at: now), into: &decision)
+        // `record`, with the fold's check that the id is new left out: it was made above.
+        state.admit(spec, id: id, at: now, built: nil)
+        decision.events.append(.workflowSubmitted(spec, at: now))
         reply(request, .submitted(id, created: true), into: &decision)
         if let timeout = spec.timeout { decision.effects.append(.armTimer(.workflowTimeout(id), at: now + timeout)) }
     }
@@ -15,8 +17,12 @@ extension Coordinator {
     /// `wf-N`, N counting submissions; a user may have taken that id already, so step past it.
     private func generatedID() -> WorkflowID {
         var n = state.submitted + 1
-        while state.workflows[WorkflowID("wf-\(n)")] != nil { n += 1 }
-        return WorkflowID("wf-\(n)")
+        var id = WorkflowID("wf-" + String(n))
+        while state.workflows[id] != nil {
+            n += 1
+            id = WorkflowID("wf-" + String(n))
+        }
+        return id
     }
 
     mutating func wait(
@@ -87,7 +93,8 @@ extension Coordinator {
     }
 
     mutating func answerWaiters(of w: WorkflowID, into decision: inout Decision) {
-        guard let workflow = state.workflows[w], workflow.state.isTerminal else { return }
+        // Most workflows have no waiter: then neither the workflow is looked up nor a copy of it made for replies.
+        guard session.waiters[w] != nil, let workflow = state.workflows[w], workflow.state.isTerminal else { return }
         for request in session.waiters.removeValue(forKey: w) ?? [] {
             session.waitTimeouts[request] = nil
             reply(request, .workflow(workflow), into: &decision)

@@ -124,6 +124,12 @@ public struct Coordinator: Sendable {
         decision.events.append(event)
     }
 
+    /// `record`, for an event of the workflow at `wi` in `state.workflows`.
+    mutating func record(_ event: Event, in wi: WorkflowIndex, into decision: inout Decision) {
+        state.fold(event, built: nil, in: wi)
+        decision.events.append(event)
+    }
+
     func reply(_ request: RequestID?, _ reply: Reply, into decision: inout Decision) {
         if let request { decision.effects.append(.reply(request, reply)) }
     }

@@ -1,6 +1,6 @@
 /// Where a task is during a fold: its workflow's position in the dictionary (no hashing to reach it again while
 /// nothing is inserted or removed) and its position in the workflow.
-private typealias Slot = (workflow: Dictionary<WorkflowID, Workflow>.Index, task: Int)
+private typealias Slot = (workflow: WorkflowIndex, task: Int)
 
 // Reads go through `inout` too (`withWorkflow`, `modify`): `Dictionary.Values` has a `_modify` but no `_read`,
 // so a plain `workflows.values[i].tasks[j].lease` copies the whole workflow (a retain per field) to read one
@@ -12,12 +12,14 @@ extension CoordinatorState {
     /// is recovery speed.
     mutating func fold(_ event: Event) { fold(event, built: nil) }
 
-    /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread).
-    mutating func fold(_ event: Event, built: Workflow?) {
+    /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread), or
+    /// with the position in `workflows` of the event's workflow when the coordinator has it at hand (used, after a
+    /// check, for the events of a dispatch and a completion, instead of hashing the id again).
+    mutating func fold(_ event: Event, built: Workflow?, in hint: WorkflowIndex? = nil) {
         switch event {
         case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
-            guard let slot = locate(w, t) else { return }
+            guard let slot = locate(w, t, hint) else { return }
             modify(slot) { task in
                 task.isQueued = false
                 task.lease = lease
@@ -37,7 +39,7 @@ extension CoordinatorState {
             leases[lease] = TaskRef(workflow: w, index: slot.task)
             nextLease = max(nextLease, lease.rawValue + 1)
         case .taskCompleted(let w, let t, let result, let at):
-            guard let slot = locate(w, t) else { return }
+            guard let slot = locate(w, t, hint) else { return }
             complete(slot, w, result: result, at: at)
         case .taskAttemptFailed(let w, let t, let error, let retryAt, let at):
             guard let slot = locate(w, t) else { return }
@@ -135,7 +137,7 @@ extension CoordinatorState {
                 workflow.endState = nil
                 workflow.finishedAt = at
             }
-        case .workflowCompleted(let w, let at): end(w, as: .completed, error: nil, revert: false, at: at)
+        case .workflowCompleted(let w, let at): end(w, as: .completed, error: nil, revert: false, at: at, hint: hint)
         case .workflowFailed(let w, let t, let error, let at):
             // A spawning task fails with its output, and the output's own downstream is skipped too.
             var failed: TaskID? = t
@@ -162,24 +164,23 @@ extension CoordinatorState {
 
     // MARK: - Finding and changing tasks
 
-    private mutating func locate(_ w: WorkflowID, _ t: TaskID) -> Slot? {
-        guard let wi = workflows.index(forKey: w), let position = withWorkflow(wi, { $0.position(of: t) }) else {
+    private mutating func locate(_ w: WorkflowID, _ t: TaskID, _ hint: WorkflowIndex? = nil) -> Slot? {
+        guard let wi = index(of: w, hint: hint), let position = withWorkflow(wi, { $0.position(of: t) }) else {
             return nil
         }
         return (wi, position)
     }
 
+    /// The position of `w` in `workflows`: `hint` if it is `w`'s (comparing ids that share their storage is cheap),
+    /// else a lookup.
+    private func index(of w: WorkflowID, hint: WorkflowIndex?) -> WorkflowIndex? {
+        if let hint, workflows.keys[hint] == w { return hint }
+        return workflows.index(forKey: w)
+    }
+
     /// Changes or reads the task at `slot` in place.
     private mutating func modify<R>(_ slot: Slot, _ body: (inout TaskRecord) -> R) -> R {
         body(&workflows.values[slot.workflow].tasks[slot.task])
-    }
-
-    /// Changes or reads the workflow at `wi` in place.
-    private mutating func withWorkflow<R>(
-        _ wi: Dictionary<WorkflowID, Workflow>.Index,
-        _ body: (inout Workflow) -> R
-    ) -> R {
-        body(&workflows.values[wi])
     }
 
     // MARK: - Pieces of the fold
@@ -188,15 +189,27 @@ extension CoordinatorState {
     /// lookup to find it again. `built` is what `Workflow(submitted:at:)` made of the same spec, if it ran already.
     private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: Workflow?) {
         guard let id = spec.id, workflows.index(forKey: id) == nil else { return }
+        admit(spec, id: id, at: at, built: built)
+    }
+
+    /// The fold of a `.workflowSubmitted` whose id `workflows` does not hold: the coordinator, which has just
+    /// checked, calls it directly to save hashing the id again.
+    mutating func admit(_ spec: WorkflowSpec, id: WorkflowID, at: Instant, built: Workflow?) {
         submitted += 1
         var workflow = built ?? Workflow(submitted: spec, id: id, at: at)
         workflow.number = submitted
         for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
             let ticket = takeTicket()
             workflow.tasks[position].makeReady(at: at, ticket: ticket)
-            push(workflow.tasks[position].spec, ticket: ticket, id, position)
+            push(
+                workflow.tasks[position].spec.queue,
+                workflow.tasks[position].spec.priority,
+                ticket: ticket,
+                id,
+                position
+            )
         }
-        workflows[id] = workflow
+        workflows[id] = consume workflow
         order.append(id)
     }
 
@@ -272,16 +285,17 @@ extension CoordinatorState {
     private mutating func pushQueued(_ slot: Slot, ticket: UInt64, _ w: WorkflowID) {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
-        let spec = modify(slot) { $0.spec }
-        push(spec, ticket: ticket, w, slot.task)
+        // The queue and priority only: a copy of the whole spec is a retain and release per field.
+        let (queue, priority) = modify(slot) { ($0.spec.queue, $0.spec.priority) }
+        push(queue, priority, ticket: ticket, w, slot.task)
     }
 
-    private mutating func push(_ spec: TaskSpec, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
+    private mutating func push(_ queue: String, _ priority: Int, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
         guard !isReplaying else { return }
-        queues[spec.queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: spec.priority, ticket: ticket, workflow: w, task: position)
+        queues[queue, default: ReadyQueue()].push(
+            ReadyEntry(priority: priority, ticket: ticket, workflow: w, task: position)
         )
-        if touchedQueues.last != spec.queue { touchedQueues.append(spec.queue) }
+        if touchedQueues.last != queue { touchedQueues.append(queue) }
     }
 
     /// Marks every unfinished task downstream of `t` skipped.
@@ -305,8 +319,15 @@ extension CoordinatorState {
     /// Ends the workflow; every task not finished yet is cancelled and its lease closed. With `revert`, the
     /// completed tasks that name a revert handler are queued, latest completion first, and the workflow
     /// reverts before it takes `state`.
-    private mutating func end(_ w: WorkflowID, as state: WorkflowState, error: TaskError?, revert: Bool, at: Instant) {
-        guard let wi = workflows.index(forKey: w) else { return }
+    private mutating func end(
+        _ w: WorkflowID,
+        as state: WorkflowState,
+        error: TaskError?,
+        revert: Bool,
+        at: Instant,
+        hint: WorkflowIndex? = nil
+    ) {
+        guard let wi = index(of: w, hint: hint) else { return }
         let count = withWorkflow(wi) { $0.tasks.count }
         for position in 0..<count where !modify((wi, position), { $0.state.isFinished }) {
             forgetKeyWait((wi, position), w)

@@ -20,6 +20,9 @@ public struct KeptFuture: Hashable, Sendable {
     public var at: Instant
 }
 
+/// A workflow's position in `CoordinatorState.workflows`: valid until a workflow is added or removed.
+typealias WorkflowIndex = Dictionary<WorkflowID, Workflow>.Index
+
 /// The durable state: exactly what replaying the journal rebuilds.
 public struct CoordinatorState: Sendable {
     public internal(set) var workflows: [WorkflowID: Workflow] = [:]
@@ -53,13 +56,46 @@ public struct CoordinatorState: Sendable {
         return tasks[ref.index]
     }
 
-    /// Drops stale entries from the top of `queue` and returns the task that would run next.
-    mutating func nextReady(in queue: String) -> TaskRef? {
-        while let entry = queues[queue]?.top {
-            if isCurrent(entry) { return TaskRef(workflow: entry.workflow, index: entry.task) }
-            queues[queue]?.pop()
+    /// Reads or changes the workflow at `wi` in place: `Dictionary.Values` has a `_modify` but no `_read`, so a plain
+    /// `workflows.values[wi].state` copies the whole workflow (a retain and release per field) to read one field.
+    mutating func withWorkflow<R>(_ wi: WorkflowIndex, _ body: (inout Workflow) -> R) -> R {
+        body(&workflows.values[wi])
+    }
+
+    /// Reads or changes the task at `position` of the workflow at `wi` in place, if there is one (see `task(_:)`):
+    /// a copy of a task record is over 500 bytes and a retain per field.
+    mutating func withTask<R>(at wi: WorkflowIndex, _ position: Int, _ body: (inout TaskRecord) -> R) -> R? {
+        withWorkflow(wi) { workflow in
+            workflow.tasks.indices.contains(position) ? body(&workflow.tasks[position]) : nil
+        }
+    }
+
+    /// True when the queue at `qi` holds entries (some may be stale).
+    mutating func hasEntries(at qi: Dictionary<String, ReadyQueue>.Index) -> Bool {
+        Self.hasEntries(&queues.values[qi])
+    }
+
+    /// Through `inout`, so that the queue's entries are not retained and released to look at their count.
+    private static func hasEntries(_ queue: inout ReadyQueue) -> Bool { !queue.isEmpty }
+
+    /// Drops stale entries from the top of the queue at `qi` and returns the task that would run next, with its
+    /// workflow's position in `workflows` (valid until a workflow is added or removed).
+    mutating func nextReady(
+        at qi: Dictionary<String, ReadyQueue>.Index
+    ) -> (TaskRef, WorkflowIndex)? {
+        while let entry = queues.values[qi].top {
+            if let wi = workflows.index(forKey: entry.workflow), withWorkflow(wi, { Self.holds(&$0, entry) }) {
+                return (TaskRef(workflow: entry.workflow, index: entry.task), wi)
+            }
+            queues.values[qi].pop()
         }
         return nil
+    }
+
+    /// True when `entry` is the valid queue entry of a task of `workflow` (its workflow's).
+    private static func holds(_ workflow: inout Workflow, _ entry: ReadyEntry) -> Bool {
+        workflow.tasks.indices.contains(entry.task) && workflow.tasks[entry.task].isQueued
+            && workflow.tasks[entry.task].queueTicket == entry.ticket
     }
 
     func isCurrent(_ entry: ReadyEntry) -> Bool {

@@ -20,6 +20,8 @@ public struct LeaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public var description: String { "L\(rawValue)" }
     public static func < (a: LeaseID, b: LeaseID) -> Bool { a.rawValue < b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public func _rawHashValue(seed: Int) -> Int { IntegerIDHash.mix(rawValue, seed: seed) }
 
     /// Parses the wire form `L<number>`; anything else is no lease of ours.
     public init?(wire: String) {
@@ -34,6 +36,8 @@ public struct WorkerID: Hashable, Comparable, Sendable, CustomStringConvertible 
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public var description: String { "#\(rawValue)" }
     public static func < (a: WorkerID, b: WorkerID) -> Bool { a.rawValue < b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public func _rawHashValue(seed: Int) -> Int { IntegerIDHash.mix(rawValue, seed: seed) }
 }
 
 /// A request the shell is waiting to answer; the shell maps it back to a connection and a JSON-RPC id.
@@ -41,6 +45,25 @@ public struct RequestID: Hashable, Comparable, Sendable {
     public var rawValue: UInt64
     public init(_ rawValue: UInt64) { self.rawValue = rawValue }
     public static func < (a: RequestID, b: RequestID) -> Bool { a.rawValue < b.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+    public func _rawHashValue(seed: Int) -> Int { IntegerIDHash.mix(rawValue, seed: seed) }
+}
+
+/// The hash a `Set` or `Dictionary` keyed by one of the counter ids (`LeaseID`, `WorkerID`, `RequestID`) buckets
+/// by: the 64-bit finalizer of MurmurHash3 over the number and the table's seed, a dozen instructions where
+/// `Hasher` (SipHash) takes over a hundred. The ids come from our own counters, so the keys are not chosen by
+/// an attacker; the mixing still spreads consecutive numbers over the low bits the table uses. `hash(into:)`
+/// (used when an id is part of a larger key) stays on `Hasher`.
+enum IntegerIDHash {
+    static func mix(_ value: UInt64, seed: Int) -> Int {
+        var x = value ^ UInt64(truncatingIfNeeded: seed)
+        x ^= x >> 33
+        x &*= 0xff51_afd7_ed55_8ccd
+        x ^= x >> 33
+        x &*= 0xc4ce_b9fe_1a85_ec53
+        x ^= x >> 33
+        return Int(truncatingIfNeeded: x)
+    }
 }
 
 /// A journal sequence number.

@@ -11,14 +11,18 @@ public struct WorkerInfo: Hashable, Sendable {
     public var hasCredit: Bool { running.count < concurrency }
 }
 
+/// The workers of one queue, in the order they connected, and where the round-robin over them goes on.
+struct QueueWorkers: Sendable {
+    var list: [WorkerID] = []
+    var cursor = 0
+}
+
 /// The part of the coordinator's state that lives only as long as the process: connections, leases'
 /// owners and heartbeats, waiting requests. A restart begins it empty.
 struct Session: Sendable {
     var workers: [WorkerID: WorkerInfo] = [:]
-    /// Workers of each queue, in the order they connected.
-    var queueWorkers: [String: [WorkerID]] = [:]
-    /// Where the round-robin over each queue's workers goes on.
-    var cursor: [String: Int] = [:]
+    /// Workers of each queue; one table for the list and its cursor, so a dispatch hashes the queue's name once.
+    var queueWorkers: [String: QueueWorkers] = [:]
     var leaseOwner: [LeaseID: WorkerID] = [:]
     var heartbeatDue: [LeaseID: Instant] = [:]
     var waiters: [WorkflowID: [RequestID]] = [:]
@@ -26,30 +30,67 @@ struct Session: Sendable {
     /// Queues of workers that got a slot back since the coordinator last dispatched.
     var freedQueues: [String] = []
 
-    /// The next worker of `queue` with a free slot, round-robin.
-    mutating func nextWorker(for queue: String) -> WorkerID? {
-        guard let list = queueWorkers[queue], !list.isEmpty else { return nil }
-        let start = cursor[queue, default: 0]
+    /// True when the queue at `qi` in `queueWorkers` has a connected worker.
+    mutating func hasWorkers(at qi: Dictionary<String, QueueWorkers>.Index) -> Bool {
+        Self.hasWorkers(&queueWorkers.values[qi])
+    }
+
+    private static func hasWorkers(_ queue: inout QueueWorkers) -> Bool { !queue.list.isEmpty }
+
+    /// The name of the worker at `wi` in `workers`.
+    mutating func name(at wi: Dictionary<WorkerID, WorkerInfo>.Index) -> String { Self.name(&workers.values[wi]) }
+
+    private static func name(_ worker: inout WorkerInfo) -> String { worker.name }
+
+    /// The next worker with a free slot of the queue at `qi`, round-robin; with its position in `workers` (valid
+    /// until a worker connects or goes) and its distance from the cursor, which moves past it only when
+    /// `advance(_:past:)` says the worker got a run.
+    mutating func nextWorker(
+        at qi: Dictionary<String, QueueWorkers>.Index
+    ) -> (WorkerID, Dictionary<WorkerID, WorkerInfo>.Index, step: Int)? {
+        let list = queueWorkers.values[qi].list
+        let start = queueWorkers.values[qi].cursor
         for step in 0..<list.count {
             let candidate = list[(start + step) % list.count]
-            if workers[candidate]?.hasCredit == true {
-                cursor[queue] = (start + step + 1) % list.count
-                return candidate
+            if let wi = workers.index(forKey: candidate), Self.hasCredit(&workers.values[wi]) {
+                return (candidate, wi, step)
             }
         }
         return nil
     }
 
+    /// Moves the round-robin of the queue at `qi` past the worker `nextWorker(at:)` found `step` after the cursor.
+    mutating func advance(_ qi: Dictionary<String, QueueWorkers>.Index, past step: Int) {
+        Self.advance(&queueWorkers.values[qi], past: step)
+    }
+
+    private static func advance(_ queue: inout QueueWorkers, past step: Int) {
+        queue.cursor = (queue.cursor + step + 1) % queue.list.count
+    }
+
+    /// Through `inout`: `Dictionary.Values` has no `_read`, so a plain read would copy the WorkerInfo (a retain and
+    /// release of its name, queues and running set) to look at two counts.
+    private static func hasCredit(_ worker: inout WorkerInfo) -> Bool { worker.hasCredit }
+
+    /// Takes `lease` off the worker's running set; returns the worker's queues.
+    private static func release(_ lease: LeaseID, from worker: inout WorkerInfo) -> [String] {
+        worker.running.remove(lease)
+        return worker.queues
+    }
+
     /// Ends a lease's hold on its worker's slot; returns the worker if it is still connected.
     @discardableResult
     mutating func release(_ lease: LeaseID) -> WorkerID? {
-        heartbeatDue[lease] = nil
-        guard let owner = leaseOwner.removeValue(forKey: lease) else { return nil }
-        // Only the queues are read: a copy of the whole WorkerInfo would share its `running` set, and the removal
-        // below would then copy that set (up to `concurrency` leases) once per completion.
-        guard let queues = workers[owner]?.queues else { return nil }
-        workers[owner]?.running.remove(lease)
-        freedQueues.append(contentsOf: queues)
+        if !heartbeatDue.isEmpty { heartbeatDue[lease] = nil }
+        guard let owner = leaseOwner.removeValue(forKey: lease), let wi = workers.index(forKey: owner) else {
+            return nil
+        }
+        // In place: a copy of the whole WorkerInfo would share its `running` set, and the removal would then copy
+        // that set (up to `concurrency` leases) once per completion. Each queue goes in once (dispatch would skip
+        // the repeats): appending one string is cheaper than the generic append of a list.
+        for queue in Self.release(lease, from: &workers.values[wi]) where !freedQueues.contains(queue) {
+            freedQueues.append(queue)
+        }
         return owner
     }
 }

@@ -45,12 +45,14 @@ public struct Workflow: Hashable, Sendable {
     }
 
     /// Adds a task at the end, keeping the index once the workflow is past `smallSize`.
-    public mutating func append(_ task: TaskRecord) {
+    /// `consuming`, so that the record moves into `tasks` instead of being copied (a retain per field) and the
+    /// caller's copy destroyed.
+    public mutating func append(_ task: consuming TaskRecord) {
         tasks.append(task)
         if tasks.count == Self.smallSize + 1 {
             reindex()
         } else if tasks.count > Self.smallSize {
-            index[task.id] = tasks.count - 1
+            index[tasks[tasks.count - 1].id] = tasks.count - 1
         }
     }
 
@@ -163,6 +165,12 @@ extension Workflow {
 }
 
 extension TaskRecord {
+    /// The interval between polls, while the task awaits a poll.
+    var pollInterval: Duration? {
+        guard case .poll(_, _, let interval, _) = awaiting else { return nil }
+        return interval
+    }
+
     mutating func makeReady(at: Instant, ticket: UInt64) {
         state = .ready
         scheduledAt = at

@@ -161,6 +161,34 @@ struct CoordinatorTests {
         #expect(d1.runs.count == 1)
     }
 
+    /// The round-robin over a queue's workers (`QueueWorkers`): full workers are passed over, the cursor moves past
+    /// a worker only when it gets a run, and a turn with no free slot leaves the task queued for the next free one.
+    @Test func dispatchGoesRoundRobinOverWorkersWithFreeSlots() {
+        var h = Harness()
+        _ = h.worker(1, concurrency: 1)
+        _ = h.worker(2, concurrency: 1)
+        _ = h.worker(3, concurrency: 2)
+        _ = h.worker(4, queues: ["other"], concurrency: 5)
+        func workers(of d: Decision) -> [UInt64] {
+            d.effects.compactMap { if case .runTask(let w, _) = $0 { w.rawValue } else { nil } }
+        }
+        var runs: [TaskRun] = []
+        var sequence: [UInt64] = []
+        for n in 1...5 {
+            let (_, d) = h.submit(.single(id: "w\(n)"), at: Int64(n))
+            sequence += workers(of: d)
+            runs += d.runs
+        }
+        #expect(sequence == [1, 2, 3, 3], "the fifth waits: every slot is taken")
+        #expect(h.task(WorkflowID("w5"), "only").state == .ready)
+        let freed = h.complete(runs[1], by: 2, at: 10)
+        #expect(workers(of: freed) == [2])
+        #expect(freed.runs.map(\.workflowID) == [WorkflowID("w5")])
+        _ = h.complete(runs[0], by: 1, at: 11)
+        let (_, next) = h.submit(.single(id: "w6"), at: 12)
+        #expect(workers(of: next) == [1], "the cursor is past worker 2, which ran w5, and worker 3 is full")
+    }
+
     @Test func creditBoundsTasksInFlightPerWorker() {
         var h = Harness()
         _ = h.worker(1, concurrency: 2)
