@@ -1,4 +1,5 @@
 internal import CLibUV
+internal import Synchronization
 
 /// One libuv loop (`uv_loop_t`). Loop-thread only: not `Sendable`; other threads get in only through `Wakeup`.
 ///
@@ -12,6 +13,9 @@ internal import CLibUV
 
     let loop: UnsafeMutablePointer<uv_loop_t>
     private let readBuffer: UnsafeMutableRawPointer
+    /// The thread inside `run()` or `runOnce()`, so that a `Wakeup` sent from the loop's own callbacks needs no
+    /// syscall.
+    let runner = LoopRunner()
 
     /// Creates and initializes a loop (`uv_loop_init`).
     public init() throws(UVError) {
@@ -30,6 +34,8 @@ internal import CLibUV
 
     /// Runs the loop (`UV_RUN_DEFAULT`) until `stop()` is called or no active, referenced handles or requests remain.
     public func run() {
+        let outer = runner.enter()
+        defer { runner.leave(restoring: outer) }
         unsafe uv_run(loop, UV_RUN_DEFAULT)
     }
 
@@ -37,7 +43,9 @@ internal import CLibUV
     /// `UV_RUN_NOWAIT`. Returns whether the loop still has work (`uv_run` returned non-zero).
     @discardableResult
     public func runOnce(wait: Bool) -> Bool {
-        unsafe uv_run(loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
+        let outer = runner.enter()
+        defer { runner.leave(restoring: outer) }
+        return unsafe uv_run(loop, wait ? UV_RUN_ONCE : UV_RUN_NOWAIT) != 0
     }
 
     /// Makes `run()` return after the current turn (`uv_stop`).
@@ -83,4 +91,20 @@ internal import CLibUV
         else { preconditionFailure("EventLoop.deinit: handle.data is not a FlowlineUV wrapper") }
         wrapper.close()
     }
+}
+
+/// Which thread is running a loop (0: none). Set and cleared by that thread; read by any thread, which only asks
+/// whether the runner is itself, so relaxed ordering is enough: a thread always sees its own last store.
+final class LoopRunner: Sendable {
+    private let thread = Atomic<UInt>(0)
+
+    /// Marks the calling thread as the runner; returns the previous mark, for a nested run.
+    func enter() -> UInt { thread.exchange(Self.current, ordering: .relaxed) }
+
+    func leave(restoring outer: UInt) { thread.store(outer, ordering: .relaxed) }
+
+    /// Whether the calling thread is inside this loop's `uv_run`.
+    var isCurrentThread: Bool { thread.load(ordering: .relaxed) == Self.current }
+
+    private static var current: UInt { UInt(unsafe uv_thread_self()) }
 }

@@ -7,14 +7,28 @@ internal import Synchronization
 /// libuv documents as thread-safe, and it runs under `isOpen`'s lock, which `close()` clears before `uv_close`, so it
 /// never touches the handle after the close began (the handle is freed in the close callback). Everything else,
 /// including the callback, stays on the loop thread. Several sends before the loop wakes coalesce into one call.
+///
+/// A send from the loop's own thread while it runs (an inline task's job, the outcome it posts) takes no syscall:
+/// it starts an idle handle instead of writing the async handle's eventfd, and the callback runs at the start of
+/// the next turn, before the prepare hooks flush the turn's writes.
 @safe public final class Wakeup: LoopHandle, @unchecked Sendable {
     private let handle: UnsafeMutablePointer<uv_async_t>
     private let isOpen = Mutex(true)
     private var callback: (() -> Void)?
     private var isClosing = false
+    private let runner: LoopRunner
+    private let idle: IdleHandle
+    /// Loop thread only: a send from the loop thread is waiting for the idle handle.
+    private var isSentLocally = false
 
     /// Creates the wakeup on `loop` (`uv_async_init`); `callback` runs on the loop thread after `send()`.
     public init(loop: EventLoop, _ callback: @escaping () -> Void) throws(UVError) {
+        // The idle handle reaches the wakeup through a weak box: the wakeup does not exist yet, and the handle's
+        // own retain must not keep the wakeup alive.
+        final class Box { weak var wakeup: Wakeup? }
+        let box = Box()
+        idle = try IdleHandle(loop: loop) { box.wakeup?.fireLocal() }
+        runner = loop.runner
         let handle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
         do {
             try check(
@@ -23,15 +37,23 @@ internal import Synchronization
             )
         } catch {
             unsafe handle.deallocate()
+            idle.close()
             throw error
         }
         unsafe self.handle = handle
         self.callback = callback
         unsafe adopt(handle, by: self)
+        box.wakeup = self
     }
 
     /// Schedules the callback on the loop thread (`uv_async_send`). Any thread; a no-op once `close()` has begun.
     public func send() {
+        if runner.isCurrentThread {
+            guard !isClosing, !isSentLocally else { return }
+            isSentLocally = true
+            idle.start()
+            return
+        }
         isOpen.withLock { isOpen in
             if isOpen { checkInvariant(unsafe uv_async_send(handle), "uv_async_send") }
         }
@@ -41,6 +63,7 @@ internal import Synchronization
     public func unref() {
         guard !isClosing else { return }
         unsafe uv_unref(cuv_handle(handle))
+        idle.unref()
     }
 
     /// Closes the handle (`uv_close`); idempotent. Loop thread only; later `send()`s do nothing.
@@ -48,10 +71,17 @@ internal import Synchronization
         guard !isClosing else { return }
         isClosing = true
         isOpen.withLock { $0 = false }
+        idle.close()
         unsafe uv_close(cuv_handle(handle), { unsafe release(Wakeup.self, of: $0).didClose() })
     }
 
     private func fire() {
+        callback?()
+    }
+
+    private func fireLocal() {
+        idle.stop()
+        isSentLocally = false
         callback?()
     }
 
