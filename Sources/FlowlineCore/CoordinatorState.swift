@@ -69,7 +69,9 @@ public struct CoordinatorState: Sendable {
         Self.withCounted(&workflows.values[wi], &workflowCounts, &taskCounts, body)
     }
 
-    /// Through `inout`, so that nothing is copied to compare the state and task count before and after.
+    /// Through `inout`, so that nothing is copied to compare the state and task count before and after. Inlined,
+    /// as `withWorkflow` was before it counted: it runs several times per event.
+    @inline(__always)
     private static func withCounted<R>(
         _ workflow: inout Workflow,
         _ workflowCounts: inout StateCounts<WorkflowState>,
@@ -102,6 +104,7 @@ public struct CoordinatorState: Sendable {
         Self.withCounted(&workflows.values[wi].tasks[position], &taskCounts, body)
     }
 
+    @inline(__always)
     private static func withCounted<R>(
         _ task: inout TaskRecord,
         _ taskCounts: inout StateCounts<TaskState>,

@@ -14,6 +14,8 @@ public struct StateCounts<State: CountedState>: Hashable, Sendable {
 
     mutating func add(_ state: State, _ n: Int = 1) { counts[state.ordinal] += n }
 
+    /// Inlined: every access to a workflow or task in the core ends here, and almost always finds no change.
+    @inline(__always)
     mutating func move(from old: State, to new: State) {
         guard old != new else { return }
         counts[old.ordinal] -= 1
