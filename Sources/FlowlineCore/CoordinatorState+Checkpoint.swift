@@ -76,7 +76,7 @@ extension CoordinatorState {
                 }
             }
             order.append(workflow.id)
-            self.workflows[workflow.id] = workflow
+            insert(workflow, as: workflow.id)
         }
         for entry in queued.sorted(by: { $0.ticket < $1.ticket }) {
             guard let queue = queueOf[entry.ticket] else { continue }

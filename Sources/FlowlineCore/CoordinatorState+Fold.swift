@@ -157,7 +157,7 @@ extension CoordinatorState {
             end(w, as: .timedOut, error: error, revert: false, at: at)
         case .workflowsCompacted(let ids, _):
             let gone = Set(ids.filter { workflows[$0]?.state.isTerminal == true })
-            for id in gone { workflows[id] = nil }
+            for id in gone { remove(id) }
             order.removeAll { gone.contains($0) }
         }
     }
@@ -180,7 +180,7 @@ extension CoordinatorState {
 
     /// Changes or reads the task at `slot` in place.
     private mutating func modify<R>(_ slot: Slot, _ body: (inout TaskRecord) -> R) -> R {
-        body(&workflows.values[slot.workflow].tasks[slot.task])
+        updateTask(slot.workflow, slot.task, body)
     }
 
     // MARK: - Pieces of the fold
@@ -209,7 +209,7 @@ extension CoordinatorState {
                 position
             )
         }
-        workflows[id] = consume workflow
+        insert(consume workflow, as: id)
         order.append(id)
     }
 
@@ -249,8 +249,8 @@ extension CoordinatorState {
         forgetKeyWait(slot, w)
         completions += 1
         let order = completions
+        modify(slot) { $0.complete(result: result, at: at, order: order) }
         let freed = withWorkflow(slot.workflow) { workflow in
-            workflow.tasks[slot.task].complete(result: result, at: at, order: order)
             workflow.unfinished -= 1
             var freed: [Int] = []
             for dependent in workflow.tasks[slot.task].dependents {

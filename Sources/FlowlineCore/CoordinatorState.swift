@@ -46,6 +46,11 @@ public struct CoordinatorState: Sendable {
     var touchedQueues: [String] = []
     /// True while the journal is replayed: queues are left to `rebuildQueues`.
     var isReplaying = false
+    /// How many workflows are in each state, and tasks (of all workflows): derived from `workflows`, and kept up by
+    /// the accessors below, through which every change of a workflow or a task goes. Not part of the state's
+    /// identity, nor of a checkpoint.
+    public private(set) var workflowCounts = StateCounts<WorkflowState>()
+    public private(set) var taskCounts = StateCounts<TaskState>()
 
     public init() {}
 
@@ -58,16 +63,71 @@ public struct CoordinatorState: Sendable {
 
     /// Reads or changes the workflow at `wi` in place: `Dictionary.Values` has a `_modify` but no `_read`, so a plain
     /// `workflows.values[wi].state` copies the whole workflow (a retain and release per field) to read one field.
+    /// Keeps the counts: `body` may change the workflow's state and append tasks, but must change an existing task's
+    /// state only through `withTask` or `updateTask` (tasks are never removed from a workflow).
     mutating func withWorkflow<R>(_ wi: WorkflowIndex, _ body: (inout Workflow) -> R) -> R {
-        body(&workflows.values[wi])
+        Self.withCounted(&workflows.values[wi], &workflowCounts, &taskCounts, body)
+    }
+
+    /// Through `inout`, so that nothing is copied to compare the state and task count before and after. Inlined,
+    /// as `withWorkflow` was before it counted: it runs several times per event.
+    @inline(__always)
+    private static func withCounted<R>(
+        _ workflow: inout Workflow,
+        _ workflowCounts: inout StateCounts<WorkflowState>,
+        _ taskCounts: inout StateCounts<TaskState>,
+        _ body: (inout Workflow) -> R
+    ) -> R {
+        let state = workflow.state
+        let count = workflow.tasks.count
+        let result = body(&workflow)
+        workflowCounts.move(from: state, to: workflow.state)
+        assert(workflow.tasks.count >= count, "tasks are never removed from a workflow")
+        for position in count..<workflow.tasks.count { taskCounts.add(workflow.tasks[position].state) }
+        return result
     }
 
     /// Reads or changes the task at `position` of the workflow at `wi` in place, if there is one (see `task(_:)`):
     /// a copy of a task record is over 500 bytes and a retain per field.
     mutating func withTask<R>(at wi: WorkflowIndex, _ position: Int, _ body: (inout TaskRecord) -> R) -> R? {
-        withWorkflow(wi) { workflow in
-            workflow.tasks.indices.contains(position) ? body(&workflow.tasks[position]) : nil
-        }
+        guard Self.hasTask(&workflows.values[wi], position) else { return nil }
+        return updateTask(wi, position, body)
+    }
+
+    private static func hasTask(_ workflow: inout Workflow, _ position: Int) -> Bool {
+        workflow.tasks.indices.contains(position)
+    }
+
+    /// Reads or changes the task at `position` (which must be there) of the workflow at `wi` in place, keeping the
+    /// task counts: the one way to change an existing task's state.
+    mutating func updateTask<R>(_ wi: WorkflowIndex, _ position: Int, _ body: (inout TaskRecord) -> R) -> R {
+        Self.withCounted(&workflows.values[wi].tasks[position], &taskCounts, body)
+    }
+
+    @inline(__always)
+    private static func withCounted<R>(
+        _ task: inout TaskRecord,
+        _ taskCounts: inout StateCounts<TaskState>,
+        _ body: (inout TaskRecord) -> R
+    ) -> R {
+        let state = task.state
+        let result = body(&task)
+        taskCounts.move(from: state, to: task.state)
+        return result
+    }
+
+    /// Adds a workflow that `workflows` does not hold, counting it and its tasks.
+    mutating func insert(_ workflow: consuming Workflow, as id: WorkflowID) {
+        workflowCounts.add(workflow.state)
+        for position in workflow.tasks.indices { taskCounts.add(workflow.tasks[position].state) }
+        workflows[id] = consume workflow
+    }
+
+    /// Removes the workflow `id`, if it is there, uncounting it and its tasks.
+    mutating func remove(_ id: WorkflowID) {
+        guard let workflow = workflows.removeValue(forKey: id) else { return }
+        workflowCounts.add(workflow.state, -1)
+        for position in workflow.tasks.indices { taskCounts.add(workflow.tasks[position].state, -1) }
     }
 
     /// True when the queue at `qi` holds entries (some may be stale).
@@ -116,7 +176,7 @@ public struct CoordinatorState: Sendable {
         var i = workflows.startIndex
         while i != workflows.endIndex {
             // `values[i]` through `_modify`: `Dictionary.Values` has no `_read`, so a plain read would copy.
-            if pick(&workflows.values[i]) { picked.append(workflows.values[i]) }
+            if withWorkflow(i, pick) { picked.append(workflows.values[i]) }
             workflows.formIndex(after: &i)
         }
         return picked.sorted { $0.number < $1.number }

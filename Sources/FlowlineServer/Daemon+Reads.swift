@@ -26,27 +26,22 @@ extension Daemon {
 
     /// `stats`: workflows and tasks by state, journal facts, uptime.
     func writeStats(_ w: inout JSONWriter) {
-        var workflows: [WorkflowState: Int] = [:]
-        var tasks: [TaskState: Int] = [:]
-        // By index: iterating the values would copy every workflow and task record (a retain per field).
-        let all = coordinator.state.workflows.values
-        for w in all.indices {
-            workflows[all[w].state, default: 0] += 1
-            for t in all[w].tasks.indices { tasks[all[w].tasks[t].state, default: 0] += 1 }
-        }
+        // Kept up by the core as states change: reading them walks no workflow.
+        let workflows = coordinator.state.workflowCounts
+        let tasks = coordinator.state.taskCounts
         w.beginObject()
         w.key("workflows")
         w.beginObject()
         for state in WorkflowState.allCases {
             w.key(state.rawValue)
-            w.int(Int64(workflows[state] ?? 0))
+            w.int(Int64(workflows[state]))
         }
         w.endObject()
         w.key("tasks")
         w.beginObject()
         for state in TaskState.allCases {
             w.key(state.rawValue)
-            w.int(Int64(tasks[state] ?? 0))
+            w.int(Int64(tasks[state]))
         }
         w.endObject()
         let stats = try? journal.stats()

@@ -32,6 +32,7 @@ struct InvariantTests {
             for case .runTask(_, let run) in decision.effects { open.append(run) }
             for case .armTimer(let id, _) in decision.effects { timers.append(id) }
             let s = h.coordinator.state
+            expectCountsMatchRecount(s, "seed \(seed) step \(step)")
             var lastOrder: [WorkflowID: UInt64] = [:]
             for e in decision.events {
                 if case .revertStarted(let w, let t, _) = e, let task = s.workflows[w]?.task(t) {

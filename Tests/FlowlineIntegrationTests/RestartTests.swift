@@ -68,6 +68,58 @@ struct RestartTests {
         #expect(try f.client().wait("retry-restart")["state"] == .string("completed"))
     }
 
+    /// `stats` counts what the records say, live and after a restart replays the journal.
+    @Test func statsAgreeWithTheRecordsAcrossARestart() throws {
+        let f = try Fixture()
+        var client = try f.client()
+        _ = try client.submit(
+            #"{"name":"s","id":"done","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]}]}"#
+        )
+        _ = try client.submit(
+            #"{"name":"s","id":"broken","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h","deps":["a"]}]}"#
+        )
+        _ = try client.submit(#"{"name":"s","id":"leased","tasks":[{"id":"a","handler":"h"}]}"#)
+        _ = try client.submit(#"{"name":"s","id":"dropped","tasks":[{"id":"a","handler":"h","queue":"none"}]}"#)
+        _ = try client.submit(#"{"name":"s","id":"queued","tasks":[{"id":"a","handler":"h","queue":"none"}]}"#)
+        _ = try client.result("workflow.cancel", #"{"workflow_id":"dropped"}"#)
+        let worker = try f.worker(concurrency: 1)
+        for _ in 0..<3 {
+            let task = try worker.nextTask()
+            if task["workflow_id"] == .string("broken") {
+                _ = try worker.fail(task, retryable: false)
+            } else {
+                _ = try worker.complete(task)
+            }
+        }
+        _ = try worker.nextTask()
+        try expectStatsMatchRecords(client, "live")
+        try f.crashAndRestart()
+        client = try f.client()
+        try expectStatsMatchRecords(client, "after a restart")
+    }
+
+    private func expectStatsMatchRecords(_ client: LineClient, _ when: String) throws {
+        var workflows: [String: Int64] = [:]
+        var tasks: [String: Int64] = [:]
+        for listed in try client.result("workflow.list", #"{"limit":1000}"#)["workflows"]?.arrayValue ?? [] {
+            let id = listed["workflow_id"]?.stringValue ?? ""
+            let record = try client.result("workflow.get", #"{"workflow_id":"\#(id)"}"#)
+            workflows[record["state"]?.stringValue ?? "", default: 0] += 1
+            for task in record["tasks"]?.arrayValue ?? [] { tasks[task["state"]?.stringValue ?? "", default: 0] += 1 }
+        }
+        #expect(workflows.values.reduce(0, +) == 5, "\(when)")
+        let stats = try client.result("stats")
+        for state in ["running", "reverting", "completed", "failed", "cancelled", "timed_out"] {
+            #expect(stats["workflows"]?[state] == .int(workflows[state] ?? 0), "\(when): workflows \(state)")
+        }
+        for state in [
+            "blocked", "ready", "running", "waiting", "completed", "failed", "timed_out", "cancelled", "skipped",
+            "reverting", "reverted", "revert_failed",
+        ] {
+            #expect(stats["tasks"]?[state] == .int(tasks[state] ?? 0), "\(when): tasks \(state)")
+        }
+    }
+
     @Test func sigtermShutsDownCleanly() throws {
         let f = try Fixture()
         _ = try f.client().submit(#"{"name":"x","id":"x","tasks":[{"id":"a","handler":"h"}]}"#)
