@@ -129,8 +129,8 @@ func w1(port: Int, workerKind: String, options: Options, context: Context) throw
         return acknowledged >= options.tasks
     }
     guard submitted else { throw BenchError("W1: submits not acknowledged") }
-    // Completion is read from the workers' own clocks; `stats` only tells when to ask them, and rarely: it walks
-    // every workflow on the daemon's loop (13% of the daemon's samples at a 20 ms poll).
+    // Completion is read from the workers' own clocks; `stats` (per-state counters, O(states)) only tells when to
+    // ask them.
     let deadline = monotonicSeconds() + 600
     while try client.completedTasks() < options.tasks {
         guard monotonicSeconds() < deadline else { throw BenchError("W1 did not finish") }
