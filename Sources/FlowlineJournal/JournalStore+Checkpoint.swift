@@ -1,4 +1,7 @@
+internal import Dispatch
+public import FlowlineCore
 internal import FlowlineLMDB
+internal import Synchronization
 
 /// One group commit: the turn's records and, when a checkpoint is due, the snapshots, globals and purges that go
 /// with them, all in one transaction.
@@ -65,6 +68,31 @@ extension JournalStore {
         } catch let error as LMDBError {
             throw JournalError(error)
         }
+    }
+
+    /// Every workflow snapshot, decoded, in key order. The bytes are copied out in one read transaction, then
+    /// decoded in a few shares at once: decoding is most of the work of a start from a checkpoint.
+    public func snapshotWorkflows() throws -> [Workflow] {
+        var read: [[UInt8]] = []
+        try forEachSnapshot { read.append($0) }
+        let snapshots = read
+        let count = snapshots.count
+        let shares = count < 4096 ? 1 : 4
+        let decoded = Mutex<[Result<[Workflow], JournalError>?]>(Array(repeating: nil, count: shares))
+        DispatchQueue.concurrentPerform(iterations: shares) { share in
+            let range = count * share / shares..<count * (share + 1) / shares
+            let result = Result { () throws(JournalError) in
+                var workflows: [Workflow] = []
+                workflows.reserveCapacity(range.count)
+                for bytes in snapshots[range] { workflows.append(try SnapshotCodec.decodeWorkflow(bytes)) }
+                return workflows
+            }
+            decoded.withLock { $0[share] = result }
+        }
+        var workflows: [Workflow] = []
+        workflows.reserveCapacity(count)
+        for case let result? in decoded.withLock({ $0 }) { workflows += try result.get() }
+        return workflows
     }
 
     /// Deletes the workflows' index entries through the cursor that finds them, then their records in seq order
