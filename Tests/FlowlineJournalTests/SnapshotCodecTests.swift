@@ -35,7 +35,7 @@ struct SnapshotCodecTests {
         }
     }
 
-    @Test func snapshotWorkflowsDecodesEverySnapshotInKeyOrderAndReportsABadOne() throws {
+    @Test func manySnapshotsEncodeInOrderAndDecodeInKeyOrderAndABadOneIsReported() throws {
         var c = Coordinator()
         let at = Instant(milliseconds: 1_000)
         // More than one share's worth, and a count that does not divide evenly.
@@ -54,6 +54,12 @@ struct SnapshotCodecTests {
         let workflows = c.state.workflows.values.sorted {
             Array($0.id.rawValue.utf8).lexicographicallyPrecedes($1.id.rawValue.utf8)
         }
+        let ids = workflows.map(\.id) + [WorkflowID("missing")]
+        let encoded = SnapshotCodec.encode(ids.reversed(), of: c.state.workflows)
+        #expect(encoded == ids.reversed().map { c.state.workflows[$0].map(SnapshotCodec.encode) })
+        #expect(
+            SnapshotCodec.encode(Array(ids.suffix(3)), of: c.state.workflows).map { $0 == nil } == [false, false, true]
+        )
         try withTemporaryDirectory { dir in
             let store = try JournalStore(directory: dir, sync: .none)
             #expect(try store.snapshotWorkflows().isEmpty)
