@@ -66,8 +66,8 @@ extension JournalStore {
 
     /// Calls `body` with each event from `seq` on, in seq order, as a `ReplayStep`, until it returns `false`, in
     /// one read transaction. The records are read, decoded and made into steps on a second thread, up to four
-    /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded). The steps `body` is
-    /// done with are destroyed on the calling thread: the reading one has more to do. Throws `JournalError` for a record that does not decode (after `body`
+    /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded), and the steps `body`
+    /// is done with are destroyed there too. Throws `JournalError` for a record that does not decode (after `body`
     /// had every event before it) and for storage failures; rethrows `body`'s errors.
     public func replaySteps(from seq: UInt64 = 1, _ body: (ReplayStep) throws -> Bool) throws {
         let directory = self.directory
@@ -83,10 +83,12 @@ extension JournalStore {
                     pipe.close(error)
                 } while: {
                     defer { pipe.stop() }
-                    while let batch = try pipe.next() {
+                    var spent: [ReplayStep] = []
+                    while let batch = try pipe.next(returning: spent) {
                         for step in batch {
                             guard try body(step) else { return }
                         }
+                        spent = batch
                     }
                 }
             }
@@ -97,10 +99,11 @@ extension JournalStore {
 }
 
 /// Replay steps on their way from the reading thread to the folding one, in batches of `batchSize`, at most four
-/// batches ahead.
+/// batches ahead; spent batches go back to be destroyed on the reading thread, which allocated what they hold.
 private final class StepPipe: Sendable {
     private struct State {
         var batches: [[ReplayStep]] = []
+        var spent: [[ReplayStep]] = []
         var isClosed = false
         var error: JournalError?
         var isStopped = false
@@ -153,18 +156,24 @@ private final class StepPipe: Sendable {
     private func send(_ batch: [ReplayStep]) -> Bool {
         if state.withLock({ $0.isStopped }) { return false }
         room.wait()
-        let stopped = state.withLock { state in
+        let (stopped, spent) = state.withLock { state in
             if !state.isStopped { state.batches.append(batch) }
-            return state.isStopped
+            defer { state.spent = [] }
+            return (state.isStopped, state.spent)
         }
         if !stopped { ready.signal() }
+        // `spent` (the last references to those steps) is released here, on this thread.
+        _ = spent
         return !stopped
     }
 
-    /// Folding side: takes the next batch (`nil` at the end); throws the reader's decoding error.
-    func next() throws(JournalError) -> [ReplayStep]? {
+    /// Folding side: hands back the batch it is done with, then takes the next one (`nil` at the end); throws the
+    /// reader's decoding error.
+    func next(returning spent: consuming [ReplayStep]) throws(JournalError) -> [ReplayStep]? {
+        let spent = consume spent
         ready.wait()
         let (batch, error): ([ReplayStep]?, JournalError?) = state.withLock { state in
+            if !spent.isEmpty { state.spent.append(spent) }
             if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
             return (nil, state.error)
         }
