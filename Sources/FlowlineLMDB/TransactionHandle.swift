@@ -87,6 +87,57 @@ internal import CLMDB
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
     }
 
+    func forEach(
+        in db: Database,
+        from start: [UInt8]?,
+        deleting body: ([UInt8], [UInt8]) throws -> CursorStep
+    ) throws -> Int {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        var rc = unsafe position(cursor, at: start, &key, &value)
+        var keyBytes: [UInt8] = []
+        var valueBytes: [UInt8] = []
+        var deleted = 0
+        loop: while rc == MDB_SUCCESS {
+            unsafe keyBytes.refill(from: key)
+            unsafe valueBytes.refill(from: value)
+            switch try body(keyBytes, valueBytes) {
+            case .stop: break loop
+            case .keep: break
+            case .delete:
+                try check(unsafe mdb_cursor_del(cursor, 0), "mdb_cursor_del")
+                deleted += 1
+            }
+            // After mdb_cursor_del the cursor stands on the deleted entry's successor, flagged so that MDB_NEXT
+            // returns that successor rather than skipping it.
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_SUCCESS && rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+        return deleted
+    }
+
+    func delete(bigEndianKeys keys: [UInt64], in db: Database) throws(LMDBError) -> Int {
+        guard !keys.isEmpty else { return 0 }
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var deleted = 0
+        for key in keys {
+            var keyBytes = key.bigEndian
+            let rc = unsafe withUnsafeMutableBytes(of: &keyBytes) { keyBuffer in
+                var keyVal = unsafe MDB_val(mv_size: 8, mv_data: keyBuffer.baseAddress)
+                var value = unsafe MDB_val()
+                return unsafe mdb_cursor_get(cursor, &keyVal, &value, MDB_SET)
+            }
+            if rc == MDB_NOTFOUND { continue }
+            try check(rc, "mdb_cursor_get")
+            try check(unsafe mdb_cursor_del(cursor, 0), "mdb_cursor_del")
+            deleted += 1
+        }
+        return deleted
+    }
+
     func countValues(in db: Database, from start: [UInt8]?, startingWith prefix: [UInt8]) throws(LMDBError) -> Int {
         let cursor = try unsafe openCursor(db)
         defer { unsafe mdb_cursor_close(cursor) }

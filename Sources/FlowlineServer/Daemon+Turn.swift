@@ -65,9 +65,10 @@ extension Daemon {
 
     /// Snapshots of every workflow changed since the last checkpoint, and the globals as of this batch's last record.
     private func addCheckpoint(to batch: inout JournalBatch) {
-        for id in dirty.sorted() {
-            batch.snapshots.append((id.rawValue, coordinator.state.workflows[id].map(SnapshotCodec.encode)))
-        }
+        let ids = dirty.sorted()
+        let snapshots = SnapshotCodec.encode(ids, of: coordinator.state.workflows)
+        batch.snapshots.reserveCapacity(batch.snapshots.count + ids.count)
+        for (id, bytes) in zip(ids, snapshots) { batch.snapshots.append((id.rawValue, bytes)) }
         batch.checkpoint = SnapshotCodec.encode(
             coordinator.state.globals,
             seq: journal.lastSeq + UInt64(batch.records.count)

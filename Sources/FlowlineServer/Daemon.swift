@@ -71,8 +71,7 @@ public final class Daemon {
         var snapshots = 0
         if let globals = try journal.checkpoint() {
             let (restored, seq) = try SnapshotCodec.decodeGlobals(globals)
-            var workflows: [Workflow] = []
-            try journal.forEachSnapshot { workflows.append(try SnapshotCodec.decodeWorkflow($0)) }
+            let workflows = try journal.snapshotWorkflows()
             snapshots = workflows.count
             coordinator = Coordinator(
                 state: CoordinatorState(globals: restored, workflows: workflows),

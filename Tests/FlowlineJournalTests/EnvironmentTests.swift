@@ -75,6 +75,76 @@ struct EnvironmentTests {
         }
     }
 
+    @Test func forEachDeletingRemovesTheChosenEntriesAndStops() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 16 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            let value = [UInt8](repeating: 7, count: 100)
+            try env.write { txn in
+                for n in 0..<5000 { try txn.put(value + JournalKeyBytes.seq(n), for: JournalKeyBytes.seq(n), in: db) }
+            }
+            // Runs of deletions across pages, entries kept between them, and a stop before the end.
+            let doomed: (Int) -> Bool = { n in n % 7 != 3 && !(2000..<2100).contains(n) }
+            var visited: [Int] = []
+            let deleted = try env.write { txn in
+                try txn.forEach(in: db, from: JournalKeyBytes.seq(10)) { key, stored in
+                    let n = Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+                    #expect(stored == value + key)
+                    visited.append(n)
+                    if n == 4000 { return .stop }
+                    return doomed(n) ? .delete : .keep
+                }
+            }
+            #expect(visited == Array(10...4000))
+            let left = try env.read { txn in
+                var keys: [Int] = []
+                try txn.forEach(in: db) { key, _ in
+                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+                    return true
+                }
+                return keys
+            }
+            let kept = (0..<5000).filter { !(10..<4000).contains($0) || !doomed($0) }
+            #expect(left == kept)
+            #expect(deleted == 5000 - kept.count)
+        }
+    }
+
+    @Test func deleteBigEndianKeysRemovesThoseThatAreThere() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir, mapSize: 16 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            try env.write { txn in
+                for n in stride(from: 0, to: 6000, by: 2) {
+                    try txn.put([UInt8](repeating: 1, count: 80), forBigEndian: UInt64(n), in: db)
+                }
+            }
+            // Sorted with gaps, runs, keys that are not there, and past the last key; then unsorted.
+            let sorted = Array(0..<40) + Array(stride(from: 100, to: 3000, by: 6)) + [4001, 5998, 7000]
+            let unsorted: [UInt64] = [5000, 12, 4000, 13, 4998]
+            let (first, second) = try env.write { txn in
+                (
+                    try txn.delete(bigEndianKeys: sorted.map(UInt64.init), in: db),
+                    try txn.delete(bigEndianKeys: unsorted, in: db)
+                )
+            }
+            let gone = Set(sorted + unsorted.map(Int.init))
+            let kept = stride(from: 0, to: 6000, by: 2).filter { !gone.contains($0) }
+            #expect(first == sorted.filter { $0 < 6000 && $0 % 2 == 0 }.count)
+            #expect(second == 3)
+            let left = try env.read { txn in
+                var keys: [Int] = []
+                try txn.forEach(in: db) { key, _ in
+                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+                    return true
+                }
+                return keys
+            }
+            #expect(left == kept)
+            #expect(try env.write { txn in try txn.delete(bigEndianKeys: [], in: db) } == 0)
+        }
+    }
+
     @Test func throwingBodyAbortsTheTransaction() throws {
         struct Boom: Error {}
         try withTemporaryDirectory { dir in

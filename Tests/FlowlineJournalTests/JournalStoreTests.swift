@@ -93,6 +93,43 @@ struct JournalStoreTests {
         }
     }
 
+    @Test func purgeRemovesExactlyThePurgedWorkflowsRecordsAndIndexEntries() throws {
+        let long = String(repeating: "x", count: 600)
+        let ids = ["a", "ab", "a\u{0}b", "", "é", long, long + "y", String(long.prefix(502))]
+        let purged: Set = ["a", "a\u{0}b", "", long, "never written"]
+        try withTemporaryDirectory { dir in
+            let store = try JournalStore(directory: dir, sync: .none)
+            var expected: [String: [(UInt64, [UInt8])]] = [:]
+            var seq: UInt64 = 0
+            // Enough rounds that both databases span many pages, and each workflow's records are spread over them.
+            for round in 0..<300 {
+                let batch: [Record] = ids.enumerated().map { index, id in
+                    (id, recordBytes(round * 10 + index, size: 40))
+                }
+                _ = try store.append(batch)
+                for record in batch {
+                    seq += 1
+                    expected[record.workflowID, default: []].append((seq, record.bytes))
+                }
+            }
+            var batch = JournalBatch()
+            batch.purge = Array(purged)
+            try store.commit(batch)
+
+            for id in ids {
+                let records = try store.records(ofWorkflow: id)
+                let want = purged.contains(id) ? [] : expected[id] ?? []
+                #expect(records.map(\.seq) == want.map(\.0), "workflow \(id.prefix(8)) of \(id.utf8.count) bytes")
+                #expect(records.map(\.bytes) == want.map(\.1))
+            }
+            let kept = ids.filter { !purged.contains($0) }.flatMap { expected[$0] ?? [] }.sorted { $0.0 < $1.0 }
+            let left = try scanAll(store)
+            #expect(left.map(\.0) == kept.map(\.0))
+            #expect(left.map(\.1) == kept.map(\.1))
+            #expect(store.lastSeq == seq)
+        }
+    }
+
     @Test func fullMapAtMaxMapSizeIsOutOfSpaceAndRecoverable() throws {
         try withTemporaryDirectory { dir in
             let store = try JournalStore(directory: dir, sync: .none, mapSize: 64 << 10)

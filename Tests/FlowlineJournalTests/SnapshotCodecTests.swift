@@ -34,4 +34,44 @@ struct SnapshotCodecTests {
             try SnapshotCodec.decodeWorkflow(Array(SnapshotCodec.encode(workflow).dropLast()))
         }
     }
+
+    @Test func manySnapshotsEncodeInOrderAndDecodeInKeyOrderAndABadOneIsReported() throws {
+        var c = Coordinator()
+        let at = Instant(milliseconds: 1_000)
+        // More than one share's worth, and a count that does not divide evenly.
+        for n in 0..<5_003 {
+            let spec = WorkflowSpec(
+                name: "etl",
+                id: WorkflowID("w\(n)"),
+                input: RawJSON(#"{"n":\#(n)}"#),
+                tasks: [
+                    TaskSpec(id: "a", handler: "a", queue: "q"),
+                    TaskSpec(id: "b", handler: "b", queue: "q", deps: ["a"]),
+                ]
+            )
+            _ = c.handle(.submit(spec, request: RequestID(UInt64(n))), at: at)
+        }
+        let workflows = c.state.workflows.values.sorted {
+            Array($0.id.rawValue.utf8).lexicographicallyPrecedes($1.id.rawValue.utf8)
+        }
+        let ids = workflows.map(\.id) + [WorkflowID("missing")]
+        let encoded = SnapshotCodec.encode(ids.reversed(), of: c.state.workflows)
+        #expect(encoded == ids.reversed().map { c.state.workflows[$0].map(SnapshotCodec.encode) })
+        #expect(
+            SnapshotCodec.encode(Array(ids.suffix(3)), of: c.state.workflows).map { $0 == nil } == [false, false, true]
+        )
+        try withTemporaryDirectory { dir in
+            let store = try JournalStore(directory: dir, sync: .none)
+            #expect(try store.snapshotWorkflows().isEmpty)
+            var batch = JournalBatch()
+            batch.snapshots = workflows.map { ($0.id.rawValue, SnapshotCodec.encode($0)) }
+            try store.commit(batch)
+            #expect(try store.snapshotWorkflows() == workflows)
+
+            var bad = JournalBatch()
+            bad.snapshots = [("w4000", Array(SnapshotCodec.encode(workflows[0]).dropLast()))]
+            try store.commit(bad)
+            #expect(throws: JournalError.self) { try store.snapshotWorkflows() }
+        }
+    }
 }
