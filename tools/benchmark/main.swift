@@ -253,7 +253,8 @@ if options.only.contains("w1") {
                 rates.append(try w1(port: daemon.port, workerKind: kind, options: opts, context: context))
             }
             let rate = rates.sorted()[rates.count / 2]
-            let runs = rates.count == 1 ? "" : ", median of \(rates.map { String(Int($0.rounded())) }.joined(separator: "/"))"
+            let each = rates.map { String(Int($0.rounded())) }.joined(separator: "/")
+            let runs = rates.count == 1 ? "" : ", median of \(each)"
             var figure = Figure(
                 name: "w1_tasks_per_s",
                 config: "sync=\(sync), \(options.workers)×\(kind) workers\(runs)",
