@@ -87,7 +87,7 @@ internal import Synchronization
             // Every wrapper adopts its handle right after init, so this is a handle we did not make.
             preconditionFailure("EventLoop.deinit: open handle of type \(unsafe handle.pointee.type) without owner")
         }
-        guard let wrapper = unsafe Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? any LoopHandle
+        guard let wrapper = unsafe Unmanaged<AnyObject>.fromOpaque(data).takeUnretainedValue() as? LoopHandle
         else { preconditionFailure("EventLoop.deinit: handle.data is not a FlowlineUV wrapper") }
         wrapper.close()
     }

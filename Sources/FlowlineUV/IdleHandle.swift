@@ -5,20 +5,13 @@ internal import CLibUV
 @safe final class IdleHandle: LoopHandle {
     private let handle: UnsafeMutablePointer<uv_idle_t>
     private var callback: (() -> Void)?
-    private var isClosing = false
 
     /// Creates the handle on `loop`, stopped (`uv_idle_init`).
     init(loop: EventLoop, _ callback: @escaping () -> Void) throws(UVError) {
-        let handle = UnsafeMutablePointer<uv_idle_t>.allocate(capacity: 1)
-        do {
-            try check(unsafe uv_idle_init(loop.loop, handle), "uv_idle_init")
-        } catch {
-            unsafe handle.deallocate()
-            throw error
-        }
+        let handle = try unsafe makeHandle(uv_idle_t.self, "uv_idle_init") { unsafe uv_idle_init(loop.loop, $0) }
         unsafe self.handle = handle
         self.callback = callback
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
     }
 
     /// Starts the handle (`uv_idle_start`); starting a started handle does nothing.
@@ -33,25 +26,11 @@ internal import CLibUV
         checkInvariant(unsafe uv_idle_stop(handle), "uv_idle_stop")
     }
 
-    /// Lets `EventLoop.run()` return while this handle is the only thing left (`uv_unref`).
-    func unref() {
-        guard !isClosing else { return }
-        unsafe uv_unref(cuv_handle(handle))
-    }
-
-    /// Closes the handle (`uv_close`); idempotent.
-    func close() {
-        guard !isClosing else { return }
-        isClosing = true
-        unsafe uv_close(cuv_handle(handle), { unsafe release(IdleHandle.self, of: $0).didClose() })
-    }
-
     private func fire() {
         callback?()
     }
 
-    private func didClose() {
+    override func didClose() {
         callback = nil
-        unsafe handle.deallocate()
     }
 }

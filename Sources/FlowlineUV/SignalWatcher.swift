@@ -10,20 +10,13 @@ internal import Glibc
 @safe public final class SignalWatcher: LoopHandle {
     private let handle: UnsafeMutablePointer<uv_signal_t>
     private var callback: (() -> Void)?
-    private var isClosing = false
 
     /// Starts watching `signal` (such as `SIGTERM`) on `loop` (`uv_signal_init`, `uv_signal_start`).
     public init(loop: EventLoop, signal: Int32, _ callback: @escaping () -> Void) throws(UVError) {
-        let handle = UnsafeMutablePointer<uv_signal_t>.allocate(capacity: 1)
-        do {
-            try check(unsafe uv_signal_init(loop.loop, handle), "uv_signal_init")
-        } catch {
-            unsafe handle.deallocate()
-            throw error
-        }
+        let handle = try unsafe makeHandle(uv_signal_t.self, "uv_signal_init") { unsafe uv_signal_init(loop.loop, $0) }
         unsafe self.handle = handle
         self.callback = callback
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
         // A parent (a test runner's spawning thread, say) may hand down a mask that blocks the signal; it would
         // then stay pending forever. Watching a signal means wanting it, so unblock it on this thread.
         var set = sigset_t()
@@ -39,25 +32,11 @@ internal import Glibc
         }
     }
 
-    /// Lets `EventLoop.run()` return while this watcher is the only thing left (`uv_unref`).
-    public func unref() {
-        guard !isClosing else { return }
-        unsafe uv_unref(cuv_handle(handle))
-    }
-
-    /// Stops watching and closes the handle (`uv_close`); idempotent.
-    public func close() {
-        guard !isClosing else { return }
-        isClosing = true
-        unsafe uv_close(cuv_handle(handle), { unsafe release(SignalWatcher.self, of: $0).didClose() })
-    }
-
     private func fire() {
         callback?()
     }
 
-    private func didClose() {
+    override func didClose() {
         callback = nil
-        unsafe handle.deallocate()
     }
 }

@@ -7,7 +7,6 @@ internal import CLibUV
 /// `EventLoop.deinit`. `onClose` runs once, after the handle is closed and every write callback has run.
 @safe public final class TCPConnection: LoopHandle {
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    private var isClosing = false
     private var isShuttingDown = false
     private var isReading = false
     private var closeError: UVError?
@@ -41,15 +40,9 @@ internal import CLibUV
 
     /// A fresh TCP handle on `loop`, adopted but not yet connected.
     init(loop: UnsafeMutablePointer<uv_loop_t>) throws(UVError) {
-        let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
-        do {
-            try check(unsafe uv_tcp_init(loop, handle), "uv_tcp_init")
-        } catch {
-            unsafe handle.deallocate()
-            throw error
-        }
+        let handle = try unsafe makeHandle(uv_tcp_t.self, "uv_tcp_init") { unsafe uv_tcp_init(loop, $0) }
         unsafe self.handle = handle
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
     }
 
     /// Records what an open stream needs; called once, after `uv_accept` or a successful connect.
@@ -172,7 +165,7 @@ internal import CLibUV
 
     /// Closes the connection now (`uv_close`); idempotent. libuv cancels writes still queued (their callbacks run
     /// with `ECANCELED`, so `pendingWriteBytes` returns to 0), then `onClose(nil)` runs.
-    public func close() {
+    public override func close() {
         close(error: nil)
     }
 
@@ -200,19 +193,17 @@ internal import CLibUV
 
     func close(error: UVError?) {
         guard !isClosing else { return }
-        isClosing = true
         isReading = false
         closeError = error
-        unsafe uv_close(cuv_handle(handle), { unsafe release(TCPConnection.self, of: $0).didClose() })
+        super.close()
     }
 
-    private func didClose() {
+    override func didClose() {
         let onClose = self.onClose
         // Dropping the closures breaks any cycle through a closure that captured this connection.
         self.onClose = nil
         onRead = nil
         connectCompletion = nil
-        unsafe handle.deallocate()
         onClose?(closeError)
     }
 }

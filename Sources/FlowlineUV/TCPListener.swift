@@ -7,7 +7,6 @@ internal import CLibUV
     private let handle: UnsafeMutablePointer<uv_tcp_t>
     private let loop: UnsafeMutablePointer<uv_loop_t>
     private var onConnection: ((TCPConnection) -> Void)?
-    private var isClosing = false
 
     /// The port actually bound (`uv_tcp_getsockname`): the requested one, or the one the kernel chose for port 0.
     public private(set) var port = 0
@@ -27,17 +26,11 @@ internal import CLibUV
         onConnection: @escaping (TCPConnection) -> Void
     ) throws(UVError) {
         let address = try SocketAddress.parse(host: host, port: port)
-        let handle = UnsafeMutablePointer<uv_tcp_t>.allocate(capacity: 1)
-        do {
-            try check(unsafe uv_tcp_init(loop.loop, handle), "uv_tcp_init")
-        } catch {
-            unsafe handle.deallocate()
-            throw error
-        }
+        let handle = try unsafe makeHandle(uv_tcp_t.self, "uv_tcp_init") { unsafe uv_tcp_init(loop.loop, $0) }
         unsafe self.handle = handle
         unsafe self.loop = loop.loop
         self.onConnection = onConnection
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
         do {
             try check(
                 unsafe withUnsafePointer(to: address) { unsafe uv_tcp_bind(handle, cuv_sockaddr($0), 0) },
@@ -52,13 +45,6 @@ internal import CLibUV
             close()
             throw error
         }
-    }
-
-    /// Stops listening and closes the socket (`uv_close`); idempotent. Accepted connections are not affected.
-    public func close() {
-        guard !isClosing else { return }
-        isClosing = true
-        unsafe uv_close(cuv_handle(handle), { unsafe release(TCPListener.self, of: $0).didClose() })
     }
 
     private func accept(_ status: Int32) {
@@ -78,9 +64,8 @@ internal import CLibUV
         }
     }
 
-    private func didClose() {
+    override func didClose() {
         onConnection = nil
         onAcceptError = nil
-        unsafe handle.deallocate()
     }
 }

@@ -7,19 +7,12 @@ internal import CLibUV
 @safe public final class Timer: LoopHandle {
     private let handle: UnsafeMutablePointer<uv_timer_t>
     private var callback: (() -> Void)?
-    private var isClosing = false
 
     /// Creates a stopped timer on `loop` (`uv_timer_init`).
     public init(loop: EventLoop) throws(UVError) {
-        let handle = UnsafeMutablePointer<uv_timer_t>.allocate(capacity: 1)
-        do {
-            try check(unsafe uv_timer_init(loop.loop, handle), "uv_timer_init")
-        } catch {
-            unsafe handle.deallocate()
-            throw error
-        }
+        let handle = try unsafe makeHandle(uv_timer_t.self, "uv_timer_init") { unsafe uv_timer_init(loop.loop, $0) }
         unsafe self.handle = handle
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
     }
 
     /// Fires `callback` after `afterMilliseconds` of loop time, then every `repeatMilliseconds` if that is non-zero
@@ -44,25 +37,11 @@ internal import CLibUV
         unsafe uv_timer_stop(handle)
     }
 
-    /// Lets `EventLoop.run()` return while this timer is the only thing left (`uv_unref`).
-    public func unref() {
-        guard !isClosing else { return }
-        unsafe uv_unref(cuv_handle(handle))
-    }
-
-    /// Stops and closes the timer (`uv_close`); idempotent. The callback is dropped when the close completes.
-    public func close() {
-        guard !isClosing else { return }
-        isClosing = true
-        unsafe uv_close(cuv_handle(handle), { unsafe release(Timer.self, of: $0).didClose() })
-    }
-
     private func fire() {
         callback?()
     }
 
-    private func didClose() {
+    override func didClose() {
         callback = nil
-        unsafe handle.deallocate()
     }
 }

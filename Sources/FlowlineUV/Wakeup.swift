@@ -15,7 +15,6 @@ internal import Synchronization
     private let handle: UnsafeMutablePointer<uv_async_t>
     private let isOpen = Mutex(true)
     private var callback: (() -> Void)?
-    private var isClosing = false
     private let runner: LoopRunner
     private let idle: IdleHandle
     /// Loop thread only: a send from the loop thread is waiting for the idle handle.
@@ -29,20 +28,18 @@ internal import Synchronization
         let box = Box()
         idle = try IdleHandle(loop: loop) { box.wakeup?.fireLocal() }
         runner = loop.runner
-        let handle = UnsafeMutablePointer<uv_async_t>.allocate(capacity: 1)
+        let handle: UnsafeMutablePointer<uv_async_t>
         do {
-            try check(
-                unsafe uv_async_init(loop.loop, handle, { unsafe owner(Wakeup.self, of: $0).fire() }),
-                "uv_async_init"
-            )
+            unsafe handle = try makeHandle(uv_async_t.self, "uv_async_init") {
+                unsafe uv_async_init(loop.loop, $0, { unsafe owner(Wakeup.self, of: $0).fire() })
+            }
         } catch {
-            unsafe handle.deallocate()
             idle.close()
             throw error
         }
         unsafe self.handle = handle
         self.callback = callback
-        unsafe adopt(handle, by: self)
+        unsafe super.init(adopting: handle)
         box.wakeup = self
     }
 
@@ -60,19 +57,16 @@ internal import Synchronization
     }
 
     /// Lets `EventLoop.run()` return while this wakeup is the only thing left (`uv_unref`). Loop thread only.
-    public func unref() {
+    public override func unref() {
         guard !isClosing else { return }
-        unsafe uv_unref(cuv_handle(handle))
+        super.unref()
         idle.unref()
     }
 
-    /// Closes the handle (`uv_close`); idempotent. Loop thread only; later `send()`s do nothing.
-    public func close() {
-        guard !isClosing else { return }
-        isClosing = true
+    // `close()` is the loop thread's; once it has begun, `send()`s from any thread do nothing.
+    override func willClose() {
         isOpen.withLock { $0 = false }
         idle.close()
-        unsafe uv_close(cuv_handle(handle), { unsafe release(Wakeup.self, of: $0).didClose() })
     }
 
     private func fire() {
@@ -85,8 +79,7 @@ internal import Synchronization
         callback?()
     }
 
-    private func didClose() {
+    override func didClose() {
         callback = nil
-        unsafe handle.deallocate()
     }
 }
