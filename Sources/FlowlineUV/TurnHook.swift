@@ -10,7 +10,9 @@ internal import CLibUV
 
     /// Creates the hook on `loop` and starts it (`uv_prepare_init`, `uv_prepare_start`).
     public init(loop: EventLoop, _ callback: @escaping () -> Void) throws(UVError) {
-        let handle = try unsafe makeHandle(uv_prepare_t.self, "uv_prepare_init") { unsafe uv_prepare_init(loop.loop, $0) }
+        let handle = try unsafe makeHandle(uv_prepare_t.self, "uv_prepare_init") {
+            unsafe uv_prepare_init(loop.loop, $0)
+        }
         unsafe self.handle = handle
         self.callback = callback
         unsafe super.init(adopting: handle)
