@@ -16,17 +16,19 @@ extension WorkflowSpec {
         if tasks.count > SpecLimits.maxTasks {
             return SpecError(path: pathPrefix, message: "at most \(SpecLimits.maxTasks) tasks")
         }
-        var index: [String: Int] = [:]
-        index.reserveCapacity(tasks.count)
-        for (i, task) in tasks.enumerated() {
-            if let error = task.validateFields(pathPrefix: pathPrefix, index: i) { return error }
-            if index[task.id] != nil || known.contains(task.id) {
-                return SpecError(path: "\(pathPrefix)[\(i)].id", message: "duplicate task id '\(task.id)'")
+        let index = TaskPositions(tasks)
+        // Sets hash even when empty, and most lists have no known ids.
+        let isKnown: (String) -> Bool = known.isEmpty ? { _ in false } : { known.contains($0) }
+        // By position: a `for task in tasks` binding copies each spec, retaining every field.
+        for i in tasks.indices {
+            if let error = tasks[i].validateFields(pathPrefix: pathPrefix, index: i) { return error }
+            let id = tasks[i].id
+            if index.position(of: id, before: i) != nil || isKnown(id) {
+                return SpecError(path: "\(pathPrefix)[\(i)].id", message: "duplicate task id '\(id)'")
             }
-            index[task.id] = i
         }
-        for (i, task) in tasks.enumerated() {
-            for (j, dep) in task.deps.enumerated() where index[dep] == nil && !known.contains(dep) {
+        for i in tasks.indices {
+            for (j, dep) in tasks[i].deps.enumerated() where index.position(of: dep) == nil && !isKnown(dep) {
                 return SpecError(path: "\(pathPrefix)[\(i)].deps[\(j)]", message: "names no task: '\(dep)'")
             }
         }
@@ -41,12 +43,12 @@ extension WorkflowSpec {
     }
 
     /// Kahn's algorithm over the new tasks; what is never freed lies on (or behind) a cycle.
-    private static func firstTaskOnCycle(_ tasks: [TaskSpec], index: [String: Int]) -> Int? {
+    private static func firstTaskOnCycle(_ tasks: [TaskSpec], index: TaskPositions) -> Int? {
         var pending = [Int](repeating: 0, count: tasks.count)
         var dependents = [[Int]](repeating: [], count: tasks.count)
         for (i, task) in tasks.enumerated() {
             for dep in task.deps {
-                guard let d = index[dep] else { continue }
+                guard let d = index.position(of: dep) else { continue }
                 pending[i] += 1
                 dependents[d].append(i)
             }
@@ -62,6 +64,42 @@ extension WorkflowSpec {
         }
         if freed == tasks.count { return nil }
         return pending.firstIndex { $0 > 0 }
+    }
+}
+
+/// Where each task id first appears in a list of tasks.
+///
+/// A short list (nearly every workflow has one task, or a few) is searched in place: comparing a handful of ids
+/// costs less than allocating a dictionary and hashing every id into it, which was most of a one-task submit's
+/// validation. A long list gets the dictionary, so validation stays linear.
+private struct TaskPositions {
+    private static let linearLimit = 8
+
+    private let tasks: [TaskSpec]
+    private let table: [String: Int]?
+
+    init(_ tasks: [TaskSpec]) {
+        self.tasks = tasks
+        guard tasks.count > Self.linearLimit else {
+            table = nil
+            return
+        }
+        var table: [String: Int] = [:]
+        table.reserveCapacity(tasks.count)
+        // The first position wins, as the linear search finds it.
+        for (i, task) in tasks.enumerated() where table[task.id] == nil { table[task.id] = i }
+        self.table = table
+    }
+
+    /// The position of the first task named `id`, if it comes before `end`.
+    func position(of id: String, before end: Int? = nil) -> Int? {
+        let end = end ?? tasks.count
+        if let table {
+            guard let i = table[id], i < end else { return nil }
+            return i
+        }
+        for i in 0..<end where tasks[i].id == id { return i }
+        return nil
     }
 }
 

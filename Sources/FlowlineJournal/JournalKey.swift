@@ -15,6 +15,11 @@ enum JournalKey {
     /// without the arrays that builds, for the commit path that writes one entry per record.
     static func index(_ id: String, seq: UInt64, maxKeySize: Int, into key: inout [UInt8]) -> [UInt8] {
         key.removeAll(keepingCapacity: true)
+        return appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key)
+    }
+
+    /// `index(_:seq:maxKeySize:into:)` appending the key to what `key` holds, for keys packed in one buffer.
+    static func appendIndex(_ id: String, seq: UInt64, maxKeySize: Int, to key: inout [UInt8]) -> [UInt8] {
         let utf8 = id.utf8
         let room = maxKeySize - 9
         let marker: [UInt8]

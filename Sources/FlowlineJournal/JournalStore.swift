@@ -27,6 +27,8 @@ public final class JournalStore {
     let meta: Database
     /// Checkpoint records: one per workflow, keyed by its id.
     let snapshots: Database
+    /// The `by_workflow` entries of the batch being committed; kept so that its buffers are reused.
+    var indexBatch = EntryBatch()
 
     /// Opens the journal in `directory`, creating the directory (like `mkdir -p`) and an empty journal if needed.
     ///
@@ -210,18 +212,27 @@ public final class JournalStore {
         from first: UInt64,
         in txn: borrowing WriteTransaction
     ) throws(LMDBError) {
+        guard !records.isEmpty else { return }
+        // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
+        try txn.append(records.map(\.bytes), bigEndianKeysFrom: first, in: events)
+        // The index keys lead with the workflow id, so a turn's entries land all over the tree. Sorted, they come
+        // in page order, and one cursor then finds most of them on the leaf page it already stands on instead of
+        // searching from the root for each (LMDB stores the same entries whatever the order of the puts).
         let maxKeySize = environment.maxKeySize
-        // One index key buffer for the batch: LMDB copies what it is given, so the buffer is refilled per record.
-        var indexKey: [UInt8] = []
-        indexKey.reserveCapacity(maxKeySize)
+        // Taken out of the store while it is filled: a stored property of a class is checked for exclusive access
+        // at every mutation.
+        var batch = indexBatch
+        indexBatch = EntryBatch()
+        defer { indexBatch = batch }
+        batch.removeAll()
         var seq = first
         for record in records {
-            // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
-            try txn.put(record.bytes, forBigEndian: seq, in: events, append: true)
-            let marker = JournalKey.index(record.workflowID, seq: seq, maxKeySize: maxKeySize, into: &indexKey)
-            try txn.put(marker, for: indexKey, in: byWorkflow)
+            let id = record.workflowID
+            batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
             seq += 1
         }
+        batch.sortByKey()
+        try txn.put(batch, in: byWorkflow)
     }
 
     private static func initializeFormat(

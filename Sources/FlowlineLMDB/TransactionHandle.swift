@@ -41,6 +41,46 @@ internal import CLMDB
         try check(rc, "mdb_put")
     }
 
+    /// One cursor for all of `batch`: a positioned cursor checks the leaf page it stands on before searching from
+    /// the root, and `mdb_put` would set up a cursor per entry besides.
+    func put(_ batch: EntryBatch, in db: Database) throws(LMDBError) {
+        guard batch.count > 0 else { return }
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        let rc = unsafe batch.keys.withUnsafeBytes { keys in
+            for entry in batch.entries {
+                let rc = unsafe entry.value.withUnsafeBytes { valueBytes in
+                    var keyVal = unsafe MDB_val(UnsafeRawBufferPointer(rebasing: keys[entry.key]))
+                    var valueVal = unsafe MDB_val(valueBytes)
+                    return unsafe mdb_cursor_put(cursor, &keyVal, &valueVal, 0)
+                }
+                if rc != MDB_SUCCESS { return rc }
+            }
+            return MDB_SUCCESS
+        }
+        try check(rc, "mdb_cursor_put")
+    }
+
+    /// `values[i]` under the 8 big-endian bytes of `first + i`, with one cursor and `MDB_APPEND`: after the first
+    /// append the cursor stands at the end, so the next ones skip the search for the last page.
+    func append(_ values: [[UInt8]], bigEndianKeysFrom first: UInt64, in db: Database) throws(LMDBError) {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = first
+        for value in values {
+            var keyBytes = key.bigEndian
+            let rc = unsafe withUnsafeMutableBytes(of: &keyBytes) { keyBuffer in
+                unsafe value.withUnsafeBytes { valueBytes in
+                    var keyVal = unsafe MDB_val(mv_size: 8, mv_data: keyBuffer.baseAddress)
+                    var valueVal = unsafe MDB_val(valueBytes)
+                    return unsafe mdb_cursor_put(cursor, &keyVal, &valueVal, UInt32(MDB_APPEND))
+                }
+            }
+            try check(rc, "mdb_cursor_put")
+            key &+= 1
+        }
+    }
+
     func delete(_ key: [UInt8], in db: Database) throws(LMDBError) -> Bool {
         let rc = unsafe key.withUnsafeBytes { keyBytes in
             var keyVal = unsafe MDB_val(keyBytes)

@@ -27,6 +27,20 @@
         try handle.put(value, forBigEndian: key, in: db, append: append)
     }
 
+    /// Stores every entry of `batch`, in its order, replacing any value there: as `put(_:for:in:)` per entry, with
+    /// one cursor (`mdb_cursor_put`). A positioned cursor looks at its own leaf page before searching from the root,
+    /// so a batch sorted by key (`EntryBatch.sortByKey()`) mostly skips the search. Throws as `put(_:for:in:)`; the
+    /// entries before a failing one are stored, and the transaction should then be aborted.
+    public func put(_ batch: EntryBatch, in db: Database) throws(LMDBError) {
+        try handle.put(batch, in: db)
+    }
+
+    /// Stores `values` under the 8-byte big-endian keys `first`, `first + 1`, ..., which must sort after every key
+    /// of `db` (`MDB_APPEND`, else `MDB_KEYEXIST`): `put(_:forBigEndian:in:append:)` per value, with one cursor.
+    public func append(_ values: [[UInt8]], bigEndianKeysFrom first: UInt64, in db: Database) throws(LMDBError) {
+        try handle.append(values, bigEndianKeysFrom: first, in: db)
+    }
+
     /// The value stored under `key`, or `nil` (`mdb_get`). Sees this transaction's own writes.
     public func get(_ key: [UInt8], in db: Database) throws(LMDBError) -> [UInt8]? {
         try handle.get(key, in: db)

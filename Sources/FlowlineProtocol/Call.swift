@@ -63,7 +63,7 @@ public enum Call: Sendable {
             let p = try ParamReader(params)
             let tasks = try p.array("tasks") ?? []
             var specs: [TaskSpec] = []
-            for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, path: "tasks[\(i)]")) }
+            for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, element: i, of: "tasks")) }
             return .spawn(try lease(p), tasks: specs, output: try p.requiredString("output"))
         case "future.resolve":
             let p = try ParamReader(params)

@@ -3,7 +3,13 @@ public import FlowlineCore
 /// Reads the members of one JSON object with their types checked; every failure names its path (`tasks[3].deps[0]`).
 public struct ParamReader {
     public let object: JSONObject
-    public let path: String
+    // The path is `base`, or `base[element]` for an element of a list. It is written out only for an error: a
+    // valid element (nearly every one) then costs no string interpolation.
+    private let base: String
+    private let element: Int?
+
+    /// Where this object is in the params (`tasks[3].retry`), empty for the params themselves.
+    public var path: String { element.map { "\(base)[\($0)]" } ?? base }
 
     /// Wraps `value`, which must be an object.
     public init(_ value: JSON, path: String = "") throws(RPCError) {
@@ -11,7 +17,18 @@ public struct ParamReader {
             throw RPCError.invalidParams("must be an object", path: path.isEmpty ? "params" : path)
         }
         self.object = object
-        self.path = path
+        self.base = path
+        self.element = nil
+    }
+
+    /// Wraps `value`, element `element` of the list at `list`; it must be an object.
+    public init(_ value: JSON, element: Int, of list: String) throws(RPCError) {
+        guard case .object(let object) = value else {
+            throw RPCError.invalidParams("must be an object", path: "\(list)[\(element)]")
+        }
+        self.object = object
+        self.base = list
+        self.element = element
     }
 
     public func pathOf(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }

@@ -7,7 +7,7 @@ extension WorkflowSpec {
         let tasksJSON = try doc.array("tasks") ?? []
         var tasks: [TaskSpec] = []
         tasks.reserveCapacity(tasksJSON.count)
-        for (i, task) in tasksJSON.enumerated() { tasks.append(try TaskSpec(wire: task, path: "tasks[\(i)]")) }
+        for (i, task) in tasksJSON.enumerated() { tasks.append(try TaskSpec(wire: task, element: i, of: "tasks")) }
         self.init(
             name: try doc.requiredString("name"),
             id: try doc.string("id").map(WorkflowID.init),
@@ -22,7 +22,15 @@ extension WorkflowSpec {
 extension TaskSpec {
     /// Decodes one task of a workflow document or of `task.spawn`.
     public init(wire: JSON, path: String) throws(RPCError) {
-        let t = try ParamReader(wire, path: path)
+        try self.init(reading: try ParamReader(wire, path: path))
+    }
+
+    /// Decodes element `element` of the task list at `list` (`tasks`), naming it `tasks[3]` only in an error.
+    public init(wire: JSON, element: Int, of list: String) throws(RPCError) {
+        try self.init(reading: try ParamReader(wire, element: element, of: list))
+    }
+
+    private init(reading t: ParamReader) throws(RPCError) {
         var retry = RetryPolicy.default
         if let r = try t.object("retry") {
             retry.maxAttempts = try r.int("max_attempts", in: 0...Int64(SpecLimits.maxAttempts)) ?? retry.maxAttempts

@@ -20,12 +20,19 @@ extension Daemon {
         if !turnEvents.isEmpty || checkpointDue {
             var batch = JournalBatch()
             batch.records = turnEvents.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
+            // A workflow's events mostly come in runs (submitted then dispatched, completed then the workflow
+            // completed), so checking the last one spares most of the hashing.
+            var lastDirty = WorkflowID("")
             for event in turnEvents {
                 if case .workflowsCompacted(let ids, _) = event {
                     batch.purge += ids.map(\.rawValue)
                     dirty.formUnion(ids)
-                } else if !event.workflowID.rawValue.isEmpty {
-                    dirty.insert(event.workflowID)
+                } else {
+                    let id = event.workflowID
+                    if !id.rawValue.isEmpty && id != lastDirty {
+                        dirty.insert(id)
+                        lastDirty = id
+                    }
                 }
             }
             var checkpointed = checkpointDue
