@@ -17,6 +17,8 @@ final class RPCPeer {
     private var outbox: [UInt8] = []
     private var flushHook: TurnHook?
     private var framer = LineFramer(maxLineBytes: RPCPeer.maxLineBytes)
+    // Reused for every line, so parsing one does not allocate the parser's stack again.
+    private var parser = JSONLineParser()
     private var nextID: Int64 = 1
     private var pending: [Int64: Completion] = [:]
     private var closeReason: FlowlineError?
@@ -151,7 +153,7 @@ final class RPCPeer {
     private func dispatch(_ line: [UInt8]) {
         let message: RPCMessage
         do {
-            message = try RPCMessage.decode(line)
+            message = try RPCMessage.decode(line, using: &parser)
         } catch {
             // A line we cannot read cannot be answered usefully; the daemon never sends one.
             return

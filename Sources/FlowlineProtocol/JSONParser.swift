@@ -96,6 +96,18 @@ struct Parser {
         return value
     }
 
+    /// Readies the parser for another document, keeping the stack's storage unless it grew past `keptCapacity`
+    /// members, so a parser reused line after line allocates its stack once rather than per line.
+    mutating func reset(keptCapacity: Int) {
+        index = 0
+        depth = 0
+        inObject = false
+        membersStart = 0
+        pendingKey = ""
+        // A failed parse can leave members behind; they must not leak into the next document.
+        stack.removeAll(keepingCapacity: stack.capacity <= keptCapacity)
+    }
+
     func error(_ message: String, at offset: Int? = nil) -> JSONParseError {
         JSONParseError(offset: offset ?? index, message: message)
     }

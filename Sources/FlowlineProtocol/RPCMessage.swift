@@ -54,9 +54,16 @@ public enum RPCMessage: Equatable, Sendable {
     /// has a non-string `method`, params that are neither object nor array, an id that is not an integer, string or
     /// null, or neither `method`, `result` nor `error`.
     public static func decode(_ line: [UInt8]) throws(DecodeFailure) -> RPCMessage {
+        var parser = JSONLineParser()
+        return try decode(line, using: &parser)
+    }
+
+    /// Decodes one line as `decode(_:)` does, parsing it with `parser`, whose storage a connection reuses from line
+    /// to line.
+    public static func decode(_ line: [UInt8], using parser: inout JSONLineParser) throws(DecodeFailure) -> RPCMessage {
         let json: JSON
         do {
-            json = try JSONParser.parse(line)
+            json = try parser.parse(line)
         } catch {
             throw DecodeFailure(id: nil, error: .parseError(error.description))
         }

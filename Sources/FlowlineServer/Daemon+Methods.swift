@@ -8,7 +8,7 @@ extension Daemon {
     func handleLine(_ line: [UInt8], from connection: Connection) {
         let message: RPCMessage
         do {
-            message = try RPCMessage.decode(line)
+            message = try RPCMessage.decode(line, using: &lineParser)
         } catch {
             answer(RPCEncoder.error(id: error.id, error.error), to: connection.id, request: error.id)
             return

@@ -30,6 +30,9 @@ public final class Daemon {
     var housekeeping: Timer?
     var signalWatchers: [SignalWatcher] = []
     let startedAt: Instant
+    /// Parses every connection's lines, one whole line at a time on the loop thread, so one parser's storage serves
+    /// them all.
+    var lineParser = JSONLineParser()
 
     // MARK: - This turn's work, committed or dropped together
 
