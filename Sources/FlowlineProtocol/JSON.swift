@@ -107,6 +107,13 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
         if members.count > Self.indexThreshold { buildIndex() }
     }
 
+    /// Takes `elements`, whose keys the caller has checked are distinct.
+    init(distinct elements: [Member]) {
+        members = elements
+        index = nil
+        if elements.count > Self.indexThreshold { buildIndex() }
+    }
+
     /// Takes `elements` after dropping repeated keys (first position, last value); O(n) expected.
     init(lastWins elements: [Member]) {
         members = elements

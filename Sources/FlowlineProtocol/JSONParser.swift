@@ -84,6 +84,11 @@ struct Parser {
     private var inObject = false
     private var membersStart = 0
     private var pendingKey = ""
+    // Which known strings the innermost object's keys are; `openKeys` saves those of the enclosing containers.
+    private var keys = KeySet()
+    private var openKeys: [KeySet] = []
+    // The position in `KnownStrings.all` of the string `parseString` returned last, or -1 if it is not one of them.
+    private var lastKnownOrdinal = -1
 
     init(maxDepth: Int) {
         self.maxDepth = maxDepth
@@ -104,8 +109,10 @@ struct Parser {
         inObject = false
         membersStart = 0
         pendingKey = ""
+        keys = KeySet()
         // A failed parse can leave members behind; they must not leak into the next document.
         stack.removeAll(keepingCapacity: stack.capacity <= keptCapacity)
+        openKeys.removeAll(keepingCapacity: true)
     }
 
     func error(_ message: String, at offset: Int? = nil) -> JSONParseError {
@@ -184,6 +191,8 @@ struct Parser {
         // The marker saves the enclosing container's pending key, kind and start (as `start * 2 + isObject`).
         let saved = Int64(membersStart) << 1 | (inObject ? 1 : 0)
         stack.append(JSONObject.Member(key: pendingKey, value: .int(saved)))
+        openKeys.append(keys)
+        keys = KeySet()
         depth += 1
         inObject = isObject
         membersStart = stack.count
@@ -195,34 +204,48 @@ struct Parser {
         if !skippedWhitespace { skipWhitespace(s) }
         guard try peek(s) == ASCII.quote else { throw error("expected a string key") }
         pendingKey = try parseString(s)
+        keys.insert(ordinal: lastKnownOrdinal)
         try expect(ASCII.colon, s, "':'")
     }
 
     /// Builds the innermost container from its members on the stack, pops them with its marker, and makes the
     /// enclosing container innermost again.
     private mutating func closeContainer() -> JSON {
-        // An explicit loop: Array(slice) and slice.map go through generic collection copying, several times slower
-        // for these few members.
+        // Each member is moved out of its stack slot by swapping in a trivial placeholder: a move costs no retain and
+        // release, where copying the member and then popping it costs one of each. Explicit loops, because
+        // Array(slice), slice.map, Array(repeating:count:) and reverse() go through generic collection code,
+        // several times slower for these few members, and removeLast(k) through the generic replaceSubrange.
         let value: JSON
+        let end = stack.count
         if inObject {
             var members: [JSONObject.Member] = []
-            members.reserveCapacity(stack.count - membersStart)
-            for i in membersStart..<stack.count { members.append(stack[i]) }
-            value = .object(JSONObject(lastWins: members))
+            members.reserveCapacity(end - membersStart)
+            for i in membersStart..<end {
+                var member = JSONObject.Member(key: "", value: .null)
+                swap(&member, &stack[i])
+                members.append(member)
+            }
+            // Keys that are all distinct known strings need no duplicate check.
+            value = .object(keys.areDistinct ? JSONObject(distinct: members) : JSONObject(lastWins: members))
         } else {
             var elements: [JSON] = []
-            elements.reserveCapacity(stack.count - membersStart)
-            for i in membersStart..<stack.count { elements.append(stack[i].value) }
+            elements.reserveCapacity(end - membersStart)
+            for i in membersStart..<end {
+                var element = JSON.null
+                swap(&element, &stack[i].value)
+                elements.append(element)
+            }
             value = .array(elements)
         }
-        let markerIndex = membersStart - 1
-        guard case .int(let saved) = stack[markerIndex].value else { preconditionFailure("corrupt parser stack") }
-        pendingKey = stack[markerIndex].key
+        // What is left above the marker is placeholders, which cost nothing to drop.
+        while stack.count > membersStart { stack.removeLast() }
+        let marker = stack.removeLast()
+        guard case .int(let saved) = marker.value else { preconditionFailure("corrupt parser stack") }
+        pendingKey = marker.key
         inObject = saved & 1 == 1
         membersStart = Int(saved >> 1)
+        keys = openKeys.removeLast()
         depth -= 1
-        // One removeLast per entry: cheaper than removeLast(k), which goes through the generic replaceSubrange.
-        while stack.count > markerIndex { stack.removeLast() }
         return value
     }
 
@@ -236,6 +259,36 @@ struct Parser {
     }
 }
 
+// MARK: - Key sets
+
+/// The keys of one object as positions in `KnownStrings.all`, while each is one of those strings and none repeats.
+/// Known strings are ASCII, so two are equal as `String`s exactly when they are the same constant: a set that stays
+/// distinct proves the object has no repeated key without comparing any strings.
+struct KeySet {
+    private var low: UInt64 = 0
+    private var high: UInt64 = 0
+    /// Whether every key so far was a known string and none repeated.
+    private(set) var areDistinct = true
+
+    /// Adds a key by its position in `KnownStrings.all`, or -1 for any other string.
+    @inline(__always)
+    mutating func insert(ordinal: Int) {
+        guard areDistinct else { return }
+        guard ordinal >= 0 && ordinal < 128 else {
+            areDistinct = false
+            return
+        }
+        let bit: UInt64 = 1 &<< UInt64(ordinal & 63)
+        if ordinal < 64 {
+            if low & bit != 0 { areDistinct = false }
+            low |= bit
+        } else {
+            if high & bit != 0 { areDistinct = false }
+            high |= bit
+        }
+    }
+}
+
 // MARK: - Strings
 
 extension Parser {
@@ -243,21 +296,29 @@ extension Parser {
     mutating func parseString(_ s: Span<UInt8>) throws(JSONParseError) -> String {
         index += 1
         let start = index
+        var packed = PackedBytes()
         while true {
             guard index < s.count else { throw error("unterminated string", at: start - 1) }
             let b = s[index]
             if b == ASCII.quote {
                 let string: String
-                if let known = KnownStrings.match(s, start..<index) {
-                    string = known
+                if let known = KnownStrings.match(packed) {
+                    string = known.string
+                    lastKnownOrdinal = known.ordinal
                 } else {
                     string = try decodeUTF8(s, start..<index)
+                    lastKnownOrdinal = -1
                 }
                 index += 1
                 return string
             }
-            if b == ASCII.backslash { return try parseEscapedString(s, from: start) }
+            if b == ASCII.backslash {
+                // Written with escapes, even a known string's bytes are not its packed form.
+                lastKnownOrdinal = -1
+                return try parseEscapedString(s, from: start)
+            }
             if b < 0x20 { throw error("unescaped control character in string") }
+            packed.append(b)
             index += 1
         }
     }
@@ -382,218 +443,6 @@ extension Parser {
             buffer.append(UInt8(0x80 | scalar >> 12 & 0x3F))
             buffer.append(UInt8(0x80 | scalar >> 6 & 0x3F))
             buffer.append(UInt8(0x80 | scalar & 0x3F))
-        }
-    }
-}
-
-// MARK: - Known strings
-
-/// The keys (and a few values) of nearly every protocol message, recognised by their bytes so that parsing one
-/// returns a string constant instead of validating and copying a new `String`.
-///
-/// A string of 1 to 16 bytes is packed into two words: its first eight bytes big-endian into `lo`, the rest into
-/// `hi`. Unescaped JSON strings never hold a NUL byte, so the packing is unambiguous. The `switch` is a compiled
-/// search with no table to load; its constants are the packed forms of `all`, which a test checks.
-enum KnownStrings {
-    /// Every string `match` recognises.
-    static let all: [String] = [
-        "jsonrpc",
-        "2.0",
-        "id",
-        "method",
-        "params",
-        "result",
-        "error",
-        "code",
-        "message",
-        "data",
-        "hello",
-        "role",
-        "name",
-        "protocol",
-        "token",
-        "worker",
-        "queues",
-        "queue",
-        "concurrency",
-        "default",
-        "lease",
-        "task_id",
-        "workflow_id",
-        "workflow_name",
-        "workflow_input",
-        "handler",
-        "input",
-        "output",
-        "deps",
-        "attempt",
-        "attempts",
-        "max_attempts",
-        "backoff_s",
-        "max_backoff_s",
-        "retry",
-        "retryable",
-        "retry_at",
-        "timeout_s",
-        "heartbeat_s",
-        "deadline",
-        "priority",
-        "revert",
-        "progress",
-        "reason",
-        "kind",
-        "key",
-        "poll",
-        "future",
-        "interval_s",
-        "sleep_s",
-        "spawned",
-        "tasks",
-        "type",
-        "time",
-        "seq",
-        "state",
-        "created",
-        "created_at",
-        "started_at",
-        "finished_at",
-        "scheduled_at",
-        "workflows",
-        "running",
-        "limit",
-        "after",
-        "next",
-        "matched",
-        "wait",
-        "task.run",
-        "task.complete",
-        "task.fail",
-        "task.heartbeat",
-        "task.release",
-        "task.spawn",
-        "task.await",
-        "task.cancel",
-        "worker.quiet",
-        "workflow.get",
-        "workflow.list",
-        "workflow.wait",
-        "stats",
-        "workflow.submit",
-        "completed",
-        "failed",
-        "cancelled",
-        "ok",
-        "done",
-    ]
-
-    /// The constant equal to the bytes in `range`, if they are one of `all`.
-    static func match(_ s: Span<UInt8>, _ range: Range<Int>) -> String? {
-        guard range.count > 0 && range.count <= 16 else { return nil }
-        var lo: UInt64 = 0
-        var hi: UInt64 = 0
-        var i = range.lowerBound
-        let middle = min(range.upperBound, i + 8)
-        while i < middle {
-            lo = lo &<< 8 | UInt64(s[i])
-            i &+= 1
-        }
-        while i < range.upperBound {
-            hi = hi &<< 8 | UInt64(s[i])
-            i &+= 1
-        }
-        switch lo {
-        case 0x6964: return hi == 0 ? "id" : nil
-        case 0x6F6B: return hi == 0 ? "ok" : nil
-        case 0x32_2E30: return hi == 0 ? "2.0" : nil
-        case 0x6B_6579: return hi == 0 ? "key" : nil
-        case 0x73_6571: return hi == 0 ? "seq" : nil
-        case 0x636F_6465: return hi == 0 ? "code" : nil
-        case 0x6461_7461: return hi == 0 ? "data" : nil
-        case 0x6465_7073: return hi == 0 ? "deps" : nil
-        case 0x646F_6E65: return hi == 0 ? "done" : nil
-        case 0x6B69_6E64: return hi == 0 ? "kind" : nil
-        case 0x6E61_6D65: return hi == 0 ? "name" : nil
-        case 0x6E65_7874: return hi == 0 ? "next" : nil
-        case 0x706F_6C6C: return hi == 0 ? "poll" : nil
-        case 0x726F_6C65: return hi == 0 ? "role" : nil
-        case 0x7469_6D65: return hi == 0 ? "time" : nil
-        case 0x7479_7065: return hi == 0 ? "type" : nil
-        case 0x7761_6974: return hi == 0 ? "wait" : nil
-        case 0x61_6674_6572: return hi == 0 ? "after" : nil
-        case 0x65_7272_6F72: return hi == 0 ? "error" : nil
-        case 0x68_656C_6C6F: return hi == 0 ? "hello" : nil
-        case 0x69_6E70_7574: return hi == 0 ? "input" : nil
-        case 0x6C_6561_7365: return hi == 0 ? "lease" : nil
-        case 0x6C_696D_6974: return hi == 0 ? "limit" : nil
-        case 0x71_7565_7565: return hi == 0 ? "queue" : nil
-        case 0x72_6574_7279: return hi == 0 ? "retry" : nil
-        case 0x73_7461_7465: return hi == 0 ? "state" : nil
-        case 0x73_7461_7473: return hi == 0 ? "stats" : nil
-        case 0x74_6173_6B73: return hi == 0 ? "tasks" : nil
-        case 0x74_6F6B_656E: return hi == 0 ? "token" : nil
-        case 0x6661_696C_6564: return hi == 0 ? "failed" : nil
-        case 0x6675_7475_7265: return hi == 0 ? "future" : nil
-        case 0x6D65_7468_6F64: return hi == 0 ? "method" : nil
-        case 0x6F75_7470_7574: return hi == 0 ? "output" : nil
-        case 0x7061_7261_6D73: return hi == 0 ? "params" : nil
-        case 0x7175_6575_6573: return hi == 0 ? "queues" : nil
-        case 0x7265_6173_6F6E: return hi == 0 ? "reason" : nil
-        case 0x7265_7375_6C74: return hi == 0 ? "result" : nil
-        case 0x7265_7665_7274: return hi == 0 ? "revert" : nil
-        case 0x776F_726B_6572: return hi == 0 ? "worker" : nil
-        case 0x61_7474_656D_7074: return hi == 0 ? "attempt" : nil
-        case 0x63_7265_6174_6564: return hi == 0 ? "created" : nil
-        case 0x64_6566_6175_6C74: return hi == 0 ? "default" : nil
-        case 0x68_616E_646C_6572: return hi == 0 ? "handler" : nil
-        case 0x6A_736F_6E72_7063: return hi == 0 ? "jsonrpc" : nil
-        case 0x6D_6174_6368_6564: return hi == 0 ? "matched" : nil
-        case 0x6D_6573_7361_6765: return hi == 0 ? "message" : nil
-        case 0x72_756E_6E69_6E67: return hi == 0 ? "running" : nil
-        case 0x73_6C65_6570_5F73: return hi == 0 ? "sleep_s" : nil
-        case 0x73_7061_776E_6564: return hi == 0 ? "spawned" : nil
-        case 0x74_6173_6B5F_6964: return hi == 0 ? "task_id" : nil
-        case 0x6174_7465_6D70_7473: return hi == 0 ? "attempts" : nil
-        case 0x6261_636B_6F66_665F: return hi == 0x73 ? "backoff_s" : nil
-        case 0x6361_6E63_656C_6C65: return hi == 0x64 ? "cancelled" : nil
-        case 0x636F_6D70_6C65_7465: return hi == 0x64 ? "completed" : nil
-        case 0x636F_6E63_7572_7265: return hi == 0x6E_6379 ? "concurrency" : nil
-        case 0x6372_6561_7465_645F: return hi == 0x6174 ? "created_at" : nil
-        case 0x6465_6164_6C69_6E65: return hi == 0 ? "deadline" : nil
-        case 0x6669_6E69_7368_6564: return hi == 0x5F_6174 ? "finished_at" : nil
-        case 0x6865_6172_7462_6561: return hi == 0x74_5F73 ? "heartbeat_s" : nil
-        case 0x696E_7465_7276_616C: return hi == 0x5F73 ? "interval_s" : nil
-        case 0x6D61_785F_6174_7465: return hi == 0x6D70_7473 ? "max_attempts" : nil
-        case 0x6D61_785F_6261_636B: return hi == 0x6F_6666_5F73 ? "max_backoff_s" : nil
-        case 0x7072_696F_7269_7479: return hi == 0 ? "priority" : nil
-        case 0x7072_6F67_7265_7373: return hi == 0 ? "progress" : nil
-        case 0x7072_6F74_6F63_6F6C: return hi == 0 ? "protocol" : nil
-        case 0x7265_7472_795F_6174: return hi == 0 ? "retry_at" : nil
-        case 0x7265_7472_7961_626C: return hi == 0x65 ? "retryable" : nil
-        case 0x7363_6865_6475_6C65: return hi == 0x645F_6174 ? "scheduled_at" : nil
-        case 0x7374_6172_7465_645F: return hi == 0x6174 ? "started_at" : nil
-        case 0x7461_736B_2E61_7761: return hi == 0x6974 ? "task.await" : nil
-        case 0x7461_736B_2E63_616E: return hi == 0x63_656C ? "task.cancel" : nil
-        case 0x7461_736B_2E63_6F6D: return hi == 0x70_6C65_7465 ? "task.complete" : nil
-        case 0x7461_736B_2E66_6169: return hi == 0x6C ? "task.fail" : nil
-        case 0x7461_736B_2E68_6561: return hi == 0x7274_6265_6174 ? "task.heartbeat" : nil
-        case 0x7461_736B_2E72_656C: return hi == 0x6561_7365 ? "task.release" : nil
-        case 0x7461_736B_2E72_756E: return hi == 0 ? "task.run" : nil
-        case 0x7461_736B_2E73_7061: return hi == 0x776E ? "task.spawn" : nil
-        case 0x7469_6D65_6F75_745F: return hi == 0x73 ? "timeout_s" : nil
-        case 0x776F_726B_6572_2E71: return hi == 0x7569_6574 ? "worker.quiet" : nil
-        case 0x776F_726B_666C_6F77:
-            switch hi {
-            case 0x73: return "workflows"
-            case 0x5F_6964: return "workflow_id"
-            case 0x2E67_6574: return "workflow.get"
-            case 0x2E_6C69_7374: return "workflow.list"
-            case 0x2E_7761_6974: return "workflow.wait"
-            case 0x5F_6E61_6D65: return "workflow_name"
-            case 0x5F69_6E70_7574: return "workflow_input"
-            case 0x2E_7375_626D_6974: return "workflow.submit"
-            default: return nil
-            }
-        default: return nil
         }
     }
 }

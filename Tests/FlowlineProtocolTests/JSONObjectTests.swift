@@ -118,14 +118,34 @@ struct JSONObjectTests {
 
     @Test("every known string is recognised by its bytes, and near misses are not")
     func knownStrings() {
-        func match(_ text: String) -> String? {
+        func match(_ text: String) -> (string: String, ordinal: Int)? {
             let bytes = Array(text.utf8)
             return KnownStrings.match(bytes.span, 0..<bytes.count)
         }
-        for string in KnownStrings.all { #expect(match(string) == string) }
+        for (ordinal, string) in KnownStrings.all.enumerated() {
+            #expect(match(string)?.string == string)
+            #expect(match(string)?.ordinal == ordinal, "\(string)")
+        }
         for miss in ["", "i", "ids", "jsonrpc2", "Jsonrpc", "workflow_i", "workflow_idd", "task.complete.", "2.00"] {
             #expect(match(miss) == nil)
         }
         #expect(Set(KnownStrings.all).count == KnownStrings.all.count)
+        // The parser's KeySet has a bit for each.
+        #expect(KnownStrings.all.count <= 128)
+        #expect(KnownStrings.all.allSatisfy { $0.utf8.allSatisfy { $0 < 0x80 } })
+    }
+
+    @Test("repeated keys are merged whether they are known strings, escaped known strings or other strings")
+    func repeatedKeysInEveryForm() throws {
+        #expect(try parse(#"{"id":1,"method":"a","id":2}"#) == ["id": 2, "method": "a"])
+        #expect(try parse(#"{"id":1,"\u0069d":2}"#) == ["id": 2])
+        #expect(try parse(#"{"\u0069d":1,"id":2}"#) == ["id": 2])
+        #expect(try parse(#"{"x":1,"id":2,"x":3}"#) == ["x": 3, "id": 2])
+        let merged = try parse(#"{"id":1,"params":{"id":5,"lease":"l"},"id":2,"jsonrpc":"2.0"}"#)
+        #expect(merged == ["id": 2, "params": ["id": 5, "lease": "l"], "jsonrpc": "2.0"])
+        guard case .object(let object) = merged else { return }
+        #expect(object.keys == ["id", "params", "jsonrpc"])
+        // A precomposed and a decomposed key are one key, as in a dictionary.
+        #expect(try parse(#"{"\u00e9":1,"e\u0301":2}"#) == ["é": 2])
     }
 }
