@@ -24,9 +24,29 @@ public struct LeaseID: Hashable, Comparable, Sendable, CustomStringConvertible {
     public func _rawHashValue(seed: Int) -> Int { IntegerIDHash.mix(rawValue, seed: seed) }
 
     /// Parses the wire form `L<number>`; anything else is no lease of ours.
+    ///
+    /// It accepts exactly what `UInt64(wire.dropFirst())` after `wire.hasPrefix("L")` would (an optional sign, then
+    /// ASCII digits, with `-` only before a zero), reading the UTF-8 once: those two calls cost several hundred
+    /// instructions, and every outcome a worker reports names a lease.
     public init?(wire: String) {
-        guard wire.hasPrefix("L"), let n = UInt64(wire.dropFirst()) else { return nil }
-        rawValue = n
+        var bytes = wire.utf8.makeIterator()
+        guard bytes.next() == UInt8(ascii: "L") else { return nil }
+        var next = bytes.next()
+        let isNegative = next == UInt8(ascii: "-")
+        if isNegative || next == UInt8(ascii: "+") { next = bytes.next() }
+        guard next != nil else { return nil }
+        var value: UInt64 = 0
+        while let byte = next {
+            let digit = byte &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (times10, overflowed) = value.multipliedReportingOverflow(by: 10)
+            let (sum, carried) = times10.addingReportingOverflow(UInt64(digit))
+            guard !overflowed && !carried else { return nil }
+            value = sum
+            next = bytes.next()
+        }
+        guard !isNegative || value == 0 else { return nil }
+        rawValue = value
     }
 }
 
