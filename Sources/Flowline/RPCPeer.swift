@@ -139,18 +139,22 @@ final class RPCPeer {
     }
 
     private func received(_ bytes: [UInt8]) {
-        for frame in framer.feed(bytes) {
+        // Lines are parsed straight from the read buffer. Nothing dispatching a line does touches the framer,
+        // whose access lasts for the whole feed.
+        var isClosing = false
+        framer.feed(bytes[...]) { frame in
+            guard !isClosing else { return }
             switch frame {
             case .tooLong:
+                isClosing = true
                 connection.close()
-                return
             case .line(let line):
                 dispatch(line)
             }
         }
     }
 
-    private func dispatch(_ line: [UInt8]) {
+    private func dispatch(_ line: ArraySlice<UInt8>) {
         let message: RPCMessage
         do {
             message = try RPCMessage.decode(line, using: &parser)

@@ -14,6 +14,15 @@ public struct LineFramer: Sendable {
         case tooLong
     }
 
+    /// One result of framing, handed to `feed(_:_:)`'s body without copying the line.
+    public enum FrameSlice {
+        /// A complete line without its `\n` (or `\r\n`): a slice of the chunk, or of the framer's buffer for a
+        /// line that arrived in pieces. Valid only during the call; copy it to keep it.
+        case line(ArraySlice<UInt8>)
+        /// A line passed `maxLineBytes`; the server answers -32004 with a null id.
+        case tooLong
+    }
+
     /// The most bytes one line may have.
     public let maxLineBytes: Int
     // The start of a line whose `\n` has not arrived yet; never longer than maxLineBytes.
@@ -38,10 +47,23 @@ public struct LineFramer: Sendable {
     /// Feeds one chunk and returns the frames it completes, in order.
     public mutating func feed(_ chunk: ArraySlice<UInt8>) -> [Frame] {
         var frames: [Frame] = []
+        feed(chunk) { frame in
+            switch frame {
+            case .line(let line): frames.append(.line(Array(line)))
+            case .tooLong: frames.append(.tooLong)
+            }
+        }
+        return frames
+    }
+
+    /// Feeds one chunk and calls `body` with each frame it completes, in order. A line that is whole in the chunk
+    /// is handed over as a slice of it, so a reader that only parses its lines copies and allocates nothing per
+    /// line. `body` must not use this framer.
+    public mutating func feed(_ chunk: ArraySlice<UInt8>, _ body: (FrameSlice) -> Void) {
         var start = chunk.startIndex
         while start < chunk.endIndex {
             guard let newline = chunk[start...].firstIndex(of: ASCII.newline) else {
-                append(chunk[start...], to: &frames)
+                append(chunk[start...], body)
                 break
             }
             let rest = chunk[start..<newline]
@@ -50,35 +72,33 @@ public struct LineFramer: Sendable {
                 isDiscarding = false
             } else if partial.count + rest.count > maxLineBytes {
                 partial.removeAll(keepingCapacity: true)
-                frames.append(.tooLong)
+                body(.tooLong)
             } else if partial.isEmpty {
-                // The whole line is in this chunk: copy it once, straight from the chunk.
-                emit(Array(rest), to: &frames)
+                Self.emit(rest, body)
             } else {
                 partial.append(contentsOf: rest)
-                emit(partial, to: &frames)
+                Self.emit(partial[...], body)
                 partial.removeAll(keepingCapacity: true)
             }
         }
-        return frames
     }
 
     /// Buffers the start of a line whose end is not in this chunk, unless that passes the limit.
-    private mutating func append(_ bytes: ArraySlice<UInt8>, to frames: inout [Frame]) {
+    private mutating func append(_ bytes: ArraySlice<UInt8>, _ body: (FrameSlice) -> Void) {
         guard !isDiscarding else { return }
         if partial.count + bytes.count > maxLineBytes {
             // Drop what is held too, so a hostile line never costs more than maxLineBytes of memory.
             partial = []
             isDiscarding = true
-            frames.append(.tooLong)
+            body(.tooLong)
         } else {
             partial.append(contentsOf: bytes)
         }
     }
 
-    private func emit(_ line: [UInt8], to frames: inout [Frame]) {
-        var line = line
-        if line.last == ASCII.carriageReturn { line.removeLast() }
-        if !line.isEmpty { frames.append(.line(line)) }
+    private static func emit(_ line: ArraySlice<UInt8>, _ body: (FrameSlice) -> Void) {
+        // dropLast, not removeLast: shrinking a slice in place could copy the buffer it shares.
+        let line = line.last == ASCII.carriageReturn ? line.dropLast() : line
+        if !line.isEmpty { body(.line(line)) }
     }
 }

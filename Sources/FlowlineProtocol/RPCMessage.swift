@@ -61,6 +61,15 @@ public enum RPCMessage: Equatable, Sendable {
     /// Decodes one line as `decode(_:)` does, parsing it with `parser`, whose storage a connection reuses from line
     /// to line.
     public static func decode(_ line: [UInt8], using parser: inout JSONLineParser) throws(DecodeFailure) -> RPCMessage {
+        try decode(line[...], using: &parser)
+    }
+
+    /// Decodes one line as `decode(_:)` does, from a slice such as `LineFramer` hands over; a parse error's offset
+    /// counts from the slice's start.
+    public static func decode(
+        _ line: ArraySlice<UInt8>,
+        using parser: inout JSONLineParser
+    ) throws(DecodeFailure) -> RPCMessage {
         let json: JSON
         do {
             json = try parser.parse(line)

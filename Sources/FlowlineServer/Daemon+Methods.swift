@@ -5,7 +5,7 @@ import Logging
 
 extension Daemon {
     /// One framed line: decode it, check the session may call, and run the method. Never traps on input.
-    func handleLine(_ line: [UInt8], from connection: Connection) {
+    func handleLine(_ line: ArraySlice<UInt8>, from connection: Connection) {
         let message: RPCMessage
         do {
             message = try RPCMessage.decode(line, using: &lineParser)

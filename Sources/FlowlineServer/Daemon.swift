@@ -175,7 +175,9 @@ public final class Daemon {
 
     private func received(_ bytes: [UInt8], on id: WorkerID) {
         guard let connection = connections[id] else { return }
-        for frame in connection.framer.feed(bytes) {
+        // Lines are parsed straight from the read buffer. Nothing a line's handling does touches the framer, whose
+        // access lasts for the whole feed.
+        connection.framer.feed(bytes[...]) { frame in
             switch frame {
             case .line(let line): handleLine(line, from: connection)
             case .tooLong:
