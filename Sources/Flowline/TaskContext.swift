@@ -35,51 +35,24 @@ public struct TaskContext: Sendable {
     init?(params: JSON, beat: @escaping @Sendable (String, JSON?) -> Void) {
         guard case .object(let members) = params else { return nil }
         // One pass over the members: a lookup per field would scan the object a dozen times per run.
-        var lease: String?
-        var workflowID: String?
-        var taskID: String?
-        var handler: String?
-        var workflowName = ""
-        var attempt = 1
-        var input = JSON.object([:])
-        var deps: [String: JSON] = [:]
-        var workflowInput = JSON.object([:])
-        var deadline: String?
-        var isPoll = false
-        var isRevert = false
-        var result: JSON?
-        for (key, value) in members {
-            switch key {
-            case "lease": lease = value.stringValue
-            case "workflow_id": workflowID = value.stringValue
-            case "task_id": taskID = value.stringValue
-            case "handler": handler = value.stringValue
-            case "workflow_name": workflowName = value.stringValue ?? ""
-            case "attempt": attempt = value.int64Value.flatMap { Int(exactly: $0) } ?? 1
-            case "input": input = value
-            case "deps": deps = value.objectValue?.dictionary ?? [:]
-            case "workflow_input": workflowInput = value
-            case "deadline": deadline = value.stringValue
-            case "poll": isPoll = value.boolValue ?? false
-            case "revert": isRevert = value.boolValue ?? false
-            case "result": result = value
-            default: break
-            }
-        }
-        guard let lease, let workflowID, let taskID, let handler else { return nil }
+        var read = RunParams()
+        for (key, value) in members { read.take(key, value) }
+        guard let lease = read.lease, let workflowID = read.workflowID, let taskID = read.taskID,
+            let handler = read.handler
+        else { return nil }
         leaseID = lease
         self.workflowID = workflowID
-        self.workflowName = workflowName
+        self.workflowName = read.workflowName
         self.taskID = taskID
         self.handler = handler
-        self.attempt = attempt
-        self.input = input
-        self.deps = deps
-        self.workflowInput = workflowInput
-        self.deadline = deadline
-        self.isPoll = isPoll
-        self.isRevert = isRevert
-        self.result = result
+        self.attempt = read.attempt
+        self.input = read.input
+        self.deps = read.deps
+        self.workflowInput = read.workflowInput
+        self.deadline = read.deadline
+        self.isPoll = read.isPoll
+        self.isRevert = read.isRevert
+        self.result = read.result
         self.beat = { progress in beat(lease, progress) }
     }
 
@@ -119,6 +92,62 @@ public struct TaskContext: Sendable {
             return try value.decode(as: T.self)
         } catch {
             throw TaskFailure(type: "bad_input", message: "\(what): \(error)", retryable: false)
+        }
+    }
+}
+
+/// The members of `task.run`'s params, with the defaults of those that may be missing.
+private struct RunParams {
+    var lease: String?
+    var workflowID: String?
+    var taskID: String?
+    var handler: String?
+    var workflowName = ""
+    var attempt = 1
+    var input = JSON.object(JSONObject())
+    var deps: [String: JSON] = [:]
+    var workflowInput = JSON.object(JSONObject())
+    var deadline: String?
+    var isPoll = false
+    var isRevert = false
+    var result: JSON?
+
+    /// Reads one member; unknown ones are ignored.
+    mutating func take(_ key: String, _ value: JSON) {
+        // Grouped by length first: a switch over strings compares the key with each case in turn, and each mismatch
+        // costs a call into the runtime. The names are lowercase ASCII and `_`, which no other string is canonically
+        // equivalent to, so a key equal to one has its length in bytes.
+        switch key.utf8.count {
+        case 4:
+            switch key {
+            case "deps": deps = value.objectValue?.dictionary ?? [:]
+            case "poll": isPoll = value.boolValue ?? false
+            default: break
+            }
+        case 5:
+            switch key {
+            case "lease": lease = value.stringValue
+            case "input": input = value
+            default: break
+            }
+        case 6:
+            switch key {
+            case "revert": isRevert = value.boolValue ?? false
+            case "result": result = value
+            default: break
+            }
+        case 7:
+            switch key {
+            case "task_id": taskID = value.stringValue
+            case "handler": handler = value.stringValue
+            case "attempt": attempt = value.int64Value.flatMap { Int(exactly: $0) } ?? 1
+            default: break
+            }
+        case 8: if key == "deadline" { deadline = value.stringValue }
+        case 11: if key == "workflow_id" { workflowID = value.stringValue }
+        case 13: if key == "workflow_name" { workflowName = value.stringValue ?? "" }
+        case 14: if key == "workflow_input" { workflowInput = value }
+        default: break
         }
     }
 }

@@ -90,6 +90,31 @@ struct WireEncodingTests {
         #expect(try context.dep("a", as: [Int].self) == [1, 2])
         #expect(throws: TaskFailure.self) { try context.input(as: [String].self) }
     }
+
+    @Test func taskRunReadsEveryMemberAndDefaultsTheOptionalOnes() throws {
+        func context(_ text: String) throws -> TaskContext? {
+            TaskContext(params: try JSONParser.parse(Array(text.utf8))) { _, _ in }
+        }
+        let full = try #require(
+            try context(
+                #"{"lease":"L1","workflow_id":"wf-7","workflow_name":"etl","task_id":"split/chunk-3","handler":"p","#
+                    + #""attempt":4,"input":[1],"deps":{},"workflow_input":"w","deadline":"2026-11-23T10:00:00.000Z","#
+                    + #""poll":true,"other":1,"leases":"x","Lease":"y"}"#
+            )
+        )
+        #expect(full.leaseID == "L1" && full.workflowID == "wf-7" && full.workflowName == "etl")
+        #expect(full.taskID == "split/chunk-3" && full.handler == "p" && full.attempt == 4)
+        #expect(full.input == [1] && full.deps.isEmpty && full.workflowInput == "w")
+        #expect(full.deadline == "2026-11-23T10:00:00.000Z" && full.isPoll && !full.isRevert && full.result == nil)
+        let minimal = try #require(try context(#"{"lease":"L2","workflow_id":"w","task_id":"t","handler":"h"}"#))
+        #expect(minimal.workflowName == "" && minimal.attempt == 1 && minimal.input == .object([:]))
+        #expect(minimal.workflowInput == .object([:]) && minimal.deadline == nil && !minimal.isPoll)
+        for missing in ["lease", "workflow_id", "task_id", "handler"] {
+            var members: [String: JSON] = ["lease": "L3", "workflow_id": "w", "task_id": "t", "handler": "h"]
+            members[missing] = nil
+            #expect(TaskContext(params: .object(JSONObject(members))) { _, _ in } == nil, "\(missing)")
+        }
+    }
 }
 
 struct TimestampAndErrorTests {
