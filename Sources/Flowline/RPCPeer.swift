@@ -94,6 +94,15 @@ final class RPCPeer {
     /// Sends a request; `completion` runs once with the result, the error response, or `.connection` when the
     /// connection closes first.
     func call(_ method: String, _ params: JSON, _ completion: @escaping Completion) {
+        call(method, writingParams: { $0.write(params) }, completion)
+    }
+
+    /// Sends a request whose params `writeParams` writes (one object or array); otherwise as `call(_:_:_:)`.
+    func call(
+        _ method: String,
+        writingParams writeParams: (inout JSONWriter) -> Void,
+        _ completion: @escaping Completion
+    ) {
         if let closeReason {
             completion(.failure(closeReason))
             return
@@ -101,7 +110,7 @@ final class RPCPeer {
         let id = nextID
         nextID += 1
         pending[id] = completion
-        send(RPCEncoder.request(id: .int(id), method: method, params: params))
+        send(RPCEncoder.request(id: .int(id), method: method, params: writeParams))
     }
 
     /// Sends a notification (no id, no answer).

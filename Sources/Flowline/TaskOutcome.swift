@@ -38,6 +38,33 @@ public enum TaskOutcome: Sendable, Equatable {
         .fail(type: failure.type, message: failure.message, retryable: failure.retryable)
     }
 
+    /// The outcome's method.
+    var method: String {
+        switch self {
+        case .result: "task.complete"
+        case .await: "task.await"
+        case .spawn: "task.spawn"
+        case .fail: "task.fail"
+        }
+    }
+
+    /// Writes the outcome's params for `lease`: the bytes `JSONWriter.write` gives `message(lease:).params`. A
+    /// result, one per task, is written straight out (`lease` sorts before `result`), without building the object
+    /// around it.
+    func writeParams(lease: String, into w: inout JSONWriter) {
+        switch self {
+        case .result(let result):
+            w.beginObject()
+            w.key("lease")
+            w.string(lease)
+            w.key("result")
+            w.write(result)
+            w.endObject()
+        case .await, .spawn, .fail:
+            w.write(message(lease: lease).params)
+        }
+    }
+
     /// The outcome's method and params for `lease`.
     func message(lease: String) -> (method: String, params: JSON) {
         switch self {

@@ -200,8 +200,11 @@ final class WorkerEngine {
     /// Sends an outcome as a request, so that a graceful stop can wait for the daemon to have taken it.
     private func send(_ outcome: TaskOutcome, _ lease: String) {
         guard let peer else { return }
-        let (method, params) = outcome.message(lease: lease)
-        peer.call(method, params) { [self] _ in drainIfDone() }
+        peer.call(
+            outcome.method,
+            writingParams: { outcome.writeParams(lease: lease, into: &$0) },
+            { [self] _ in drainIfDone() }
+        )
     }
 
     // MARK: - Stopping

@@ -61,6 +61,25 @@ struct WireEncodingTests {
         )
     }
 
+    @Test("an outcome written straight out is byte for byte the line its JSON params give")
+    func directParamsMatchTheJSONPath() {
+        let outcomes: [TaskOutcome] = [
+            .result(["rows": 4]), .result(["z": 1, "a": ["y": "\u{7}", "b": [1.5, nil]]]), .result("text"),
+            .result(nil), .pending, .done(["k": "v"]), .fail(type: "t", message: "m\n\"q\"", retryable: true),
+            .await(.key("k", timeout: .seconds(2))), .await(.sleep(.seconds(1))),
+            .spawn(tasks: [["id": "a"]], output: "a"),
+        ]
+        for outcome in outcomes {
+            for lease in ["L1", "L18446744073709551615", "odd \"lease\""] {
+                let direct = RPCEncoder.request(id: 7, method: outcome.method) {
+                    outcome.writeParams(lease: lease, into: &$0)
+                }
+                let (method, params) = outcome.message(lease: lease)
+                #expect(direct == RPCEncoder.request(id: 7, method: method, params: params), "\(outcome)")
+            }
+        }
+    }
+
     @Test func pollAnswers() {
         #expect(TaskOutcome.pending == .result(["done": false]))
         #expect(TaskOutcome.done("x") == .result(["done": true, "result": "x"]))
