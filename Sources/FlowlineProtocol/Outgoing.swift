@@ -14,14 +14,25 @@ extension Rejection {
 extension RPCEncoder {
     /// The response line for a coordinator reply.
     public static func reply(id: RPCID?, _ reply: Reply) -> [UInt8] {
+        var w = JSONWriter()
+        writeReply(id: id, reply, to: &w)
+        return w.bytes
+    }
+
+    /// Appends `reply(id:_:)`'s line to `buffer` (a connection's output), without an array of its own.
+    public static func reply(id: RPCID?, _ reply: Reply, appendingTo buffer: inout [UInt8]) {
+        appending(to: &buffer) { writeReply(id: id, reply, to: &$0) }
+    }
+
+    private static func writeReply(id: RPCID?, _ reply: Reply, to w: inout JSONWriter) {
         switch reply {
         case .ok:
-            return response(id: id) {
+            writeResponse(id: id, to: &w) {
                 $0.beginObject()
                 $0.endObject()
             }
         case .submitted(let wf, let created):
-            return response(id: id) { w in
+            writeResponse(id: id, to: &w) { w in
                 w.beginObject()
                 w.key(JSONKey.workflowID)
                 w.string(wf.rawValue)
@@ -29,15 +40,15 @@ extension RPCEncoder {
                 w.bool(created)
                 w.endObject()
             }
-        case .workflow(let record): return response(id: id) { $0.workflow(record) }
+        case .workflow(let record): writeResponse(id: id, to: &w) { $0.workflow(record) }
         case .matched(let n):
-            return response(id: id) { w in
+            writeResponse(id: id, to: &w) { w in
                 w.beginObject()
                 w.key("matched")
                 w.int(Int64(n))
                 w.endObject()
             }
-        case .failure(let rejection): return error(id: id, rejection.rpcError)
+        case .failure(let rejection): writeError(id: id, rejection.rpcError, to: &w)
         }
     }
 
@@ -48,7 +59,18 @@ extension RPCEncoder {
         capacity += run.workflowID.rawValue.utf8.count + run.workflowName.utf8.count
         capacity += run.taskID.rawValue.utf8.count + run.handler.utf8.count
         for (dep, result) in run.deps { capacity += dep.rawValue.utf8.count + result.bytes.count + 4 }
-        return notification(start: taskRunStart, capacity: capacity) { w in
+        var w = JSONWriter(capacity: capacity)
+        writeTaskRun(run, to: &w)
+        return w.bytes
+    }
+
+    /// Appends `taskRun(_:)`'s line to `buffer` (a worker's output), without an array of its own.
+    public static func taskRun(_ run: TaskRun, appendingTo buffer: inout [UInt8]) {
+        appending(to: &buffer) { writeTaskRun(run, to: &$0) }
+    }
+
+    private static func writeTaskRun(_ run: TaskRun, to w: inout JSONWriter) {
+        writeNotification(start: taskRunStart, to: &w) { w in
             w.beginObject()
             w.key(JSONKey.lease)
             w.lease(run.lease)

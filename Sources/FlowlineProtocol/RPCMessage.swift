@@ -130,7 +130,14 @@ public enum RPCMessage: Equatable, Sendable {
 public enum RPCEncoder {
     /// `{"jsonrpc":"2.0","id":…,"result":…}\n`, with a null id when `id` is nil. `result` writes one value.
     public static func response(id: RPCID?, result: (inout JSONWriter) -> Void) -> [UInt8] {
-        line(id: id ?? .null) { w in
+        var w = JSONWriter()
+        writeResponse(id: id, to: &w, result: result)
+        return w.bytes
+    }
+
+    /// Writes `response(id:result:)`'s line to `w`.
+    static func writeResponse(id: RPCID?, to w: inout JSONWriter, result: (inout JSONWriter) -> Void) {
+        writeLine(id: id ?? .null, to: &w) { w in
             w.key(JSONKey.result)
             result(&w)
         }
@@ -143,7 +150,14 @@ public enum RPCEncoder {
 
     /// `{"jsonrpc":"2.0","id":…,"error":{"code":…,"message":…,"data":…}}\n`, with a null id when `id` is nil.
     public static func error(id: RPCID?, _ error: RPCError) -> [UInt8] {
-        line(id: id ?? .null) { w in
+        var w = JSONWriter()
+        writeError(id: id, error, to: &w)
+        return w.bytes
+    }
+
+    /// Writes `error(id:_:)`'s line to `w`.
+    static func writeError(id: RPCID?, _ error: RPCError, to w: inout JSONWriter) {
+        writeLine(id: id ?? .null, to: &w) { w in
             w.key(JSONKey.error)
             w.beginObject()
             w.key(JSONKey.code)
@@ -181,6 +195,12 @@ public enum RPCEncoder {
 
     private static func line(id: RPCID?, capacity: Int = 256, _ body: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter(capacity: capacity)
+        writeLine(id: id, to: &w, body)
+        return w.bytes
+    }
+
+    /// Appends one whole line to `w`, which holds only whole lines (or nothing) before.
+    private static func writeLine(id: RPCID?, to w: inout JSONWriter, _ body: (inout JSONWriter) -> Void) {
         w.appendEncoded(lineStart, needsCommaAfter: true)
         if let id {
             w.key(JSONKey.id)
@@ -189,7 +209,15 @@ public enum RPCEncoder {
         body(&w)
         w.endObject()
         w.bytes.append(ASCII.newline)
-        return w.bytes
+    }
+
+    /// Runs `write` on a writer that appends to `buffer`: the bytes are swapped into the writer and back out, so
+    /// a line goes straight into a connection's output instead of into an array of its own that is then copied.
+    static func appending(to buffer: inout [UInt8], _ write: (inout JSONWriter) -> Void) {
+        var w = JSONWriter(capacity: 0)
+        swap(&w.bytes, &buffer)
+        write(&w)
+        swap(&w.bytes, &buffer)
     }
 
     /// `{"jsonrpc":"2.0"`, which every line starts with.
@@ -208,11 +236,16 @@ public enum RPCEncoder {
     /// A notification whose start was encoded by `notificationStart`; `params` writes one object or array.
     static func notification(start: [UInt8], capacity: Int, params: (inout JSONWriter) -> Void) -> [UInt8] {
         var w = JSONWriter(capacity: capacity)
+        writeNotification(start: start, to: &w, params: params)
+        return w.bytes
+    }
+
+    /// Appends `notification(start:capacity:params:)`'s line to `w`, which holds only whole lines before.
+    static func writeNotification(start: [UInt8], to w: inout JSONWriter, params: (inout JSONWriter) -> Void) {
         w.appendEncoded(start, needsCommaAfter: false)
         params(&w)
         w.endObject()
         w.bytes.append(ASCII.newline)
-        return w.bytes
     }
 }
 

@@ -199,14 +199,25 @@ public final class Daemon {
 
     /// Queues bytes for a peer; they are written after the turn's commit.
     func send(_ bytes: [UInt8], to id: WorkerID) {
+        send(to: id) { $0 += bytes }
+    }
+
+    /// Queues what `encode` appends to a peer's output, encoded in place; nothing is encoded for a peer that is
+    /// gone.
+    func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
         if connection.output.isEmpty { turnOutput.append(id) }
-        connection.output += bytes
+        encode(&connection.output)
     }
 
     /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
     func answer(_ bytes: [UInt8], to id: WorkerID, request: RPCID?) {
-        send(bytes, to: id)
+        answer(to: id, request: request) { $0 += bytes }
+    }
+
+    /// Queues the answer `encode` appends to the peer's output, as `answer(_:to:request:)` does.
+    func answer(to id: WorkerID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
+        send(to: id, encode)
         turnReplies.append((id, request))
     }
 
@@ -221,8 +232,10 @@ public final class Daemon {
             switch effect {
             case .reply(let request, let reply):
                 guard let target = requests.removeValue(forKey: request), target.id != nil else { continue }
-                answer(RPCEncoder.reply(id: target.id, reply), to: target.connection, request: target.id)
-            case .runTask(let worker, let run): send(RPCEncoder.taskRun(run), to: worker)
+                answer(to: target.connection, request: target.id) {
+                    RPCEncoder.reply(id: target.id, reply, appendingTo: &$0)
+                }
+            case .runTask(let worker, let run): send(to: worker) { RPCEncoder.taskRun(run, appendingTo: &$0) }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
                 send(RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason), to: worker)
             case .armTimer(let id, let at): turnTimers.append((id, at))

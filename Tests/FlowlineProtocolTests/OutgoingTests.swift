@@ -71,4 +71,24 @@ struct OutgoingTests {
                 == text(RPCEncoder.error(id: -1, .staleLease))
         )
     }
+
+    @Test("lines appended to an output buffer are byte for byte the lines encoded on their own")
+    func appendedLinesMatch() {
+        let replies: [(RPCID?, Reply)] = [
+            (3, .ok), ("x", .submitted(WorkflowID("w\n"), created: false)), (nil, .matched(0)),
+            (-1, .failure(.staleLease)), (4, .failure(.unknownWorkflow(WorkflowID("gone")))),
+        ]
+        let runs = [Self.run(.attempt), Self.run(.poll, deps: [(TaskID("a"), RawJSON("1"))]), Self.run(.revert)]
+        var output = Array("earlier output\n".utf8)
+        var expected = output
+        for (id, reply) in replies {
+            RPCEncoder.reply(id: id, reply, appendingTo: &output)
+            expected += RPCEncoder.reply(id: id, reply)
+            for run in runs {
+                RPCEncoder.taskRun(run, appendingTo: &output)
+                expected += RPCEncoder.taskRun(run)
+            }
+        }
+        #expect(text(output) == text(expected))
+    }
 }
