@@ -96,14 +96,7 @@ struct EnvironmentTests {
                 }
             }
             #expect(visited == Array(10...4000))
-            let left = try env.read { txn in
-                var keys: [Int] = []
-                try txn.forEach(in: db) { key, _ in
-                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-                    return true
-                }
-                return keys
-            }
+            let left = try bigEndianKeys(in: db, of: env)
             let kept = (0..<5000).filter { !(10..<4000).contains($0) || !doomed($0) }
             #expect(left == kept)
             #expect(deleted == 5000 - kept.count)
@@ -132,14 +125,7 @@ struct EnvironmentTests {
             let kept = stride(from: 0, to: 6000, by: 2).filter { !gone.contains($0) }
             #expect(first == sorted.filter { $0 < 6000 && $0 % 2 == 0 }.count)
             #expect(second == 3)
-            let left = try env.read { txn in
-                var keys: [Int] = []
-                try txn.forEach(in: db) { key, _ in
-                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-                    return true
-                }
-                return keys
-            }
+            let left = try bigEndianKeys(in: db, of: env)
             #expect(left == kept)
             #expect(try env.write { txn in try txn.delete(bigEndianKeys: [], in: db) } == 0)
         }
@@ -231,5 +217,17 @@ struct EnvironmentTests {
 enum JournalKeyBytes {
     static func seq(_ n: Int) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: UInt64(n) >> (56 - 8 * UInt64($0))) }
+    }
+}
+
+/// Every key of `db`, read as a big-endian integer, in LMDB's order.
+private func bigEndianKeys(in db: Database, of env: Environment) throws -> [Int] {
+    try env.read { txn in
+        var keys: [Int] = []
+        try txn.forEach(in: db) { key, _ in
+            keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+            return true
+        }
+        return keys
     }
 }
