@@ -1,4 +1,5 @@
 import FlowlineLMDB
+import Synchronization
 import Testing
 
 struct EnvironmentTests {
@@ -72,6 +73,37 @@ struct EnvironmentTests {
                 #expect(visited == 0)
             }
             #expect(try env.write { txn in try txn.last(in: db) }?.value == [0xFF])
+        }
+    }
+
+    @Test("forEachConcurrently hands views of each entry, empty values included, to its thread")
+    func forEachConcurrentlyGivesViewsOfEachEntry() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir + "/env", mapSize: 1 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            let entries: [([UInt8], [UInt8])] = [
+                (bytes("a"), bytes("one")), (bytes("b"), []), (bytes("c"), bytes("three")),
+            ]
+            try env.write { txn in
+                for (key, value) in entries { try txn.put(value, for: key, in: db) }
+            }
+            let seen = Mutex<[([UInt8], [UInt8])]>([])
+            let ended = Mutex(false)
+            try env.read { txn in
+                try txn.forEachConcurrently(in: db) { key, value in
+                    var copied: ([UInt8], [UInt8]) = ([], [])
+                    for i in key.indices { copied.0.append(key[i]) }
+                    for i in value.indices { copied.1.append(value[i]) }
+                    seen.withLock { $0.append(copied) }
+                    return true
+                } end: { error in
+                    ended.withLock { $0 = error == nil }
+                } while: {
+                }
+            }
+            #expect(seen.withLock { $0.map(\.0) } == entries.map(\.0))
+            #expect(seen.withLock { $0.map(\.1) } == entries.map(\.1))
+            #expect(ended.withLock { $0 })
         }
     }
 
