@@ -32,7 +32,12 @@ let package = Package(
         .target(name: "FlowlineLMDB", dependencies: ["CLMDB"], swiftSettings: common),
         .target(name: "FlowlineCore", swiftSettings: safe),
         .target(name: "FlowlineProtocol", dependencies: ["FlowlineCore"], swiftSettings: safe),
-        .target(name: "FlowlineJournal", dependencies: ["FlowlineCore", "FlowlineLMDB"], swiftSettings: safe),
+        // `Lifetimes` lets `ByteReader` hold a `Span` of a record (`@_lifetime`), so that replay decodes records where
+        // LMDB keeps them; Swift 6.3 still marks lifetime annotations experimental.
+        .target(
+            name: "FlowlineJournal", dependencies: ["FlowlineCore", "FlowlineLMDB"],
+            swiftSettings: safe + [.enableExperimentalFeature("Lifetimes")]
+        ),
         .target(
             name: "FlowlineServer",
             dependencies: [

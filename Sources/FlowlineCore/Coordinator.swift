@@ -67,10 +67,12 @@ public struct Coordinator: Sendable {
         state.fold(event)
     }
 
-    /// Replays one step: `replay(step.event)`, with the part of the fold that `ReplayStep` did already.
-    public mutating func replay(_ step: ReplayStep) {
+    /// Replays one step: `replay(step.event)`, with the part of the fold that `ReplayStep` did already. Takes the
+    /// workflow the step built (moves it into the state), so a step replays once.
+    public mutating func replay(_ step: inout ReplayStep) {
         state.isReplaying = true
-        state.fold(step.event, built: step.built)
+        let built = step.built.popLast()
+        state.fold(step.event, built: built)
     }
 
     /// Makes room for `count` more workflows before a replay that submits that many, so that the workflow table

@@ -15,9 +15,9 @@ extension CoordinatorState {
     /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread), or
     /// with the position in `workflows` of the event's workflow when the coordinator has it at hand (used, after a
     /// check, for the events of a dispatch and a completion, instead of hashing the id again).
-    mutating func fold(_ event: Event, built: Workflow?, in hint: WorkflowIndex? = nil) {
+    mutating func fold(_ event: Event, built: consuming Workflow?, in hint: WorkflowIndex? = nil) {
         switch event {
-        case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: built)
+        case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: consume built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
             guard let slot = locate(w, t, hint) else { return }
             modify(slot) { task in
@@ -187,16 +187,21 @@ extension CoordinatorState {
 
     /// Builds the workflow, its tasks and their queue entries before it goes into `workflows`: one insert, and no
     /// lookup to find it again. `built` is what `Workflow(submitted:at:)` made of the same spec, if it ran already.
-    private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: Workflow?) {
+    private mutating func submit(_ spec: WorkflowSpec, at: Instant, built: consuming Workflow?) {
         guard let id = spec.id, workflows.index(forKey: id) == nil else { return }
         admit(spec, id: id, at: at, built: built)
     }
 
     /// The fold of a `.workflowSubmitted` whose id `workflows` does not hold: the coordinator, which has just
     /// checked, calls it directly to save hashing the id again.
-    mutating func admit(_ spec: WorkflowSpec, id: WorkflowID, at: Instant, built: Workflow?) {
+    mutating func admit(_ spec: WorkflowSpec, id: WorkflowID, at: Instant, built: consuming Workflow?) {
         submitted += 1
-        var workflow = built ?? Workflow(submitted: spec, id: id, at: at)
+        var workflow: Workflow
+        // Moved, not copied: a copy would share the tasks, and the first change to one would copy them all.
+        switch consume built {
+        case .some(let built): workflow = built
+        case .none: workflow = Workflow(submitted: spec, id: id, at: at)
+        }
         workflow.number = submitted
         for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
             let ticket = takeTicket()

@@ -3,14 +3,19 @@
 /// build it on the thread that decodes while another folds.
 public struct ReplayStep: Sendable {
     public let event: Event
-    let built: Workflow?
+    /// The workflow a submission makes, if any: at most one element. An array rather than an optional, because a
+    /// step is moved several times on its way to the fold (into its batch, through the pipe), and a workflow held
+    /// inline would make every move a copy of hundreds of bytes; the array is one pointer. `Coordinator.replay`
+    /// moves the workflow out, leaving the array empty: a copy would retain every field, and the first change to
+    /// the workflow's tasks would then copy them all.
+    var built: [Workflow]
 
-    public init(_ event: Event) {
-        self.event = event
+    public init(_ event: consuming Event) {
         if case .workflowSubmitted(let spec, let at) = event, let id = spec.id {
-            built = Workflow(submitted: spec, id: id, at: at)
+            built = [Workflow(submitted: spec, id: id, at: at)]
         } else {
-            built = nil
+            built = []
         }
+        self.event = event
     }
 }

@@ -71,11 +71,18 @@ extension OutputSpan<UInt8> {
 }
 
 /// Reads what `ByteWriter` wrote; every read checks bounds and throws on a short or corrupt record.
-struct ByteReader {
-    let bytes: [UInt8]
+///
+/// Reads a view, not an array, so that replay decodes each record where LMDB keeps it instead of copying it out
+/// first; the view (and so the reader) cannot outlive the bytes it looks at.
+struct ByteReader: ~Escapable {
+    let bytes: Span<UInt8>
     var offset = 0
 
-    init(_ bytes: [UInt8]) { self.bytes = bytes }
+    @_lifetime(copy bytes)
+    init(_ bytes: Span<UInt8>) { self.bytes = bytes }
+
+    @_lifetime(borrow bytes)
+    init(_ bytes: borrowing [UInt8]) { self.bytes = bytes.span }
 
     var isAtEnd: Bool { offset == bytes.count }
 
@@ -88,10 +95,13 @@ struct ByteReader {
     mutating func bool() throws(JournalError) -> Bool { try u8() != 0 }
 
     mutating func u64() throws(JournalError) -> UInt64 {
-        guard offset + 8 <= bytes.count else { throw JournalError(.corrupt, "record ends early") }
+        guard offset <= bytes.count &- 8 else { throw JournalError(.corrupt, "record ends early") }
+        // One slice, whose eight reads the optimizer can see are in bounds: a check per byte cost more than the
+        // shifts.
+        let field = bytes.extracting(offset..<offset &+ 8)
+        offset &+= 8
         var v: UInt64 = 0
-        for i in 0..<8 { v = v << 8 | UInt64(bytes[offset + i]) }
-        offset += 8
+        for i in 0..<8 { v = v &<< 8 | UInt64(field[i]) }
         return v
     }
 
@@ -99,33 +109,46 @@ struct ByteReader {
     mutating func int() throws(JournalError) -> Int { Int(truncatingIfNeeded: try i64()) }
     mutating func double() throws(JournalError) -> Double { Double(bitPattern: try u64()) }
 
-    mutating func blob() throws(JournalError) -> [UInt8] {
+    /// The next length-prefixed run of bytes, as a view of the record.
+    @_lifetime(copy self)
+    private mutating func run() throws(JournalError) -> Span<UInt8> {
         let count = try u64()
-        guard count <= UInt64(bytes.count - offset) else {
+        guard count <= UInt64(bytes.count &- offset) else {
             throw JournalError(.corrupt, "length past the record's end")
         }
-        defer { offset += Int(count) }
+        defer { offset &+= Int(count) }
+        return bytes.extracting(offset..<offset &+ Int(count))
+    }
+
+    mutating func blob() throws(JournalError) -> [UInt8] {
+        let run = try run()
         // The most common payloads (an input of `{}`, a result of `null`) share one array each instead of taking an
         // allocation per record: replay keeps every one of them.
-        if count == 2 && bytes[offset] == UInt8(ascii: "{") && bytes[offset + 1] == UInt8(ascii: "}") {
+        if run.count == 2 && run[0] == UInt8(ascii: "{") && run[1] == UInt8(ascii: "}") {
             return Self.emptyObject
         }
-        if count == 4 && bytes[offset..<offset + 4].elementsEqual(Self.null) { return Self.null }
-        return Array(bytes[offset..<offset + Int(count)])
+        if run.count == 4 && run[0] == UInt8(ascii: "n") && run[1] == UInt8(ascii: "u") && run[2] == UInt8(ascii: "l")
+            && run[3] == UInt8(ascii: "l")
+        {
+            return Self.null
+        }
+        return [UInt8](capacity: run.count) { out in
+            for i in run.indices { out.append(run[i]) }
+        }
     }
 
     private static let emptyObject = Array("{}".utf8)
     private static let null = Array("null".utf8)
 
-    /// A string. The journal wrote valid UTF-8 (it came through the codec or the core), so it is not validated
-    /// again on the recovery path; a corrupt byte would become U+FFFD, not a trap.
+    /// A string. The journal wrote valid UTF-8 (it came through the codec or the core); should a corrupt byte
+    /// slip in, it becomes U+FFFD, not a trap.
     mutating func string() throws(JournalError) -> String {
-        let count = try u64()
-        guard count <= UInt64(bytes.count - offset) else {
-            throw JournalError(.corrupt, "length past the record's end")
+        let run = try run()
+        if let valid = try? UTF8Span(validating: run) { return String(copying: valid) }
+        let bytes = [UInt8](capacity: run.count) { out in
+            for i in run.indices { out.append(run[i]) }
         }
-        defer { offset += Int(count) }
-        return String(decoding: bytes[offset..<offset + Int(count)], as: UTF8.self)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     mutating func optional<T>(_ read: (inout ByteReader) throws(JournalError) -> T) throws(JournalError) -> T? {

@@ -82,7 +82,10 @@ public enum EventCodec {
     static let workflowSubmittedPrefix: [UInt8] = [version, 1]
 
     /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
-    public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event {
+    public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event { try decode(bytes.span) }
+
+    /// `decode`, reading the record where it lies (replay hands in LMDB's memory, valid only inside the transaction).
+    public static func decode(_ bytes: Span<UInt8>) throws(JournalError) -> Event {
         var r = ByteReader(bytes)
         let v = try r.u8()
         guard v == version else {

@@ -67,26 +67,27 @@ extension JournalStore {
     /// Calls `body` with each event from `seq` on, in seq order, as a `ReplayStep`, until it returns `false`, in
     /// one read transaction. The records are read, decoded and made into steps on a second thread, up to four
     /// batches of 1,024 ahead of `body` (recovery folds while the next records are decoded), and the steps `body`
-    /// is done with are destroyed there too. Throws `JournalError` for a record that does not decode (after `body`
-    /// had every event before it) and for storage failures; rethrows `body`'s errors.
-    public func replaySteps(from seq: UInt64 = 1, _ body: (ReplayStep) throws -> Bool) throws {
+    /// is done with are destroyed there too. `body` gets each step in place (`Coordinator.replay` moves the built
+    /// workflow out of it): no step is copied on the way. Throws `JournalError` for a record that does not decode
+    /// (after `body` had every event before it) and for storage failures; rethrows `body`'s errors.
+    public func replaySteps(from seq: UInt64 = 1, _ body: (inout ReplayStep) throws -> Bool) throws {
         let directory = self.directory
         let pipe = StepPipe()
         do {
             try environment.read { txn in
                 try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq)) { key, value in
-                    guard JournalKey.seq(decoding: key) != nil else {
+                    guard key.count == 8 else {
                         throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
                     }
-                    return pipe.add(ReplayStep(try EventCodec.decode(value)))
+                    return try pipe.add { () throws(JournalError) in ReplayStep(try EventCodec.decode(value)) }
                 } end: { error in
                     pipe.close(error)
                 } while: {
                     defer { pipe.stop() }
                     var spent: [ReplayStep] = []
-                    while let batch = try pipe.next(returning: spent) {
-                        for step in batch {
-                            guard try body(step) else { return }
+                    while var batch = try pipe.next(returning: spent) {
+                        for i in batch.indices {
+                            guard try body(&batch[i]) else { return }
                         }
                         spent = batch
                     }
@@ -118,14 +119,14 @@ private final class StepPipe: Sendable {
     /// The batch being filled, used by the reading thread only (the mutex is never contended).
     private let filling = Mutex<[ReplayStep]>([])
 
-    /// Reader: adds a step; `false` once the folding side stopped.
-    func add(_ step: ReplayStep) -> Bool {
-        let full = filling.withLock { batch -> [ReplayStep]? in
+    /// Reader: adds the step `make` makes (made in place in the batch, not copied into it); `false` once the
+    /// folding side stopped. Rethrows what `make` threw.
+    func add(_ make: () throws(JournalError) -> ReplayStep) throws(JournalError) -> Bool {
+        let full = try filling.withLock { (batch) throws(JournalError) -> [ReplayStep]? in
             if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
-            batch.append(step)
+            batch.append(try make())
             guard batch.count == Self.batchSize else { return nil }
-            defer { batch = [] }
-            return batch
+            return batch.take()
         }
         guard let full else { return true }
         return send(full)
@@ -140,10 +141,7 @@ private final class StepPipe: Sendable {
             case let error as LMDBError: JournalError(error)
             case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
             }
-        let rest = filling.withLock { batch in
-            defer { batch = [] }
-            return batch
-        }
+        let rest = filling.withLock { batch in batch.take() }
         if !rest.isEmpty { _ = send(rest) }
         state.withLock { state in
             guard !state.isClosed else { return }
@@ -153,11 +151,14 @@ private final class StepPipe: Sendable {
         ready.signal()
     }
 
-    private func send(_ batch: [ReplayStep]) -> Bool {
+    /// Moves `batch` into the queue: were a reference left here, the folding side could find the batch shared
+    /// and copy all of it when it first changes a step.
+    private func send(_ batch: consuming [ReplayStep]) -> Bool {
         if state.withLock({ $0.isStopped }) { return false }
         room.wait()
+        var batch = consume batch
         let (stopped, spent) = state.withLock { state in
-            if !state.isStopped { state.batches.append(batch) }
+            if !state.isStopped { state.batches.append(batch.take()) }
             defer { state.spent = [] }
             return (state.isStopped, state.spent)
         }
@@ -189,5 +190,14 @@ private final class StepPipe: Sendable {
     func stop() {
         state.withLock { $0.isStopped = true }
         room.signal()
+    }
+}
+
+extension Array {
+    /// The contents, leaving the array empty: a move, so the caller holds the only reference.
+    fileprivate mutating func take() -> [Element] {
+        var taken: [Element] = []
+        swap(&self, &taken)
+        return taken
     }
 }

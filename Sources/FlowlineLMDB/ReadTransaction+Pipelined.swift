@@ -2,7 +2,8 @@ internal import Dispatch
 
 extension ReadTransaction {
     /// Runs `forEach` on a second thread while the calling thread runs `work`: `body` gets each key and value of
-    /// `db` from the first key >= `key` (or the first key), on that thread, until it returns `false`; then `end`
+    /// `db` from the first key >= `key` (or the first key), on that thread, until it returns `false`, as views into
+    /// the map that are valid only during that call (nothing is copied per entry); then `end`
     /// gets, on that thread too, what stopped it: `nil` (the last entry, or `false`), or what `body` threw, or an
     /// `LMDBError` from `mdb_cursor_get`. How `body` and `work` talk (a queue one fills and the other drains) is
     /// the caller's business. Rethrows what `work` threw.
@@ -13,7 +14,7 @@ extension ReadTransaction {
     public func forEachConcurrently(
         in db: Database,
         from key: [UInt8]? = nil,
-        _ body: @escaping @Sendable (_ key: [UInt8], _ value: [UInt8]) throws -> Bool,
+        _ body: @escaping @Sendable (_ key: Span<UInt8>, _ value: Span<UInt8>) throws -> Bool,
         end: @escaping @Sendable ((any Error)?) -> Void,
         while work: () throws -> Void
     ) throws {
@@ -22,7 +23,7 @@ extension ReadTransaction {
         DispatchQueue.global().async {
             defer { finished.signal() }
             do {
-                try reader.handle.forEach(in: db, from: key, body)
+                try reader.handle.forEachInPlace(in: db, from: key, body)
                 end(nil)
             } catch {
                 end(error)

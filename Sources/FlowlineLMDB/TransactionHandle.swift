@@ -127,6 +127,28 @@ internal import CLMDB
         if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
     }
 
+    /// `forEach`, with views of the key and value where they lie in the map instead of copies: nothing is copied
+    /// or allocated per entry. The views are valid only inside `body` (LMDB keeps the memory valid until the
+    /// transaction's next write or its end), and `Span` cannot escape it.
+    func forEachInPlace(
+        in db: Database,
+        from start: [UInt8]?,
+        _ body: (Span<UInt8>, Span<UInt8>) throws -> Bool
+    ) throws {
+        let cursor = try unsafe openCursor(db)
+        defer { unsafe mdb_cursor_close(cursor) }
+        var key = unsafe MDB_val()
+        var value = unsafe MDB_val()
+        var rc = unsafe position(cursor, at: start, &key, &value)
+        while rc == MDB_SUCCESS {
+            let keyBytes = unsafe Span(_unsafeElements: key.bytes)
+            let valueBytes = unsafe Span(_unsafeElements: value.bytes)
+            guard try body(keyBytes, valueBytes) else { return }
+            rc = unsafe mdb_cursor_get(cursor, &key, &value, MDB_NEXT)
+        }
+        if rc != MDB_NOTFOUND { try check(rc, "mdb_cursor_get") }
+    }
+
     func forEach(
         in db: Database,
         from start: [UInt8]?,
@@ -228,6 +250,13 @@ extension MDB_val {
     /// (this module never passes `MDB_RESERVE`), so dropping `const` is sound.
     @unsafe init(_ bytes: UnsafeRawBufferPointer) {
         unsafe self.init(mv_size: bytes.count, mv_data: unsafe UnsafeMutableRawPointer(mutating: bytes.baseAddress))
+    }
+}
+
+extension MDB_val {
+    /// The bytes this value points at (an empty buffer for an empty value, whose `mv_data` may be null).
+    @unsafe var bytes: UnsafeBufferPointer<UInt8> {
+        unsafe UnsafeBufferPointer(start: mv_data?.assumingMemoryBound(to: UInt8.self), count: mv_size)
     }
 }
 

@@ -88,17 +88,16 @@ public final class Daemon {
         var lastDirty = WorkflowID("")
         var count = 0
         try journal.replaySteps(from: from) { step in
-            coordinator.replay(step)
-            let event = step.event
+            coordinator.replay(&step)
             // What changed after the checkpoint must be in the next one (without a checkpoint, everything is;
             // see below). A workflow's events mostly come in runs, so checking the last one spares most hashing.
             if from == 1 {
                 // Collected once after the replay.
-            } else if case .workflowsCompacted(let ids, _) = event {
+            } else if case .workflowsCompacted(let ids, _) = step.event {
                 dirty.formUnion(ids)
-            } else if !event.workflowID.rawValue.isEmpty && event.workflowID != lastDirty {
-                dirty.insert(event.workflowID)
-                lastDirty = event.workflowID
+            } else if !step.event.workflowID.rawValue.isEmpty && step.event.workflowID != lastDirty {
+                dirty.insert(step.event.workflowID)
+                lastDirty = step.event.workflowID
             }
             count += 1
             return true

@@ -31,7 +31,8 @@ struct ReplayTests {
         for event in h.journal {
             applied.apply(event)
             byEvent.replay(event)
-            byStep.replay(ReplayStep(event))
+            var step = ReplayStep(event)
+            byStep.replay(&step)
         }
         #expect(byStep.state.workflows == applied.state.workflows, "seed \(seed)")
         let at = Instant(milliseconds: now + 1)

@@ -43,7 +43,8 @@ struct StateCountTests {
         for event in h.journal {
             applied.apply(event)
             replayed.replay(event)
-            stepped.replay(ReplayStep(event))
+            var step = ReplayStep(event)
+            stepped.replay(&step)
         }
         expectCountsMatchRecount(applied.state, "seed \(seed) after apply")
         #expect(applied.state.workflowCounts == live.workflowCounts, "seed \(seed): apply")

@@ -54,7 +54,41 @@ struct ByteCodingTests {
             #expect(try r.i64() == -2)
             #expect(try r.double() == -0.5)
             #expect(try r.bool())
-            #expect(r.isAtEnd)
+            let isAtEnd = r.isAtEnd  // #expect cannot look into a non-escapable value.
+            #expect(isAtEnd)
+        }
+    }
+
+    @Test("strings decode from a view: short and long, ASCII or not; bytes that are not UTF-8 become U+FFFD")
+    func stringsDecodeFromAView() throws {
+        let texts = [
+            "", "t", "noop", "wf-123456", "exactly16bytes!!", String(repeating: "long-id-", count: 12), "wörk/é",
+        ]
+        var w = ByteWriter()
+        for text in texts { w.string(text) }
+        w.u64(3)
+        w.u8(0x66)
+        w.u8(0xFF)
+        w.u8(0x6F)
+        var r = ByteReader(w.bytes.span)
+        for text in texts { #expect(try r.string() == text) }
+        #expect(try r.string() == "f\u{FFFD}o")
+        let isAtEnd = r.isAtEnd
+        #expect(isAtEnd)
+    }
+
+    @Test("a length or count that runs past the record is corrupt, however large")
+    func hugeLengthsAreCorrupt() {
+        var w = ByteWriter()
+        w.u8(EventCodec.version)
+        w.u8(8)
+        w.i64(0)
+        for length in [9, UInt64(Int.max), UInt64(Int.max) + 1, .max] {
+            var record = w
+            record.u64(length)
+            record.u8(UInt8(ascii: "w"))
+            let error = #expect(throws: JournalError.self) { try EventCodec.decode(record.bytes) }
+            #expect(error?.code == .corrupt, "length \(length)")
         }
     }
 

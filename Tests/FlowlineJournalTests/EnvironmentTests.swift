@@ -1,4 +1,5 @@
 import FlowlineLMDB
+import Synchronization
 import Testing
 
 struct EnvironmentTests {
@@ -75,6 +76,37 @@ struct EnvironmentTests {
         }
     }
 
+    @Test("forEachConcurrently hands views of each entry, empty values included, to its thread")
+    func forEachConcurrentlyGivesViewsOfEachEntry() throws {
+        try withTemporaryDirectory { dir in
+            let env = try Environment(path: dir + "/env", mapSize: 1 << 20)
+            let db = try env.openDatabase("kv", create: true)
+            let entries: [([UInt8], [UInt8])] = [
+                (bytes("a"), bytes("one")), (bytes("b"), []), (bytes("c"), bytes("three")),
+            ]
+            try env.write { txn in
+                for (key, value) in entries { try txn.put(value, for: key, in: db) }
+            }
+            let seen = Mutex<[([UInt8], [UInt8])]>([])
+            let ended = Mutex(false)
+            try env.read { txn in
+                try txn.forEachConcurrently(in: db) { key, value in
+                    var copied: ([UInt8], [UInt8]) = ([], [])
+                    for i in key.indices { copied.0.append(key[i]) }
+                    for i in value.indices { copied.1.append(value[i]) }
+                    seen.withLock { $0.append(copied) }
+                    return true
+                } end: { error in
+                    ended.withLock { $0 = error == nil }
+                } while: {
+                }
+            }
+            #expect(seen.withLock { $0.map(\.0) } == entries.map(\.0))
+            #expect(seen.withLock { $0.map(\.1) } == entries.map(\.1))
+            #expect(ended.withLock { $0 })
+        }
+    }
+
     @Test func forEachDeletingRemovesTheChosenEntriesAndStops() throws {
         try withTemporaryDirectory { dir in
             let env = try Environment(path: dir, mapSize: 16 << 20)
@@ -96,14 +128,7 @@ struct EnvironmentTests {
                 }
             }
             #expect(visited == Array(10...4000))
-            let left = try env.read { txn in
-                var keys: [Int] = []
-                try txn.forEach(in: db) { key, _ in
-                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-                    return true
-                }
-                return keys
-            }
+            let left = try bigEndianKeys(in: db, of: env)
             let kept = (0..<5000).filter { !(10..<4000).contains($0) || !doomed($0) }
             #expect(left == kept)
             #expect(deleted == 5000 - kept.count)
@@ -132,14 +157,7 @@ struct EnvironmentTests {
             let kept = stride(from: 0, to: 6000, by: 2).filter { !gone.contains($0) }
             #expect(first == sorted.filter { $0 < 6000 && $0 % 2 == 0 }.count)
             #expect(second == 3)
-            let left = try env.read { txn in
-                var keys: [Int] = []
-                try txn.forEach(in: db) { key, _ in
-                    keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
-                    return true
-                }
-                return keys
-            }
+            let left = try bigEndianKeys(in: db, of: env)
             #expect(left == kept)
             #expect(try env.write { txn in try txn.delete(bigEndianKeys: [], in: db) } == 0)
         }
@@ -231,5 +249,17 @@ struct EnvironmentTests {
 enum JournalKeyBytes {
     static func seq(_ n: Int) -> [UInt8] {
         (0..<8).map { UInt8(truncatingIfNeeded: UInt64(n) >> (56 - 8 * UInt64($0))) }
+    }
+}
+
+/// Every key of `db`, read as a big-endian integer, in LMDB's order.
+private func bigEndianKeys(in db: Database, of env: Environment) throws -> [Int] {
+    try env.read { txn in
+        var keys: [Int] = []
+        try txn.forEach(in: db) { key, _ in
+            keys.append(Int(key.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }))
+            return true
+        }
+        return keys
     }
 }

@@ -79,4 +79,18 @@ struct EventCodecTests {
         #expect(throws: JournalError.self) { try EventCodec.decode([9, 1, 0, 0, 0, 0, 0, 0, 0, 0]) }
         #expect(throws: JournalError.self) { try EventCodec.decode(bytes + [0]) }
     }
+
+    /// Replay decodes views into LMDB's memory, where the next record follows: the view's end, not the memory's,
+    /// must bound every read.
+    @Test("a record cut short inside a longer buffer is corrupt at every cut", arguments: events)
+    func viewsEndWhereTheyAreCut(event: Event) throws {
+        let bytes = EventCodec.encode(event)
+        let memory = bytes + bytes
+        #expect(try EventCodec.decode(memory.span.extracting(0..<bytes.count)) == event)
+        #expect(try EventCodec.decode(memory.span.extracting(bytes.count..<memory.count)) == event)
+        for cut in 0..<bytes.count {
+            let error = #expect(throws: JournalError.self) { try EventCodec.decode(memory.span.extracting(0..<cut)) }
+            #expect(error?.code == .corrupt, "cut at \(cut) of \(bytes.count)")
+        }
+    }
 }
