@@ -170,6 +170,16 @@ var dataDirectories = 0
     dataDirectories += 1
     return context.scratch + "/data\(dataDirectories)"
 }
+/// Deletes the data directories of finished runs (all but `kept`), then flushes what is still dirty in the page
+/// cache: with --sync none the kernel writes a journal back about 30 s later, in the middle of whatever runs then,
+/// and a figure must not pay for an earlier run's writeback. Deleting first means that writeback never happens.
+@MainActor func settle(keeping kept: Set<String> = []) {
+    for n in stride(from: 1, through: dataDirectories, by: 1) {
+        let path = context.scratch + "/data\(n)"
+        if !kept.contains(path) { try? FileManager.default.removeItem(atPath: path) }
+    }
+    sync()
+}
 
 var figures: [Figure] = []
 @MainActor func record(_ figure: Figure) {
@@ -248,6 +258,7 @@ if options.only.contains("w1") {
             // each run has a fresh daemon and workers, and the figure is their median.
             var rates: [Double] = []
             for _ in 0..<max(1, options.w1Runs) {
+                settle()
                 let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: sync)
                 defer { daemon.stop() }
                 rates.append(try w1(port: daemon.port, workerKind: kind, options: opts, context: context))
@@ -276,6 +287,7 @@ if options.only.contains("w1") {
 
 if options.only.contains("w2") {
     for sync in options.syncModes {
+        settle()
         let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: sync)
         defer { daemon.stop() }
         let seconds = try w2(port: daemon.port, options: options, context: context)
@@ -300,7 +312,9 @@ if options.only.contains("w2") {
 
 if options.only.contains("w3") {
     for sync in options.syncModes {
-        let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: sync)
+        settle()
+        let data = freshData()
+        let daemon = try BenchDaemon(binary: context.flowlined, data: data, sync: sync)
         defer { daemon.stop() }
         // This disk's sync latency swings several-fold from minute to minute (a shared virtual disk), so the
         // commit limit is measured again right beside the chain.
@@ -313,6 +327,7 @@ if options.only.contains("w3") {
                 unit: "commits/s"
             )
         )
+        settle(keeping: [data])
         let r = try w3(port: daemon.port, options: options, context: context)
         // A step is at least one commit (the completion) and one round trip (task.complete in, task.run out).
         let limit = 1e3 / commits + rttMicros / 1e3
@@ -349,6 +364,8 @@ if options.only.contains("recovery") {
     let t0 = monotonicSeconds()
     let events = try generateJournal(directory: data, events: options.recoveryEvents)
     log("generated \(events) events in \(format(monotonicSeconds() - t0)) s")
+    // The generator commits without syncing; its pages go to disk now, not during the replay being timed.
+    settle(keeping: [data])
     let scan = try rawScanRate(directory: data)
     let empty = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: "full")
     empty.stop()
@@ -430,6 +447,7 @@ if options.only.contains("recovery") {
 }
 
 if options.only.contains("memory") {
+    settle()
     let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: "none")
     defer { daemon.stop() }
     let client = try RPCClient(port: daemon.port)
@@ -441,17 +459,22 @@ if options.only.contains("memory") {
     var acknowledged = 0
     var sent = 0
     var failures = 0
-    _ = run(client.loop, seconds: 1200, afterEachTurn: { client.peer.flush() }) {
-        while sent < options.memoryWorkflows && sent - acknowledged < 16 {
-            client.queue("workflow.submit", #"{"name":"pending","tasks":[\#(tasks)]}"#) { answer in
-                acknowledged += 1
-                if answer["error"] != nil { failures += 1 }
+    _ = run(
+        client.loop,
+        seconds: 1200,
+        afterEachTurn: { client.peer.flush() },
+        until: {
+            while sent < options.memoryWorkflows && sent - acknowledged < 16 {
+                client.queue("workflow.submit", #"{"name":"pending","tasks":[\#(tasks)]}"#) { answer in
+                    acknowledged += 1
+                    if answer["error"] != nil { failures += 1 }
+                }
+                sent += 1
             }
-            sent += 1
+            client.peer.flush()
+            return acknowledged >= options.memoryWorkflows
         }
-        client.peer.flush()
-        return acknowledged >= options.memoryWorkflows
-    }
+    )
     guard failures == 0, acknowledged == options.memoryWorkflows else {
         throw BenchError("memory: \(failures) submits failed")
     }
