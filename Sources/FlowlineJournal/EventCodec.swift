@@ -81,6 +81,9 @@ public enum EventCodec {
     /// size its tables before replaying).
     static let workflowSubmittedPrefix: [UInt8] = [version, 1]
 
+    /// The id of the workflow a record belongs to ("" for records of none), as the daemon indexes it.
+    static func workflowID(of bytes: [UInt8]) throws(JournalError) -> String { try decode(bytes).workflowID.rawValue }
+
     /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
     public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event { try decode(bytes.span) }
 

@@ -30,10 +30,12 @@ extension JournalStore {
         precondition(!isReadOnly, "JournalStore.commit on the read-only journal at \(directory)")
         let first = lastSeq + 1
         let maxKeySize = environment.maxKeySize
+        // A purge walks the index, so it needs every entry; a checkpoint is a good time to catch up.
+        let deferring = batch.purge.isEmpty && batch.checkpoint == nil && mayDeferIndex(of: batch.records.count)
         do throws(LMDBError) {
             try growingMap { () throws(LMDBError) in
                 try lmdbWrite { txn in
-                    try putRecords(batch.records, from: first, in: txn)
+                    try putRecords(batch.records, from: first, in: txn, deferringIndex: deferring)
                     try purge(batch.purge, in: txn, maxKeySize: maxKeySize)
                     for (id, bytes) in batch.snapshots {
                         let key = JournalKey.snapshot(id, maxKeySize: maxKeySize)
@@ -49,6 +51,7 @@ extension JournalStore {
         } catch {
             throw JournalError(error)
         }
+        didPutRecords(batch.records, from: first, deferringIndex: deferring)
         didCommit(lastSeq: first - 1 + UInt64(batch.records.count))
         return batch.records.isEmpty ? nil : first
     }

@@ -7,8 +7,10 @@ internal import FlowlineLMDB
 /// layout. Loop thread only (not `Sendable`). One writer at a time; any number of read-only stores, in other
 /// processes, may read while it writes (open the same directory at most once per process).
 public final class JournalStore {
-    /// The layout this build writes and the newest it reads.
-    static let currentFormat = 1
+    /// The layout this build writes and the newest it reads. 1: every record has its `by_workflow` entry. 2: records
+    /// after `meta` key `indexed_through` may lack theirs (see `indexDeferral`); a writer upgrades a 1 when it opens
+    /// it, so that an older build, which would take the index for complete, refuses the journal.
+    static let currentFormat = 2
 
     /// The directory, as given.
     public let directory: String
@@ -29,6 +31,18 @@ public final class JournalStore {
     let snapshots: Database
     /// The `by_workflow` entries of the batch being committed; kept so that its buffers are reused.
     var indexBatch = EntryBatch()
+    /// How many records may wait for their `by_workflow` entries; 0 (the default) has every commit write its own.
+    ///
+    /// The daemon defers them because the index's leaf page is one more page for a small commit to sync: on the
+    /// development disk a synced commit of one record took 234–312 µs at p50 and 287–425 µs with its index entry
+    /// (`tools/probes/lmdb_commit_cost.c`). Deferred entries are written by the first commit that would take them
+    /// past this count, purges or writes a checkpoint, and by `append`. Meanwhile `meta` key `indexed_through`
+    /// holds the seq after which records may lack entries: readers scan those records, and a writer that opens
+    /// the journal indexes them first, so a crash loses no entry. No key: every record is indexed.
+    public var indexDeferral = 0
+    /// Workflow ids and seqs of committed records whose `by_workflow` entries are not written yet.
+    var pendingIndex: [(workflowID: String, seq: UInt64)] = []
+    static let indexedThroughKey = Array("indexed_through".utf8)
 
     /// Opens the journal in `directory`, creating the directory (like `mkdir -p`) and an empty journal if needed.
     ///
@@ -65,6 +79,7 @@ public final class JournalStore {
             self.environment = environment
             self.events = events
             self.meta = meta
+            if !readOnly { try prepareForWriting() }
         } catch let error as LMDBError {
             throw JournalError(error)
         } catch let error as JournalError {
@@ -93,6 +108,7 @@ public final class JournalStore {
         } catch {
             throw JournalError(error)
         }
+        didPutRecords(records, from: first, deferringIndex: false)
         lastSeq = first + UInt64(records.count - 1)
         commits += 1
         return first
@@ -135,7 +151,8 @@ public final class JournalStore {
         }
     }
 
-    /// The records of workflow `id`, in seq order.
+    /// The records of workflow `id`, in seq order: those `by_workflow` names, then those after `indexed_through`
+    /// (at most `indexDeferral` and a commit's worth), found by decoding each.
     public func records(ofWorkflow id: String) throws(JournalError) -> [(seq: UInt64, bytes: [UInt8])] {
         let workflow = JournalKey.Workflow(id, maxKeySize: environment.maxKeySize)
         return try journalOperation {
@@ -146,14 +163,27 @@ public final class JournalStore {
                     if let seq = workflow.seq(ofKey: key, value: value) { seqs.append(seq) }
                     return true
                 }
-                return try seqs.map { seq in
-                    guard let bytes = try txn.get(JournalKey.seq(seq), in: events) else {
-                        throw JournalError(.corrupt, "by_workflow names missing record \(seq) in \(directory)")
+                if let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) {
+                    var tail: [(seq: UInt64, bytes: [UInt8])] = []
+                    try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
+                        guard let seq = JournalKey.seq(decoding: key) else { throw Self.badKey(key, in: "events") }
+                        if try EventCodec.workflowID(of: value) == id { tail.append((seq, value)) }
+                        return true
                     }
-                    return (seq, bytes)
+                    // An entry past `indexed_through` can only repeat a record the scan found.
+                    seqs.removeAll { $0 > through }
+                    return try seqs.map { seq in try record(seq, in: txn) } + tail
                 }
+                return try seqs.map { seq in try record(seq, in: txn) }
             }
         }
+    }
+
+    private func record(_ seq: UInt64, in txn: borrowing ReadTransaction) throws -> (seq: UInt64, bytes: [UInt8]) {
+        guard let bytes = try txn.get(JournalKey.seq(seq), in: events) else {
+            throw JournalError(.corrupt, "by_workflow names missing record \(seq) in \(directory)")
+        }
+        return (seq, bytes)
     }
 
     /// The metadata value under `key`, or `nil`.
@@ -206,15 +236,26 @@ public final class JournalStore {
         commits += 1
     }
 
-    /// Puts `records` as seqs `first`, `first + 1`, ... with their `by_workflow` entries.
+    /// Puts `records` as seqs `first`, `first + 1`, ... with their `by_workflow` entries and the deferred ones, or,
+    /// when `deferringIndex`, without any (see `indexDeferral`). `didPutRecords` must follow a successful commit.
     func putRecords(
         _ records: [(workflowID: String, bytes: [UInt8])],
         from first: UInt64,
-        in txn: borrowing WriteTransaction
+        in txn: borrowing WriteTransaction,
+        deferringIndex: Bool = false
     ) throws(LMDBError) {
-        guard !records.isEmpty else { return }
-        // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
-        try txn.append(records.map(\.bytes), bigEndianKeysFrom: first, in: events)
+        if !records.isEmpty {
+            // Seqs only grow, so every record key sorts last: MDB_APPEND skips the search and fills pages.
+            try txn.append(records.map(\.bytes), bigEndianKeysFrom: first, in: events)
+        }
+        if deferringIndex {
+            // The first deferred record starts the unindexed tail.
+            if pendingIndex.isEmpty && !records.isEmpty {
+                try txn.put(JournalKey.seq(first - 1), for: Self.indexedThroughKey, in: meta)
+            }
+            return
+        }
+        guard !records.isEmpty || !pendingIndex.isEmpty else { return }
         // The index keys lead with the workflow id, so a turn's entries land all over the tree. Sorted, they come
         // in page order, and one cursor then finds most of them on the leaf page it already stands on instead of
         // searching from the root for each (LMDB stores the same entries whatever the order of the puts).
@@ -225,6 +266,9 @@ public final class JournalStore {
         indexBatch = EntryBatch()
         defer { indexBatch = batch }
         batch.removeAll()
+        for (id, seq) in pendingIndex {
+            batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
+        }
         var seq = first
         for record in records {
             let id = record.workflowID
@@ -233,6 +277,55 @@ public final class JournalStore {
         }
         batch.sortByKey()
         try txn.put(batch, in: byWorkflow)
+        if !pendingIndex.isEmpty { _ = try txn.delete(Self.indexedThroughKey, in: meta) }
+    }
+
+    /// Notes what a committed `putRecords` left unindexed.
+    func didPutRecords(_ records: [(workflowID: String, bytes: [UInt8])], from first: UInt64, deferringIndex: Bool) {
+        guard deferringIndex else { return pendingIndex.removeAll(keepingCapacity: true) }
+        var seq = first
+        for record in records {
+            pendingIndex.append((record.workflowID, seq))
+            seq += 1
+        }
+    }
+
+    /// Whether a commit of `records` may leave their index entries for later (see `indexDeferral`).
+    func mayDeferIndex(of records: Int) -> Bool { pendingIndex.count + records < indexDeferral }
+
+    /// `indexed_through`'s value, or nil when every record is indexed.
+    static func indexedThrough(_ value: [UInt8]?) throws(JournalError) -> UInt64? {
+        guard let value else { return nil }
+        guard let seq = JournalKey.seq(decoding: value) else {
+            throw JournalError(.corrupt, "meta key indexed_through holds \(value.count) bytes, not a seq")
+        }
+        return seq
+    }
+
+    /// Upgrades format 1, then writes the `by_workflow` entries of the records after `indexed_through` (a writer
+    /// that stopped with entries deferred), decoding each record for its workflow id, and drops the key.
+    private func prepareForWriting() throws(JournalError) {
+        try journalOperation {
+            try environment.write { txn in
+                if try txn.get(Self.formatKey, in: meta) != Array(String(Self.currentFormat).utf8) {
+                    try txn.put(Array(String(Self.currentFormat).utf8), for: Self.formatKey, in: meta)
+                }
+                guard let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) else {
+                    return
+                }
+                let maxKeySize = environment.maxKeySize
+                var batch = EntryBatch()
+                try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
+                    guard let seq = JournalKey.seq(decoding: key) else { throw Self.badKey(key, in: "events") }
+                    let id = try EventCodec.workflowID(of: value)
+                    batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
+                    return true
+                }
+                batch.sortByKey()
+                try txn.put(batch, in: byWorkflow)
+                _ = try txn.delete(Self.indexedThroughKey, in: meta)
+            }
+        }
     }
 
     private static func initializeFormat(

@@ -60,6 +60,9 @@ public final class Daemon {
             mapSize: min(configuration.mapSize, configuration.maxMapSize)
         )
         journal.maxMapSize = configuration.maxMapSize
+        // A turn's commit then syncs the records' pages without the index's; the index catches up every 2,048
+        // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
+        journal.indexDeferral = 2048
         self.startedAt = Clock.now()
         self.lastCheckpoint = startedAt
         self.lastCompaction = startedAt

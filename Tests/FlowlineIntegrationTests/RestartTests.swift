@@ -25,8 +25,14 @@ struct RestartTests {
         }
         // One more task is leased but not completed when the daemon dies.
         let inFlight = try worker.nextTask()
+        // The daemon defers the history index's entries (JournalStore.indexDeferral): these are not written yet.
+        let history = #"{"workflow_id":"chain-1"}"#
+        let before = try client.result("workflow.history", history)["events"]?.arrayValue ?? []
+        #expect(before.count >= 8)
         try f.crashAndRestart(sync: sync)
         client = try f.client()
+        let after = try client.result("workflow.history", history)["events"]?.arrayValue ?? []
+        #expect(Array(after.prefix(before.count)) == before)
         worker = try f.worker(concurrency: 1)
         var rerun: [String] = []
         while true {

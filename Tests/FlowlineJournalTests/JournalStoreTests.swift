@@ -179,8 +179,8 @@ struct JournalStoreTests {
         try withTemporaryDirectory { dir in
             do {
                 let store = try JournalStore(directory: dir, sync: .full)
-                #expect(try store.meta("format") == Array("1".utf8))
-                try store.setMeta("format", Array("2".utf8))
+                #expect(try store.meta("format") == Array("2".utf8))
+                try store.setMeta("format", Array("3".utf8))
             }
             for readOnly in [false, true] {
                 let error = #expect(throws: JournalError.self) {
