@@ -166,8 +166,8 @@ public final class JournalStore {
                 if let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) {
                     var tail: [(seq: UInt64, bytes: [UInt8])] = []
                     try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
-                        guard let seq = JournalKey.seq(decoding: key) else { throw Self.badKey(key, in: "events") }
-                        if try EventCodec.workflowID(of: value) == id { tail.append((seq, value)) }
+                        let record = try Self.unindexed(key: key, value: value)
+                        if record.workflowID == id { tail.append((record.seq, value)) }
                         return true
                     }
                     // An entry past `indexed_through` can only repeat a record the scan found.
@@ -302,6 +302,12 @@ public final class JournalStore {
         return seq
     }
 
+    /// The seq and workflow id of a record past `indexed_through`, which has no index entry to say them.
+    private static func unindexed(key: [UInt8], value: [UInt8]) throws -> (seq: UInt64, workflowID: String) {
+        guard let seq = JournalKey.seq(decoding: key) else { throw badKey(key, in: "events") }
+        return (seq, try EventCodec.workflowID(of: value))
+    }
+
     /// Upgrades format 1, then writes the `by_workflow` entries of the records after `indexed_through` (a writer
     /// that stopped with entries deferred), decoding each record for its workflow id, and drops the key.
     private func prepareForWriting() throws(JournalError) {
@@ -316,8 +322,7 @@ public final class JournalStore {
                 let maxKeySize = environment.maxKeySize
                 var batch = EntryBatch()
                 try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
-                    guard let seq = JournalKey.seq(decoding: key) else { throw Self.badKey(key, in: "events") }
-                    let id = try EventCodec.workflowID(of: value)
+                    let (seq, id) = try Self.unindexed(key: key, value: value)
                     batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
                     return true
                 }
