@@ -26,27 +26,27 @@ extension Instant {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = min(max(yoe + era * 400 + (month <= 2 ? 1 : 0), 0), 9999)
         if quoted { out.append(UInt8(ascii: "\"")) }
-        func digits(_ value: Int64, _ width: Int) {
-            var divisor: Int64 = 1
-            for _ in 1..<width { divisor *= 10 }
-            while divisor > 0 {
-                out.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                divisor /= 10
-            }
+        // Two digits at a time, by constant divisors (a multiply each) rather than a loop over powers of ten.
+        func two(_ value: Int64) {
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value / 10))
+            out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: value % 10))
         }
-        digits(year, 4)
+        two(year / 100)
+        two(year % 100)
         out.append(UInt8(ascii: "-"))
-        digits(month, 2)
+        two(month)
         out.append(UInt8(ascii: "-"))
-        digits(day, 2)
+        two(day)
         out.append(UInt8(ascii: "T"))
-        digits(inDay / 3_600_000, 2)
+        two(inDay / 3_600_000)
         out.append(UInt8(ascii: ":"))
-        digits(inDay / 60_000 % 60, 2)
+        two(inDay / 60_000 % 60)
         out.append(UInt8(ascii: ":"))
-        digits(inDay / 1000 % 60, 2)
+        two(inDay / 1000 % 60)
         out.append(UInt8(ascii: "."))
-        digits(inDay % 1000, 3)
+        let millis = inDay % 1000
+        out.append(UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: millis / 100))
+        two(millis % 100)
         out.append(UInt8(ascii: "Z"))
         if quoted { out.append(UInt8(ascii: "\"")) }
     }

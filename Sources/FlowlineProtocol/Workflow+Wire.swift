@@ -5,9 +5,9 @@ extension JSONWriter {
     public mutating func workflow(_ w: Workflow) {
         beginObject()
         workflowIdentity(w)
-        key("input")
+        key(JSONKey.input)
         raw(w.input)
-        key("result")
+        key(JSONKey.result)
         if w.state == .completed {
             beginObject()
             for (id, result) in w.sinkResults {
@@ -18,19 +18,19 @@ extension JSONWriter {
         } else {
             null()
         }
-        key("error")
+        key(JSONKey.error)
         taskError(w.error)
-        key("reverted")
+        key(JSONKey.reverted)
         bool(w.reverted)
-        key("revert_failures")
+        key(JSONKey.revertFailures)
         beginArray()
         for id in w.revertFailures { string(id.rawValue) }
         endArray()
-        key("created_at")
+        key(JSONKey.createdAt)
         time(w.createdAt)
-        key("finished_at")
+        key(JSONKey.finishedAt)
         time(w.finishedAt)
-        key("tasks")
+        key(JSONKey.tasks)
         beginArray()
         for task in w.tasks { self.task(task) }
         endArray()
@@ -39,35 +39,35 @@ extension JSONWriter {
 
     mutating func task(_ t: TaskRecord) {
         beginObject()
-        key("id")
+        key(JSONKey.id)
         string(t.id.rawValue)
-        key("handler")
+        key(JSONKey.handler)
         string(t.spec.handler)
-        key("queue")
+        key(JSONKey.queue)
         string(t.spec.queue)
-        key("deps")
+        key(JSONKey.deps)
         beginArray()
         for dep in t.deps { string(dep.rawValue) }
         endArray()
-        key("state")
+        key(JSONKey.state)
         string(t.state.rawValue)
-        key("attempts")
+        key(JSONKey.attempts)
         int(Int64(t.attempts))
-        key("worker")
+        key(JSONKey.worker)
         if let worker = t.worker { string(worker) } else { null() }
-        key("scheduled_at")
+        key(JSONKey.scheduledAt)
         time(t.scheduledAt)
-        key("started_at")
+        key(JSONKey.startedAt)
         time(t.startedAt)
-        key("finished_at")
+        key(JSONKey.finishedAt)
         time(t.finishedAt)
-        key("retry_at")
+        key(JSONKey.retryAt)
         time(t.retryAt)
-        key("progress")
+        key(JSONKey.progress)
         raw(t.progress)
-        key("result")
+        key(JSONKey.result)
         raw(t.result)
-        key("error")
+        key(JSONKey.error)
         taskError(t.error)
         endObject()
     }
@@ -89,11 +89,30 @@ extension JSONWriter {
 extension JSONWriter {
     /// The members every workflow record and list entry start with: `workflow_id`, `name`, `state`.
     public mutating func workflowIdentity(_ w: Workflow) {
-        key("workflow_id")
+        key(JSONKey.workflowID)
         string(w.id.rawValue)
-        key("name")
+        key(JSONKey.name)
         string(w.name)
-        key("state")
+        key(JSONKey.state)
         string(w.state.rawValue)
     }
+}
+
+extension JSONKey {
+    // The member names of workflow and task records, encoded once: an answer with a large workflow writes each of
+    // them once per task.
+    static let name = JSONKey("name")
+    static let state = JSONKey("state")
+    static let reverted = JSONKey("reverted")
+    static let revertFailures = JSONKey("revert_failures")
+    static let createdAt = JSONKey("created_at")
+    static let finishedAt = JSONKey("finished_at")
+    static let tasks = JSONKey("tasks")
+    static let queue = JSONKey("queue")
+    static let attempts = JSONKey("attempts")
+    static let worker = JSONKey("worker")
+    static let scheduledAt = JSONKey("scheduled_at")
+    static let startedAt = JSONKey("started_at")
+    static let retryAt = JSONKey("retry_at")
+    static let progress = JSONKey("progress")
 }
