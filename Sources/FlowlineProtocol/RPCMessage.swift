@@ -233,14 +233,8 @@ public enum RPCEncoder {
         return w.bytes
     }
 
-    /// A notification whose start was encoded by `notificationStart`; `params` writes one object or array.
-    static func notification(start: [UInt8], capacity: Int, params: (inout JSONWriter) -> Void) -> [UInt8] {
-        var w = JSONWriter(capacity: capacity)
-        writeNotification(start: start, to: &w, params: params)
-        return w.bytes
-    }
-
-    /// Appends `notification(start:capacity:params:)`'s line to `w`, which holds only whole lines before.
+    /// Appends a notification whose start was encoded by `notificationStart` to `w`, which holds only whole lines
+    /// before; `params` writes one object or array.
     static func writeNotification(start: [UInt8], to w: inout JSONWriter, params: (inout JSONWriter) -> Void) {
         w.appendEncoded(start, needsCommaAfter: false)
         params(&w)
