@@ -69,14 +69,14 @@ public enum TaskOutcome: Sendable, Equatable {
     func message(lease: String) -> (method: String, params: JSON) {
         switch self {
         case .result(let result):
-            return ("task.complete", ["lease": .string(lease), "result": result])
+            return (method, ["lease": .string(lease), "result": result])
         case .await(let future):
-            return ("task.await", ["lease": .string(lease), "future": future.json])
+            return (method, ["lease": .string(lease), "future": future.json])
         case .spawn(let tasks, let output):
-            return ("task.spawn", ["lease": .string(lease), "tasks": .array(tasks), "output": .string(output)])
+            return (method, ["lease": .string(lease), "tasks": .array(tasks), "output": .string(output)])
         case .fail(let type, let message, let retryable):
             let failure = TaskFailure(type: type, message: message, retryable: retryable)
-            return ("task.fail", ["lease": .string(lease), "error": failure.json])
+            return (method, ["lease": .string(lease), "error": failure.json])
         }
     }
 }
