@@ -82,7 +82,23 @@ public enum EventCodec {
     static let workflowSubmittedPrefix: [UInt8] = [version, 1]
 
     /// The id of the workflow a record belongs to ("" for records of none), as the daemon indexes it.
-    static func workflowID(of bytes: [UInt8]) throws(JournalError) -> String { try decode(bytes).workflowID.rawValue }
+    ///
+    /// Reads only as far as the id, which leads the fields of every record that has one (a submission's comes
+    /// after the spec's name): history and `replay --verify` ask this of every record past the index.
+    static func workflowID(of bytes: [UInt8]) throws(JournalError) -> String {
+        var r = ByteReader(bytes.span)
+        guard try r.u8() == version else { return try decode(bytes).workflowID.rawValue }
+        let type = try r.u8()
+        _ = try r.i64()
+        switch type {
+        case 1:
+            _ = try r.string()
+            return try r.optional { (r: inout ByteReader) throws(JournalError) in try r.string() } ?? ""
+        case 2...14, 18...21: return try r.string()
+        case 15...17, 22: return ""
+        default: return try decode(bytes).workflowID.rawValue
+        }
+    }
 
     /// Decodes a record; throws `corrupt` for bytes this build did not write, `unsupportedFormat` for a newer version.
     public static func decode(_ bytes: [UInt8]) throws(JournalError) -> Event { try decode(bytes.span) }

@@ -154,27 +154,43 @@ public final class JournalStore {
     /// The records of workflow `id`, in seq order: those `by_workflow` names, then those after `indexed_through`
     /// (at most `indexDeferral` and a commit's worth), found by decoding each.
     public func records(ofWorkflow id: String) throws(JournalError) -> [(seq: UInt64, bytes: [UInt8])] {
-        let workflow = JournalKey.Workflow(id, maxKeySize: environment.maxKeySize)
+        try records(ofWorkflows: [id])[0]
+    }
+
+    /// `records(ofWorkflow:)` for each of `ids`, from one read transaction that scans the unindexed tail once for
+    /// all of them (once per workflow, a check of every workflow would decode the tail as many times).
+    public func records(ofWorkflows ids: [String]) throws(JournalError) -> [[(seq: UInt64, bytes: [UInt8])]] {
+        let maxKeySize = environment.maxKeySize
         return try journalOperation {
             try environment.read { txn in
-                var seqs: [UInt64] = []
-                try txn.forEach(in: byWorkflow, from: workflow.prefix) { key, value in
-                    guard key.starts(with: workflow.prefix) else { return false }
-                    if let seq = workflow.seq(ofKey: key, value: value) { seqs.append(seq) }
-                    return true
-                }
-                if let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) {
-                    var tail: [(seq: UInt64, bytes: [UInt8])] = []
-                    try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
-                        let record = try Self.unindexed(key: key, value: value)
-                        if record.workflowID == id { tail.append((record.seq, value)) }
+                var seqs: [[UInt64]] = []
+                seqs.reserveCapacity(ids.count)
+                for id in ids {
+                    let workflow = JournalKey.Workflow(id, maxKeySize: maxKeySize)
+                    var found: [UInt64] = []
+                    try txn.forEach(in: byWorkflow, from: workflow.prefix) { key, value in
+                        guard key.starts(with: workflow.prefix) else { return false }
+                        if let seq = workflow.seq(ofKey: key, value: value) { found.append(seq) }
                         return true
                     }
-                    // An entry past `indexed_through` can only repeat a record the scan found.
-                    seqs.removeAll { $0 > through }
-                    return try seqs.map { seq in try record(seq, in: txn) } + tail
+                    seqs.append(found)
                 }
-                return try seqs.map { seq in try record(seq, in: txn) }
+                guard let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) else {
+                    return try seqs.map { found in try found.map { seq in try record(seq, in: txn) } }
+                }
+                var position: [String: Int] = [:]
+                for (index, id) in ids.enumerated() where position[id] == nil { position[id] = index }
+                var tails = [[(seq: UInt64, bytes: [UInt8])]](repeating: [], count: ids.count)
+                try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
+                    let record = try Self.unindexed(key: key, value: value)
+                    if let index = position[record.workflowID] { tails[index].append((record.seq, value)) }
+                    return true
+                }
+                return try ids.indices.map { index in
+                    // An entry past `indexed_through` can only repeat a record the scan found.
+                    let indexed = try seqs[index].filter { $0 <= through }.map { seq in try record(seq, in: txn) }
+                    return indexed + tails[position[ids[index]] ?? index]
+                }
             }
         }
     }

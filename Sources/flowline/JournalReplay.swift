@@ -112,15 +112,22 @@ struct JournalReplay {
     /// Rebuilds one workflow from its own records only (the `by_workflow` index `history` reads), independently
     /// of the full scan and of the checkpoint.
     static func workflow(_ id: String, store: JournalStore, until: UInt64? = nil) throws(ToolError) -> Workflow? {
-        var coordinator = Coordinator()
+        try workflows([id], store: store, until: until)[0]
+    }
+
+    /// `workflow(_:store:until:)` for each of `ids`, reading their records together.
+    static func workflows(_ ids: [String], store: JournalStore, until: UInt64? = nil) throws(ToolError) -> [Workflow?] {
         do {
-            for record in try store.records(ofWorkflow: id) where until.map({ record.seq <= $0 }) ?? true {
-                coordinator.apply(try EventCodec.decode(record.bytes))
+            return try zip(ids, store.records(ofWorkflows: ids)).map { id, records in
+                var coordinator = Coordinator()
+                for record in records where until.map({ record.seq <= $0 }) ?? true {
+                    coordinator.apply(try EventCodec.decode(record.bytes))
+                }
+                return coordinator.state.workflows[WorkflowID(id)]
             }
         } catch {
             throw ToolError.journal(error, directory: store.directory)
         }
-        return coordinator.state.workflows[WorkflowID(id)]
     }
 
     /// The workflows in submission order.
