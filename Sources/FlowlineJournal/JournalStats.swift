@@ -1,6 +1,7 @@
 /// Facts about a journal, for `stats` and `flowline inspect`.
 public struct JournalStats: Sendable, Equatable {
-    /// The size of the data file on disk, in bytes.
+    /// The size of the data file up to its last page in use, in bytes (with `SyncMode.none` the file itself is as
+    /// long as the map, most of it a hole).
     public var fileBytes: Int
     /// The current map size, the most the data file may grow to before the map is grown, in bytes.
     public var mapBytes: Int

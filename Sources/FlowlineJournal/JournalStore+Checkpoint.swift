@@ -34,7 +34,7 @@ extension JournalStore {
         let deferring = batch.purge.isEmpty && batch.checkpoint == nil && mayDeferIndex(of: batch.records.count)
         do throws(LMDBError) {
             try growingMap { () throws(LMDBError) in
-                try lmdbWrite { txn in
+                try lmdbWrite(reserving: reserve(batch)) { txn in
                     try putRecords(batch.records, from: first, in: txn, deferringIndex: deferring)
                     try purge(batch.purge, in: txn, maxKeySize: maxKeySize)
                     for (id, bytes) in batch.snapshots {
@@ -116,9 +116,21 @@ extension JournalStore {
         try txn.delete(bigEndianKeys: doomed, in: events)
     }
 
-    private func lmdbWrite(_ body: (borrowing WriteTransaction) throws -> Void) throws(LMDBError) {
+    /// What committing `batch` may add to the data file (`Environment.write(reserving:)`). A purge copies the
+    /// pages it deletes from, how many is not known before it runs: at most every page in use.
+    private func reserve(_ batch: JournalBatch) -> Int {
+        var bytes = Self.reserve(records: batch.records) + 2 * (batch.checkpoint?.count ?? 0)
+        for snapshot in batch.snapshots { bytes += 2 * (snapshot.bytes?.count ?? 0) + 128 }
+        if !batch.purge.isEmpty { bytes += environment.usedSize }
+        return bytes
+    }
+
+    private func lmdbWrite(
+        reserving: Int,
+        _ body: (borrowing WriteTransaction) throws -> Void
+    ) throws(LMDBError) {
         do {
-            try environment.write(body)
+            try environment.write(reserving: reserving, body)
         } catch let error as LMDBError {
             throw error
         } catch {

@@ -63,7 +63,10 @@ public final class JournalStore {
                 mapSize: mapSize,
                 maxDatabases: 8,
                 readOnly: readOnly,
-                noSync: sync == .none
+                noSync: sync == .none,
+                // Without syncs a commit's cost is its system calls: LMDB's `pwrite` per dirty page and the meta
+                // page's, which a writable map leaves out (W3 --sync none, README "Performance").
+                writableMap: sync == .none
             )
             let meta = try Self.open("meta", in: environment, create: !readOnly)
             // The format decides whether the other databases mean what we think, so check it before touching them.
@@ -103,7 +106,11 @@ public final class JournalStore {
         let first = lastSeq + 1
         do throws(LMDBError) {
             try growingMap { () throws(LMDBError) in
-                try lmdb { try environment.write { txn in try putRecords(records, from: first, in: txn) } }
+                try lmdb {
+                    try environment.write(reserving: Self.reserve(records: records)) { txn in
+                        try putRecords(records, from: first, in: txn)
+                    }
+                }
             }
         } catch {
             throw JournalError(error)
@@ -222,7 +229,7 @@ public final class JournalStore {
         }
         if isReadOnly { lastSeq = last }
         return JournalStats(
-            fileBytes: environment.fileSize,
+            fileBytes: environment.usedSize,
             mapBytes: environment.mapSize,
             events: count,
             firstSeq: first,
@@ -244,6 +251,14 @@ public final class JournalStore {
             try environment.setMapSize(doubled.overflow ? maxMapSize : min(doubled.partialValue, maxMapSize))
             try write()
         }
+    }
+
+    /// What a write of `records` may add to the data file, for `Environment.write(reserving:)`: pages filled half
+    /// after splits, plus the index entries.
+    static func reserve(records: [(workflowID: String, bytes: [UInt8])]) -> Int {
+        var bytes = 0
+        for record in records { bytes += 2 * record.bytes.count + 128 }
+        return bytes
     }
 
     /// Counts a commit made outside `append`.

@@ -13,8 +13,13 @@ internal import Glibc
     public let path: String
     /// Whether the environment was opened with `MDB_RDONLY`.
     public let isReadOnly: Bool
+    /// Whether LMDB writes pages through a writable map (`MDB_WRITEMAP`) instead of `pwrite`.
+    public let usesWritableMap: Bool
     private var openTransactions = 0
     private var isWriting = false
+    /// With a writable map: the bytes at the start of `data.mdb` known to have their disk blocks.
+    private var allocatedBytes = 0
+    private let pageSize: Int
 
     /// Opens the environment in the directory `path`, creating the directory (like `mkdir -p`) and its `data.mdb`
     /// if needed, unless `readOnly`.
@@ -26,14 +31,19 @@ internal import Glibc
     ///   - readOnly: `MDB_RDONLY`: no write transactions; the directory must hold an environment already.
     ///   - noSync: `MDB_NOSYNC`: commits do not flush to disk (a system crash may lose the last commits, a process
     ///     crash does not).
+    ///   - writableMap: `MDB_WRITEMAP` (ignored when `readOnly`): a commit writes its pages through the map, with no
+    ///     `pwrite` per page. Only worth it with `noSync`: a synced commit then flushes with `msync`, which is slower.
+    ///     LMDB sizes `data.mdb` to the map, sparsely; see `write` for how a full disk stays an error.
     /// - Throws: `mkdir`, `mdb_env_create`, `mdb_env_set_mapsize`, `mdb_env_set_maxdbs` or `mdb_env_open` codes,
-    ///   such as `ENOENT`, `EACCES`, `MDB_INVALID` (not an LMDB file) or `MDB_VERSION_MISMATCH`.
+    ///   such as `ENOENT`, `EACCES`, `MDB_INVALID` (not an LMDB file) or `MDB_VERSION_MISMATCH`, and
+    ///   `posix_fallocate`'s `ENOSPC` with `writableMap`.
     public init(
         path: String,
         mapSize: Int,
         maxDatabases: Int = 8,
         readOnly: Bool = false,
-        noSync: Bool = false
+        noSync: Bool = false,
+        writableMap: Bool = false
     ) throws(LMDBError) {
         if !readOnly { try Self.makeDirectories(path) }
         var handle: OpaquePointer?
@@ -42,10 +52,14 @@ internal import Glibc
         var flags = UInt32(MDB_NOTLS)
         if readOnly { flags |= UInt32(MDB_RDONLY) }
         if noSync { flags |= UInt32(MDB_NOSYNC) }
+        let writableMap = writableMap && !readOnly
+        if writableMap { flags |= UInt32(MDB_WRITEMAP) }
+        var stat = unsafe MDB_stat()
         do {
             try check(unsafe mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
             try check(unsafe mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
             try check(unsafe mdb_env_open(handle, path, flags, 0o644), "mdb_env_open")
+            try check(unsafe mdb_env_stat(handle, &stat), "mdb_env_stat")
         } catch {
             // LMDB requires closing the handle of an environment that failed to open.
             unsafe mdb_env_close(handle)
@@ -54,6 +68,9 @@ internal import Glibc
         unsafe self.env = handle
         self.path = path
         self.isReadOnly = readOnly
+        self.usesWritableMap = writableMap
+        self.pageSize = Int(unsafe stat.ms_psize)
+        try allocate(beyondUse: 0)
     }
 
     deinit {
@@ -89,9 +106,16 @@ internal import Glibc
     /// Loop thread only; one write transaction at a time (a nested `write` is a bug and traps). The transaction
     /// cannot outlive `body`. Throws what `body` throws, or an `LMDBError` from `mdb_txn_begin` (`EACCES` when
     /// read-only) or `mdb_txn_commit` (`ENOSPC`, `EIO`, `MDB_MAP_FULL`); after a failed commit nothing was written.
+    ///
+    /// With a writable map, LMDB writes a page by storing into the map, and a store into a hole of the sparse
+    /// file that the disk has no room for kills the process with `SIGBUS` instead of failing with `ENOSPC`. So
+    /// before the transaction begins, the file is given disk blocks (`posix_fallocate`) past the pages in use, by
+    /// at least `reserving` bytes (what the caller may add, with the B-tree's slack) and a margin; a full disk then
+    /// throws `ENOSPC` here, before anything was written.
     @available(*, noasync, message: "an LMDB transaction must not span a suspension point")
-    public func write<R>(_ body: (borrowing WriteTransaction) throws -> R) throws -> R {
+    public func write<R>(reserving: Int = 0, _ body: (borrowing WriteTransaction) throws -> R) throws -> R {
         precondition(!isWriting, "Environment.write called inside another write transaction of \(path)")
+        try allocate(beyondUse: reserving)
         let txn = try unsafe begin(readOnly: false)
         let result: R
         do {
@@ -173,7 +197,44 @@ internal import Glibc
         try check(unsafe mdb_env_sync(env, force ? 1 : 0), "mdb_env_sync")
     }
 
-    /// The size of `data.mdb` on disk in bytes (`fstat` of LMDB's descriptor).
+    /// The bytes of `data.mdb` up to its last page in use (`mdb_env_info`'s `me_last_pgno`). The file may be longer:
+    /// with a writable map LMDB sizes it to the map.
+    public var usedSize: Int {
+        var info = unsafe MDB_envinfo()
+        unsafe mdb_env_info(env, &info)
+        return (unsafe info.me_last_pgno + 1) * pageSize
+    }
+
+    /// The smallest margin of allocated disk blocks past the pages in use, with a writable map.
+    static let allocationMargin = 4 << 20
+
+    /// With a writable map, makes sure the disk blocks of `data.mdb` reach `allocationMargin` plus `bytes` past the
+    /// pages in use (never past the map), allocating a generous step at a time so that most writes only compare.
+    private func allocate(beyondUse bytes: Int) throws(LMDBError) {
+        guard usesWritableMap else { return }
+        var info = unsafe MDB_envinfo()
+        unsafe mdb_env_info(env, &info)
+        let used = (unsafe info.me_last_pgno + 1) * pageSize
+        let limit = unsafe info.me_mapsize
+        let needed = min(used + Self.allocationMargin + max(bytes, 0), limit)
+        guard needed > allocatedBytes else { return }
+        // Pages below `allocatedBytes` already have their blocks, so only the rest is asked for.
+        let end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
+        let rc = unsafe Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        guard rc == 0 else { throw LMDBError(call: "posix_fallocate", code: rc) }
+        allocatedBytes = end
+    }
+
+    private var fileDescriptor: Int32 {
+        var fd: Int32 = -1
+        // Fails only for a closed environment, which this object rules out.
+        guard unsafe mdb_env_get_fd(env, &fd) == MDB_SUCCESS else {
+            preconditionFailure("cannot get the data file descriptor of the LMDB environment at \(path)")
+        }
+        return fd
+    }
+
+    /// The size of `data.mdb` in bytes (`fstat` of LMDB's descriptor).
     public var fileSize: Int {
         var fd: Int32 = -1
         var info = stat()

@@ -448,7 +448,7 @@ if options.only.contains("recovery") {
 
 if options.only.contains("memory") {
     settle()
-    let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: "none")
+    let daemon = try BenchDaemon(binary: context.flowlined, data: freshData(), sync: "full")
     defer { daemon.stop() }
     let client = try RPCClient(port: daemon.port)
     _ = try client.call("stats", "{}")
