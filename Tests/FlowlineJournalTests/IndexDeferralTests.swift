@@ -152,10 +152,16 @@ struct IndexDeferralTests {
 
 /// The unindexed tail is scanned by reading each record's workflow id, and only that far.
 struct RecordWorkflowIDTests {
-    @Test("the id read from a record is the one its full decode gives", arguments: EventCodecTests.events + [
-        .workflowsCompacted([WorkflowID("a"), WorkflowID("b")], at: EventCodecTests.at),
-        .workflowSubmitted(WorkflowSpec(name: "anonymous", tasks: EventCodecTests.spec.tasks), at: EventCodecTests.at),
-    ])
+    @Test(
+        "the id read from a record is the one its full decode gives",
+        arguments: EventCodecTests.events + [
+            .workflowsCompacted([WorkflowID("a"), WorkflowID("b")], at: EventCodecTests.at),
+            .workflowSubmitted(
+                WorkflowSpec(name: "anonymous", tasks: EventCodecTests.spec.tasks),
+                at: EventCodecTests.at
+            ),
+        ]
+    )
     func readsTheWorkflowID(event: Event) throws {
         let bytes = EventCodec.encode(event)
         #expect(try EventCodec.workflowID(of: bytes) == event.workflowID.rawValue)
