@@ -5,6 +5,32 @@ import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RestartTests {
+    /// Pipelined submits and completions: with `--sync full` a turn's answers wait for the next turn's commit
+    /// or for a sync when nothing follows; every one arrives, and everything answered survives a SIGKILL.
+    @Test(arguments: ["full", "none"])
+    func pipelinedAnswersAllArriveAndSurviveSIGKILL(sync: String) throws {
+        let f = try Fixture(sync: sync)
+        var client = try f.client()
+        let worker = try f.worker(concurrency: 64)
+        let ids = (0..<300).map { i in
+            client.send("workflow.submit", #"{"name":"single","id":"p-\#(i)","tasks":[{"id":"a","handler":"h"}]}"#)
+        }
+        var completions: [Int64] = []
+        for _ in 0..<150 {
+            let task = try worker.nextTask()
+            completions.append(
+                worker.send("task.complete", #"{"lease":"\#(task["lease"]!.string!)","result":{"ok":true}}"#)
+            )
+        }
+        for id in ids { #expect(try client.response(to: id)["result"]?["created"] == .bool(true)) }
+        for id in completions { #expect(try worker.response(to: id)["result"] != nil) }
+        try f.crashAndRestart(sync: sync)
+        client = try f.client()
+        let stats = try client.result("stats")
+        #expect(stats["workflows"]?["completed"] == .int(150), "\(stats)")
+        #expect(stats["workflows"]?["running"] == .int(150), "\(stats)")
+    }
+
     @Test(arguments: ["full", "none"])
     func acknowledgedWorkSurvivesSIGKILL(sync: String) throws {
         let f = try Fixture(sync: sync)
