@@ -36,7 +36,9 @@ public final class Daemon {
 
     // MARK: - This turn's work, committed or dropped together
 
-    var turnEvents: [Event] = []
+    /// The turn's events, which the coordinator appends to in place, and the effects of the command being handled
+    /// (emptied once performed, its storage kept for the next).
+    var turn = Decision()
     var turnTimers: [(TimerID, Instant)] = []
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
     var turnOutput: [WorkerID] = []
@@ -225,12 +227,20 @@ public final class Daemon {
 
     /// Feeds a command to the coordinator and takes in its decision.
     func handle(_ command: Command) {
-        apply(coordinator.handle(command, at: Clock.now()))
+        coordinator.handle(command, at: Clock.now(), into: &turn)
+        // Performing an effect handles no command, so nothing appends to the effects while they are performed.
+        perform(turn.effects)
+        turn.effects.removeAll(keepingCapacity: true)
     }
 
+    /// Takes in a decision made outside `handle` (the one `resume` returns).
     func apply(_ decision: Decision) {
-        turnEvents += decision.events
-        for effect in decision.effects {
+        turn.events += decision.events
+        perform(decision.effects)
+    }
+
+    private func perform(_ effects: [Effect]) {
+        for effect in effects {
             switch effect {
             case .reply(let request, let reply):
                 guard let target = requests.removeValue(forKey: request), target.id != nil else { continue }
