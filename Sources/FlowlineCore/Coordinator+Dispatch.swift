@@ -42,6 +42,7 @@ extension Coordinator {
             record(
                 .taskDispatched(ref.workflow, run.taskID, lease: lease, worker: workerName, kind: run.kind, at: now),
                 in: wi,
+                task: ref.index,
                 into: &decision
             )
             session.leaseOwner[lease] = worker

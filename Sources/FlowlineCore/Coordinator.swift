@@ -133,9 +133,14 @@ public struct Coordinator: Sendable {
         decision.events.append(event)
     }
 
-    /// `record`, for an event of the workflow at `wi` in `state.workflows`.
-    mutating func record(_ event: Event, in wi: WorkflowIndex, into decision: inout Decision) {
-        state.fold(event, built: nil, in: wi)
+    /// `record`, for an event of the workflow at `wi` in `state.workflows`, and of its task at `position` if given.
+    mutating func record(
+        _ event: Event,
+        in wi: WorkflowIndex,
+        task position: Int? = nil,
+        into decision: inout Decision
+    ) {
+        state.fold(event, built: nil, in: wi, task: position)
         decision.events.append(event)
     }
 
