@@ -228,10 +228,8 @@ public final class Daemon {
     /// Feeds a command to the coordinator and takes in its decision.
     func handle(_ command: Command) {
         coordinator.handle(command, at: Clock.now(), into: &turn)
-        var effects: [Effect] = []
-        swap(&effects, &turn.effects)
-        perform(&effects)
-        swap(&effects, &turn.effects)
+        // Performed in place: performing an effect handles no command and touches no other part of `turn`.
+        perform(&turn.effects)
     }
 
     /// Takes in a decision made outside `handle` (the one `resume` returns).
