@@ -1,12 +1,18 @@
 extension Coordinator {
     /// Hands queued runs of every queue that changed to workers with free slots.
     mutating func dispatchTouchedQueues(at now: Instant, into decision: inout Decision) {
+        // Both lists keep their storage from command to command: a copy of one and `removeAll()` on both allocated
+        // them anew for every command.
         while !state.touchedQueues.isEmpty || !session.freedQueues.isEmpty {
-            var queues = state.touchedQueues
+            var queues: [String] = []
+            swap(&queues, &state.touchedQueues)
             for queue in session.freedQueues where !queues.contains(queue) { queues.append(queue) }
-            state.touchedQueues.removeAll()
-            session.freedQueues.removeAll()
+            session.freedQueues.removeAll(keepingCapacity: true)
             for queue in queues { dispatch(queue, at: now, into: &decision) }
+            if state.touchedQueues.isEmpty {
+                queues.removeAll(keepingCapacity: true)
+                swap(&queues, &state.touchedQueues)
+            }
         }
     }
 
@@ -22,6 +28,9 @@ extension Coordinator {
         // from the queue's top are dropped at a later turn just the same.
         while let (worker, wk, step) = session.nextWorker(at: wq) {
             guard let (ref, wi) = state.nextReady(at: rq) else { return }
+            // The entry goes stale with the dispatch: dropped now, the next look at the queue does not hash its
+            // workflow's id again only to find that out.
+            state.popReady(at: rq)
             session.advance(wq, past: step)
             let workerName = session.name(at: wk)
             let lease = LeaseID(state.nextLease)
@@ -33,6 +42,7 @@ extension Coordinator {
             record(
                 .taskDispatched(ref.workflow, run.taskID, lease: lease, worker: workerName, kind: run.kind, at: now),
                 in: wi,
+                task: ref.index,
                 into: &decision
             )
             session.leaseOwner[lease] = worker

@@ -103,7 +103,7 @@ extension Coordinator {
         into decision: inout Decision
     ) {
         var task = task
-        record(.taskCompleted(ref.workflow, task.id, result: result, at: now), in: wi, into: &decision)
+        record(.taskCompleted(ref.workflow, task.id, result: result, at: now), in: wi, task: ref.index, into: &decision)
         while let parentID = task.parent,
             let parent = state.withWorkflow(
                 wi,

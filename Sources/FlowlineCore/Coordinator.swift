@@ -12,6 +12,14 @@ public struct Coordinator: Sendable {
     /// Decides what `command` means at `now`. The same state, command and time always give the same decision.
     public mutating func handle(_ command: Command, at now: Instant) -> Decision {
         var decision = Decision()
+        handle(command, at: now, into: &decision)
+        return decision
+    }
+
+    /// `handle(_:at:)`, appending the decision's events and effects to those already in `decision`, which the
+    /// coordinator never reads: the shell passes its turn's events and an emptied effect list, so that a command
+    /// allocates neither array and its events are not copied into the turn's.
+    public mutating func handle(_ command: Command, at now: Instant, into decision: inout Decision) {
         switch command {
         case .submit(let spec, let request): submit(spec, request: request, at: now, into: &decision)
         case .wait(let w, let timeout, let request):
@@ -55,7 +63,6 @@ public struct Coordinator: Sendable {
             if !old.isEmpty { record(.workflowsCompacted(old, at: now), into: &decision) }
         }
         dispatchTouchedQueues(at: now, into: &decision)
-        return decision
     }
 
     /// Folds one committed event into the state. Total and effect-free: replay calls only this.
@@ -126,9 +133,14 @@ public struct Coordinator: Sendable {
         decision.events.append(event)
     }
 
-    /// `record`, for an event of the workflow at `wi` in `state.workflows`.
-    mutating func record(_ event: Event, in wi: WorkflowIndex, into decision: inout Decision) {
-        state.fold(event, built: nil, in: wi)
+    /// `record`, for an event of the workflow at `wi` in `state.workflows`, and of its task at `position` if given.
+    mutating func record(
+        _ event: Event,
+        in wi: WorkflowIndex,
+        task position: Int? = nil,
+        into decision: inout Decision
+    ) {
+        state.fold(event, built: nil, in: wi, task: position)
         decision.events.append(event)
     }
 

@@ -14,12 +14,18 @@ extension CoordinatorState {
 
     /// `fold`, with the workflow of a `.workflowSubmitted` already built by `ReplayStep` (on another thread), or
     /// with the position in `workflows` of the event's workflow when the coordinator has it at hand (used, after a
-    /// check, for the events of a dispatch and a completion, instead of hashing the id again).
-    mutating func fold(_ event: Event, built: consuming Workflow?, in hint: WorkflowIndex? = nil) {
+    /// check, for the events of a dispatch and a completion, instead of hashing the id again), and the task's
+    /// position in it (checked too: a workflow of more than `Workflow.smallSize` tasks finds a task by hashing its id).
+    mutating func fold(
+        _ event: Event,
+        built: consuming Workflow?,
+        in hint: WorkflowIndex? = nil,
+        task taskHint: Int? = nil
+    ) {
         switch event {
         case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: consume built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
-            guard let slot = locate(w, t, hint) else { return }
+            guard let slot = locate(w, t, hint, taskHint) else { return }
             modify(slot) { task in
                 task.isQueued = false
                 task.lease = lease
@@ -39,7 +45,7 @@ extension CoordinatorState {
             leases[lease] = TaskRef(workflow: w, index: slot.task)
             nextLease = max(nextLease, lease.rawValue + 1)
         case .taskCompleted(let w, let t, let result, let at):
-            guard let slot = locate(w, t, hint) else { return }
+            guard let slot = locate(w, t, hint, taskHint) else { return }
             complete(slot, w, result: result, at: at)
         case .taskAttemptFailed(let w, let t, let error, let retryAt, let at):
             guard let slot = locate(w, t) else { return }
@@ -164,11 +170,24 @@ extension CoordinatorState {
 
     // MARK: - Finding and changing tasks
 
-    private mutating func locate(_ w: WorkflowID, _ t: TaskID, _ hint: WorkflowIndex? = nil) -> Slot? {
-        guard let wi = index(of: w, hint: hint), let position = withWorkflow(wi, { $0.position(of: t) }) else {
+    private mutating func locate(
+        _ w: WorkflowID,
+        _ t: TaskID,
+        _ hint: WorkflowIndex? = nil,
+        _ taskHint: Int? = nil
+    ) -> Slot? {
+        guard let wi = index(of: w, hint: hint),
+            let position = withWorkflow(wi, { Self.position(of: t, in: &$0, hint: taskHint) })
+        else {
             return nil
         }
         return (wi, position)
+    }
+
+    /// The position of task `t` in `workflow`: `hint` if it is `t`'s, else a search.
+    private static func position(of t: TaskID, in workflow: inout Workflow, hint: Int?) -> Int? {
+        if let hint, workflow.tasks.indices.contains(hint), workflow.tasks[hint].id == t { return hint }
+        return workflow.position(of: t)
     }
 
     /// The position of `w` in `workflows`: `hint` if it is `w`'s (comparing ids that share their storage is cheap),

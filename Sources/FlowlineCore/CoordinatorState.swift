@@ -152,6 +152,11 @@ public struct CoordinatorState: Sendable {
         return nil
     }
 
+    /// Drops the entry at the top of the queue at `qi`.
+    mutating func popReady(at qi: Dictionary<String, ReadyQueue>.Index) {
+        queues.values[qi].pop()
+    }
+
     /// True when `entry` is the valid queue entry of a task of `workflow` (its workflow's).
     private static func holds(_ workflow: inout Workflow, _ entry: ReadyEntry) -> Bool {
         workflow.tasks.indices.contains(entry.task) && workflow.tasks[entry.task].isQueued

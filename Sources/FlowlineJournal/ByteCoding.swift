@@ -38,9 +38,41 @@ struct ByteWriter {
     /// The u64 length, then the bytes, in one OutputSpan: for the short runs most strings are (ids, names), this
     /// is cheaper than a block append's setup. Longer runs are appended as a block, which is a memcpy.
     private mutating func shortRun(_ source: Span<UInt8>) {
-        bytes.append(addingCapacity: 8 + source.count) { out in
-            out.appendBigEndian(UInt64(source.count))
-            for i in source.indices { out.append(source[i]) }
+        bytes.append(addingCapacity: 8 + source.count) { out in out.appendRun(source) }
+    }
+
+    /// `string(a)` then `string(b)`, in one OutputSpan when both are short: a workflow id and a task id, which
+    /// most events begin with.
+    mutating func strings(_ a: String, _ b: String) {
+        guard a.utf8.count <= Self.copyLimit && b.utf8.count <= Self.copyLimit else {
+            string(a)
+            string(b)
+            return
+        }
+        let first = a.utf8.span
+        let second = b.utf8.span
+        bytes.append(addingCapacity: 16 + first.count + second.count) { out in
+            out.appendRun(first)
+            out.appendRun(second)
+        }
+    }
+
+    /// `u8(a)`, `u8(b)` and `u64(c)` in one OutputSpan: every record's version, type and time.
+    mutating func u8u8u64(_ a: UInt8, _ b: UInt8, _ c: UInt64) {
+        bytes.append(addingCapacity: 10) { out in
+            out.append(a)
+            out.append(b)
+            out.appendBigEndian(c)
+        }
+    }
+
+    /// Four u64s in one OutputSpan (a retry policy's fields).
+    mutating func u64s(_ a: UInt64, _ b: UInt64, _ c: UInt64, _ d: UInt64) {
+        bytes.append(addingCapacity: 32) { out in
+            out.appendBigEndian(a)
+            out.appendBigEndian(b)
+            out.appendBigEndian(c)
+            out.appendBigEndian(d)
         }
     }
 
@@ -67,6 +99,12 @@ extension OutputSpan<UInt8> {
         append(UInt8(truncatingIfNeeded: v >> 16))
         append(UInt8(truncatingIfNeeded: v >> 8))
         append(UInt8(truncatingIfNeeded: v))
+    }
+
+    /// Appends the u64 length of `source`, then its bytes; the span must have room for 8 + `source.count` more.
+    @inline(__always) mutating func appendRun(_ source: Span<UInt8>) {
+        appendBigEndian(UInt64(source.count))
+        for i in source.indices { append(source[i]) }
     }
 }
 

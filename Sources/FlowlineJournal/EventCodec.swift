@@ -15,9 +15,7 @@ public enum EventCodec {
     /// Encodes one event as a journal record.
     public static func encode(_ event: Event) -> [UInt8] {
         var w = ByteWriter()
-        w.u8(version)
-        w.u8(tag(event))
-        w.i64(event.time.milliseconds)
+        w.u8u8u64(version, tag(event), UInt64(bitPattern: event.time.milliseconds))
         switch event {
         case .workflowSubmitted(let spec, _): w.spec(spec)
         case .taskDispatched(let wf, let t, let lease, let worker, let kind, _):
@@ -233,10 +231,7 @@ public enum EventCodec {
 // MARK: - Field encodings
 
 extension ByteWriter {
-    mutating func ids(_ wf: WorkflowID, _ t: TaskID) {
-        string(wf.rawValue)
-        string(t.rawValue)
-    }
+    mutating func ids(_ wf: WorkflowID, _ t: TaskID) { strings(wf.rawValue, t.rawValue) }
 
     mutating func error(_ e: TaskError) {
         string(e.type)
@@ -274,16 +269,17 @@ extension ByteWriter {
     }
 
     mutating func task(_ t: TaskSpec) {
-        string(t.id)
-        string(t.handler)
+        strings(t.id, t.handler)
         string(t.queue)
         blob(t.input.bytes)
         u64(UInt64(t.deps.count))
         for dep in t.deps { string(dep) }
-        int(t.retry.maxAttempts)
-        i64(t.retry.backoff.milliseconds)
-        double(t.retry.multiplier)
-        i64(t.retry.maxBackoff.milliseconds)
+        u64s(
+            UInt64(bitPattern: Int64(t.retry.maxAttempts)),
+            UInt64(bitPattern: t.retry.backoff.milliseconds),
+            t.retry.multiplier.bitPattern,
+            UInt64(bitPattern: t.retry.maxBackoff.milliseconds)
+        )
         duration(t.timeout)
         duration(t.heartbeat)
         optional(t.revert) { $0.string($1) }

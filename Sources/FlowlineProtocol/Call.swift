@@ -52,7 +52,8 @@ public enum Call: Sendable {
         case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
         case "task.complete":
             let p = try ParamReader(params)
-            return .complete(try lease(p), result: p.raw("result", default: .null) ?? .null, poll: pollAnswer(p))
+            let result = p.object["result"]
+            return .complete(try lease(p), result: result.map { RawJSON(json: $0) } ?? .null, poll: pollAnswer(result))
         case "task.await":
             let p = try ParamReader(params)
             guard let future = try p.object("future") else {
@@ -118,8 +119,8 @@ public enum Call: Sendable {
     }
 
     /// `{"done": false}` or `{"done": true, "result": X}`; anything else is no poll answer.
-    private static func pollAnswer(_ p: ParamReader) -> PollAnswer? {
-        guard case .object(let answer)? = p.object["result"], case .bool(let done)? = answer["done"] else { return nil }
+    private static func pollAnswer(_ result: JSON?) -> PollAnswer? {
+        guard case .object(let answer)? = result, case .bool(let done)? = answer["done"] else { return nil }
         return PollAnswer(done: done, result: answer["result"].map { RawJSON(json: $0) } ?? .null)
     }
 

@@ -110,9 +110,13 @@ struct Parser {
         membersStart = 0
         pendingKey = ""
         keys = KeySet()
-        // A failed parse can leave members behind; they must not leak into the next document.
-        stack.removeAll(keepingCapacity: stack.capacity <= keptCapacity)
-        openKeys.removeAll(keepingCapacity: true)
+        // A failed parse can leave members behind; they must not leak into the next document. After a parse that
+        // succeeded both are empty already, and removeAll(keepingCapacity:) would still go through the generic
+        // replaceSubrange.
+        if !stack.isEmpty || stack.capacity > keptCapacity {
+            stack.removeAll(keepingCapacity: stack.capacity <= keptCapacity)
+        }
+        if !openKeys.isEmpty { openKeys.removeAll(keepingCapacity: true) }
     }
 
     func error(_ message: String, at offset: Int? = nil) -> JSONParseError {

@@ -128,6 +128,16 @@ public struct ParamReader {
 extension RawJSON {
     /// The compact encoding of `json`.
     public init(json: JSON) {
+        // The commonest results and inputs share one array each instead of being encoded into a new one.
+        switch json {
+        case .null:
+            self = .null
+            return
+        case .object(let object) where object.isEmpty:
+            self = .emptyObject
+            return
+        case .bool, .int, .double, .string, .array, .object: break
+        }
         var writer = JSONWriter(capacity: 64)
         writer.write(json)
         self.init(bytes: writer.bytes)

@@ -15,15 +15,15 @@ extension Daemon {
             handle(.compact(finishedBefore: edge, limit: 10_000))
         }
         let checkpointDue =
-            forced || eventsSinceCheckpoint + turnEvents.count >= configuration.checkpointEvents
-            || (now - lastCheckpoint >= configuration.checkpointInterval && (!dirty.isEmpty || !turnEvents.isEmpty))
-        if !turnEvents.isEmpty || checkpointDue {
+            forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
+            || (now - lastCheckpoint >= configuration.checkpointInterval && (!dirty.isEmpty || !turn.events.isEmpty))
+        if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
-            batch.records = turnEvents.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
+            batch.records = turn.events.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
             // A workflow's events mostly come in runs (submitted then dispatched, completed then the workflow
             // completed), so checking the last one spares most of the hashing.
             var lastDirty = WorkflowID("")
-            for event in turnEvents {
+            for event in turn.events {
                 if case .workflowsCompacted(let ids, _) = event {
                     batch.purge += ids.map(\.rawValue)
                     dirty.formUnion(ids)
@@ -56,7 +56,7 @@ extension Daemon {
                 failTurn(error)
                 return
             }
-            eventsSinceCheckpoint += turnEvents.count
+            eventsSinceCheckpoint += turn.events.count
             if checkpointed {
                 dirty.removeAll(keepingCapacity: true)
                 eventsSinceCheckpoint = 0
@@ -67,7 +67,7 @@ extension Daemon {
         }
         for (id, at) in turnTimers { timers.add(id, at: at) }
         releaseOutput()
-        turnEvents.removeAll(keepingCapacity: true)
+        turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
         rearmTimer()
@@ -99,7 +99,7 @@ extension Daemon {
         // What earlier turns committed still goes out, once durable.
         makeDurable()
         releaseHeld(upTo: .everything)
-        turnEvents.removeAll()
+        turn.events.removeAll()
         turnTimers.removeAll()
         turnReplies.removeAll()
         do {
@@ -179,7 +179,7 @@ extension Daemon {
     /// The idle handle's callback, at the start of a loop iteration while output is held. If the iteration
     /// before brought events, the turn hook's commit releases the output; otherwise the daemon syncs now.
     func releaseWhenIdle() {
-        guard turnEvents.isEmpty else { return }
+        guard turn.events.isEmpty else { return }
         releaser?.stop()
         makeDurable()
         releaseHeld(upTo: .everything)
