@@ -99,6 +99,7 @@ struct ByteReader: ~Escapable {
 
     mutating func bool() throws(JournalError) -> Bool { try u8() != 0 }
 
+    @inline(__always)
     mutating func u64() throws(JournalError) -> UInt64 {
         guard offset <= bytes.count &- 8 else { throw JournalError(.corrupt, "record ends early") }
         // One slice, whose eight reads the optimizer can see are in bounds: a check per byte cost more than the
@@ -115,6 +116,7 @@ struct ByteReader: ~Escapable {
     mutating func double() throws(JournalError) -> Double { Double(bitPattern: try u64()) }
 
     /// The next length-prefixed run of bytes, as a view of the record.
+    @inline(__always)
     @_lifetime(copy self)
     private mutating func run() throws(JournalError) -> Span<UInt8> {
         let count = try u64()
