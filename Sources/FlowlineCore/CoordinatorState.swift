@@ -123,6 +123,19 @@ public struct CoordinatorState: Sendable {
         workflows[id] = consume workflow
     }
 
+    /// `insert`, unless `workflows` holds `id` already (then nothing changes): true if the workflow went in. Hashes
+    /// the id once when it goes in (`updateValue`); a workflow it displaced is put back.
+    mutating func insertIfAbsent(_ workflow: consuming Workflow, as id: WorkflowID) -> Bool {
+        workflowCounts.add(workflow.state)
+        for position in workflow.tasks.indices { taskCounts.add(workflow.tasks[position].state) }
+        guard let displaced = workflows.updateValue(workflow, forKey: id) else { return true }
+        if let refused = workflows.updateValue(displaced, forKey: id) {
+            workflowCounts.add(refused.state, -1)
+            for position in refused.tasks.indices { taskCounts.add(refused.tasks[position].state, -1) }
+        }
+        return false
+    }
+
     /// Removes the workflow `id`, if it is there, uncounting it and its tasks.
     mutating func remove(_ id: WorkflowID) {
         guard let workflow = workflows.removeValue(forKey: id) else { return }

@@ -11,11 +11,13 @@ public struct ReplayStep: Sendable {
     var built: [Workflow]
 
     public init(_ event: consuming Event) {
-        if case .workflowSubmitted(let spec, let at) = event, let id = spec.id {
-            built = [Workflow(submitted: spec, id: id, at: at)]
-        } else {
-            built = []
-        }
+        built = Self.build(event)
         self.event = event
+    }
+
+    /// Reads the event where it is (borrowed): binding the payload of the consumed parameter copied the whole event.
+    private static func build(_ event: Event) -> [Workflow] {
+        guard case .workflowSubmitted(let spec, let at) = event, let id = spec.id else { return [] }
+        return [Workflow(submitted: spec, id: id, at: at)]
     }
 }

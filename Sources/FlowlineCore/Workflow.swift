@@ -48,7 +48,7 @@ public struct Workflow: Hashable, Sendable {
     /// `consuming`, so that the record moves into `tasks` instead of being copied (a retain per field) and the
     /// caller's copy destroyed.
     public mutating func append(_ task: consuming TaskRecord) {
-        tasks.append(task)
+        tasks.append(consume task)
         if tasks.count == Self.smallSize + 1 {
             reindex()
         } else if tasks.count > Self.smallSize {

@@ -115,9 +115,14 @@ extension OutputSpan<UInt8> {
 struct ByteReader: ~Escapable {
     let bytes: Span<UInt8>
     var offset = 0
+    /// Short strings decoded lately, reused when the same bytes come again (empty: none kept).
+    var strings = StringTable()
 
     @_lifetime(copy bytes)
-    init(_ bytes: Span<UInt8>) { self.bytes = bytes }
+    init(_ bytes: Span<UInt8>, strings: consuming StringTable = StringTable()) {
+        self.bytes = bytes
+        self.strings = strings
+    }
 
     @_lifetime(borrow bytes)
     init(_ bytes: borrowing [UInt8]) { self.bytes = bytes.span }
@@ -132,6 +137,7 @@ struct ByteReader: ~Escapable {
 
     mutating func bool() throws(JournalError) -> Bool { try u8() != 0 }
 
+    @inline(__always)
     mutating func u64() throws(JournalError) -> UInt64 {
         guard offset <= bytes.count &- 8 else { throw JournalError(.corrupt, "record ends early") }
         // One slice, whose eight reads the optimizer can see are in bounds: a check per byte cost more than the
@@ -148,6 +154,7 @@ struct ByteReader: ~Escapable {
     mutating func double() throws(JournalError) -> Double { Double(bitPattern: try u64()) }
 
     /// The next length-prefixed run of bytes, as a view of the record.
+    @inline(__always)
     @_lifetime(copy self)
     private mutating func run() throws(JournalError) -> Span<UInt8> {
         let count = try u64()
@@ -182,6 +189,10 @@ struct ByteReader: ~Escapable {
     /// slip in, it becomes U+FFFD, not a trap.
     mutating func string() throws(JournalError) -> String {
         let run = try run()
+        return strings.string(run)
+    }
+
+    static func makeString(_ run: Span<UInt8>) -> String {
         if let valid = try? UTF8Span(validating: run) { return String(copying: valid) }
         let bytes = [UInt8](capacity: run.count) { out in
             for i in run.indices { out.append(run[i]) }
@@ -191,5 +202,67 @@ struct ByteReader: ~Escapable {
 
     mutating func optional<T>(_ read: (inout ByteReader) throws(JournalError) -> T) throws(JournalError) -> T? {
         try u8() == 0 ? nil : try read(&self)
+    }
+}
+
+/// The short strings (ids, handler and queue names, worker names) a replay decoded lately, by their bytes: a
+/// journal names the same ones record after record (a workflow's id in each of its events), and finding one here
+/// costs a third of validating and building it again. A table of 1,024 slots, each keeping the last string whose
+/// bytes hashed to it; a new table keeps nothing (`init()` allocates nothing, for one-off decodes).
+struct StringTable {
+    /// A string of at most 15 bytes (which Swift keeps inline, without an allocation) and its bytes, packed as
+    /// `key` does.
+    private struct Entry {
+        var low: UInt64
+        var high: UInt64
+        var string: String
+    }
+
+    private var entries: [Entry] = []
+
+    init() {}
+
+    /// A table that keeps strings. Every slot starts as the empty string, whose key is (0, 0).
+    static func keeping() -> StringTable {
+        var table = StringTable()
+        table.entries = Array(repeating: Entry(low: 0, high: 0, string: ""), count: 1024)
+        return table
+    }
+
+    /// The table, leaving this one empty: a move, so that the strings are not retained and released on the way.
+    mutating func take() -> StringTable {
+        var taken = StringTable()
+        swap(&self, &taken)
+        return taken
+    }
+
+    /// The string `run` holds, as `ByteReader.makeString` makes it.
+    mutating func string(_ run: Span<UInt8>) -> String {
+        guard run.count < 16 && !entries.isEmpty else { return ByteReader.makeString(run) }
+        let (low, high) = Self.key(run)
+        var mix = (low ^ high &>> 3) &* 0x9E37_79B9_7F4A_7C15
+        mix ^= mix &>> 29
+        let slot = Int(truncatingIfNeeded: mix &>> 54)
+        if entries[slot].low == low && entries[slot].high == high { return entries[slot].string }
+        let string = ByteReader.makeString(run)
+        entries[slot] = Entry(low: low, high: high, string: string)
+        return string
+    }
+
+    /// The bytes of a run of at most 15, little-endian in two words, with the length in the top byte of the second:
+    /// two runs have the same key exactly when they have the same bytes.
+    private static func key(_ run: Span<UInt8>) -> (UInt64, UInt64) {
+        var low: UInt64 = 0
+        var high = UInt64(run.count) &<< 56
+        guard run.count >= 8 else {
+            for i in run.indices { low |= UInt64(run[i]) &<< UInt64(8 &* i) }
+            return (low, high)
+        }
+        // A fixed-width read for the first eight, which the optimizer unrolls without a check per byte.
+        let head = run.extracting(0..<8)
+        for i in 0..<8 { low |= UInt64(head[i]) &<< UInt64(8 &* i) }
+        let tail = run.extracting(8..<run.count)
+        for i in tail.indices { high |= UInt64(tail[i]) &<< UInt64(8 &* i) }
+        return (low, high)
     }
 }

@@ -103,7 +103,14 @@ public enum EventCodec {
 
     /// `decode`, reading the record where it lies (replay hands in LMDB's memory, valid only inside the transaction).
     public static func decode(_ bytes: Span<UInt8>) throws(JournalError) -> Event {
-        var r = ByteReader(bytes)
+        var strings = StringTable()
+        return try decode(bytes, strings: &strings)
+    }
+
+    /// `decode`, reusing the strings of earlier records that `strings` kept (replay decodes each id many times).
+    static func decode(_ bytes: Span<UInt8>, strings: inout StringTable) throws(JournalError) -> Event {
+        var r = ByteReader(bytes, strings: strings.take())
+        defer { strings = r.strings.take() }
         let v = try r.u8()
         guard v == version else {
             throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")

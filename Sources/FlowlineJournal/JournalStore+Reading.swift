@@ -79,7 +79,9 @@ extension JournalStore {
                     guard key.count == 8 else {
                         throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
                     }
-                    return try pipe.add { () throws(JournalError) in ReplayStep(try EventCodec.decode(value)) }
+                    return try pipe.add { (strings) throws(JournalError) in
+                        ReplayStep(try EventCodec.decode(value, strings: &strings))
+                    }
                 } end: { error in
                     pipe.close(error)
                 } while: {
@@ -116,17 +118,18 @@ private final class StepPipe: Sendable {
     private let ready = DispatchSemaphore(value: 0)
     /// Counts the free places for batches.
     private let room = DispatchSemaphore(value: 4)
-    /// The batch being filled, used by the reading thread only (the mutex is never contended).
-    private let filling = Mutex<[ReplayStep]>([])
+    /// The batch being filled and the strings decoding keeps, used by the reading thread only (the mutex is never
+    /// contended).
+    private let filling = Mutex<(batch: [ReplayStep], strings: StringTable)>(([], .keeping()))
 
-    /// Reader: adds the step `make` makes (made in place in the batch, not copied into it); `false` once the
-    /// folding side stopped. Rethrows what `make` threw.
-    func add(_ make: () throws(JournalError) -> ReplayStep) throws(JournalError) -> Bool {
-        let full = try filling.withLock { (batch) throws(JournalError) -> [ReplayStep]? in
-            if batch.isEmpty { batch.reserveCapacity(Self.batchSize) }
-            batch.append(try make())
-            guard batch.count == Self.batchSize else { return nil }
-            return batch.take()
+    /// Reader: adds the step `make` makes (made in place in the batch, not copied into it) with the reader's
+    /// strings; `false` once the folding side stopped. Rethrows what `make` threw.
+    func add(_ make: (inout StringTable) throws(JournalError) -> ReplayStep) throws(JournalError) -> Bool {
+        let full = try filling.withLock { (filling) throws(JournalError) -> [ReplayStep]? in
+            if filling.batch.isEmpty { filling.batch.reserveCapacity(Self.batchSize) }
+            filling.batch.append(try make(&filling.strings))
+            guard filling.batch.count == Self.batchSize else { return nil }
+            return filling.batch.take()
         }
         guard let full else { return true }
         return send(full)
@@ -141,7 +144,7 @@ private final class StepPipe: Sendable {
             case let error as LMDBError: JournalError(error)
             case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
             }
-        let rest = filling.withLock { batch in batch.take() }
+        let rest = filling.withLock { filling in filling.batch.take() }
         if !rest.isEmpty { _ = send(rest) }
         state.withLock { state in
             guard !state.isClosed else { return }

@@ -16,7 +16,8 @@ extension Daemon {
         }
         let checkpointDue =
             forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
-            || (now - lastCheckpoint >= configuration.checkpointInterval && (!dirty.isEmpty || !turn.events.isEmpty))
+            || (now - lastCheckpoint >= configuration.checkpointInterval
+                && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty))
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
             batch.records = turn.events.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
@@ -59,6 +60,7 @@ extension Daemon {
             eventsSinceCheckpoint += turn.events.count
             if checkpointed {
                 dirty.removeAll(keepingCapacity: true)
+                isAllDirty = false
                 eventsSinceCheckpoint = 0
                 lastCheckpoint = now
             }
@@ -75,7 +77,15 @@ extension Daemon {
 
     /// Snapshots of every workflow changed since the last checkpoint, and the globals as of this batch's last record.
     private func addCheckpoint(to batch: inout JournalBatch) {
-        let ids = dirty.sorted()
+        var ids: [WorkflowID]
+        if isAllDirty {
+            // Every workflow held now, and those changed since that are gone (compacted).
+            ids = Array(coordinator.state.workflows.keys)
+            for id in dirty where coordinator.state.workflows.index(forKey: id) == nil { ids.append(id) }
+            ids.sort()
+        } else {
+            ids = dirty.sorted()
+        }
         let snapshots = SnapshotCodec.encode(ids, of: coordinator.state.workflows)
         batch.snapshots.reserveCapacity(batch.snapshots.count + ids.count)
         for (id, bytes) in zip(ids, snapshots) { batch.snapshots.append((id.rawValue, bytes)) }

@@ -52,6 +52,9 @@ public final class Daemon {
 
     /// Workflows changed since the last checkpoint; their snapshots are rewritten at the next one.
     var dirty: Set<WorkflowID> = []
+    /// True after a replay from the journal's start (no checkpoint): every workflow in the state is dirty too,
+    /// without hashing each id into `dirty` before the daemon listens.
+    var isAllDirty = false
     var eventsSinceCheckpoint = 0
     var lastCheckpoint: Instant
     var lastCompaction: Instant
@@ -95,6 +98,7 @@ public final class Daemon {
         // A first pass reads two bytes per record: sizing the workflow table once costs less than the doublings.
         coordinator.reserveCapacity(forSubmissions: try journal.countWorkflowsSubmitted(from: from))
         dirty = []
+        isAllDirty = false
         var lastDirty = WorkflowID("")
         var count = 0
         try journal.replaySteps(from: from) { step in
@@ -113,7 +117,7 @@ public final class Daemon {
             return true
         }
         eventsSinceCheckpoint = count
-        if from == 1 { dirty = Set(coordinator.state.workflows.keys) }
+        if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
         let resumed = coordinator.resume(at: Clock.now())
         apply(resumed)
         logger.info(

@@ -32,4 +32,27 @@ struct ReplayStepTests {
         #expect(ReplayStep(.workflowSubmitted(anonymous, at: .zero)).built.isEmpty)
         #expect(ReplayStep(.workflowCompleted(WorkflowID("wf-1"), at: .zero)).built.isEmpty)
     }
+
+    @Test("a second submission of a workflow's id replays as nothing, as it applies")
+    func aSecondSubmissionChangesNothing() {
+        var other = spec
+        other.tasks = [TaskSpec(id: "c", handler: "h")]
+        let events: [Event] = [
+            .workflowSubmitted(spec, at: Instant(milliseconds: 1)),
+            .workflowSubmitted(other, at: Instant(milliseconds: 2)),
+        ]
+        var applied = Coordinator()
+        var stepped = Coordinator()
+        for event in events {
+            applied.apply(event)
+            var step = ReplayStep(event)
+            stepped.replay(&step)
+        }
+        // Replay leaves the queues to `resume`.
+        #expect(stepped.resume(at: Instant(milliseconds: 3)) == applied.resume(at: Instant(milliseconds: 3)))
+        #expect(stepped.state == applied.state)
+        #expect(stepped.state.submitted == 1 && stepped.state.nextTicket == 2)
+        #expect(stepped.state.workflows[WorkflowID("wf-1")]?.tasks.map(\.id.rawValue) == ["a", "b"])
+        expectCountsMatchRecount(stepped.state, "after a second submission")
+    }
 }

@@ -49,6 +49,25 @@ struct CheckpointIntegrationTests {
         #expect(list.count == 9)
     }
 
+    /// A start without a checkpoint replays the whole journal, so its first checkpoint must hold every workflow,
+    /// not only those changed after the start: the next start reads nothing before that checkpoint.
+    @Test func theFirstCheckpointAfterAFullReplayHoldsEveryWorkflow() throws {
+        let f = try Fixture(arguments: ["--checkpoint-events", "1000000", "--checkpoint-interval", "1000s"])
+        let ids = ["r0", "r1", "r2"]
+        for id in ids {
+            _ = try f.client().submit(#"{"name":"r","id":"\#(id)","tasks":[{"id":"a","handler":"h","queue":"none"}]}"#)
+        }
+        try f.crashAndRestart(arguments: ["--checkpoint-events", "1"])
+        _ = try f.client().submit(#"{"name":"r","id":"after","tasks":[{"id":"a","handler":"h","queue":"none"}]}"#)
+        try f.crashAndRestart()
+        let client = try f.client()
+        for id in ids + ["after"] {
+            let workflow = try client.result("workflow.get", #"{"workflow_id":"\#(id)"}"#)
+            #expect(workflow["state"] == .string("running"), "\(id)")
+        }
+        #expect(try client.result("stats")["workflows"]?["running"] == .int(4))
+    }
+
     /// Finished workflows older than --retention are compacted away with their journal records.
     @Test func finishedWorkflowsPastTheRetentionAreCompacted() throws {
         let f = try Fixture(arguments: ["--retention", "0.2s", "--checkpoint-interval", "0.1s"])

@@ -20,9 +20,9 @@ final class Fixture {
     }
 
     /// SIGKILLs the daemon and starts a new one on the same data directory.
-    func crashAndRestart(sync: String = "none") throws {
+    func crashAndRestart(sync: String = "none", arguments: [String] = []) throws {
         daemon.crash()
-        daemon = try DaemonProcess(data: directory.path + "/data", sync: sync)
+        daemon = try DaemonProcess(data: directory.path + "/data", sync: sync, extraArguments: arguments)
     }
 }
 

@@ -156,4 +156,23 @@ struct ByteCodingTests {
         #expect(bytes.count == 227)
         #expect(hash == 11_023_331_091_497_403_540)
     }
+
+    @Test("a string table gives back what decoding the bytes gives, for every run it keeps or does not")
+    func stringTableMatchesDecoding() {
+        var runs: [[UInt8]] = [[], [0], [0, 0], Array("wf-1".utf8), Array("wf-10".utf8), Array("default".utf8)]
+        runs += [Array("wf-12345".utf8), Array("wf-123456".utf8), Array("abcdefghijklmno".utf8)]
+        runs += [Array("abcdefghijklmnop".utf8), [0xFF, 0x41], [0x41, 0xFF], Array("é".utf8)]
+        // Enough distinct runs that slots are taken over by others and then asked for again.
+        runs += (0..<3000).map { Array("wf-\($0)".utf8) }
+        var table = StringTable.keeping()
+        for round in 0..<2 {
+            for run in runs {
+                let expected = ByteReader.makeString(run.span)
+                #expect(table.string(run.span) == expected, "round \(round), \(run)")
+                #expect(Array(table.string(run.span).utf8) == Array(expected.utf8))
+            }
+        }
+        var keepsNothing = StringTable()
+        #expect(keepsNothing.string(Array("wf-1".utf8).span) == "wf-1")
+    }
 }
