@@ -116,11 +116,17 @@ private final class StepPipe: Sendable {
     private let state = Mutex(State())
     /// Counts the batches to take, plus one for the end.
     private let ready = DispatchSemaphore(value: 0)
-    /// Counts the free places for batches.
-    private let room = DispatchSemaphore(value: 4)
+    /// Counts the free places for batches. Created at 0 and raised to 4 in `init`: libdispatch traps when a
+    /// semaphore is freed with a value below the one it was created with ("deallocated while in use"), which a
+    /// pipe whose folding side stopped or ended with batches unreturned is.
+    private let room = DispatchSemaphore(value: 0)
     /// The batch being filled and the strings decoding keeps, used by the reading thread only (the mutex is never
     /// contended).
     private let filling = Mutex<(batch: [ReplayStep], strings: StringTable)>(([], .keeping()))
+
+    init() {
+        for _ in 0..<4 { room.signal() }
+    }
 
     /// Reader: adds the step `make` makes (made in place in the batch, not copied into it) with the reader's
     /// strings; `false` once the folding side stopped. Rethrows what `make` threw.

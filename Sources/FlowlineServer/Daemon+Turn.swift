@@ -20,22 +20,8 @@ extension Daemon {
                 && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty))
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
-            batch.records = turn.events.map { (workflowID: $0.workflowID.rawValue, bytes: EventCodec.encode($0)) }
-            // A workflow's events mostly come in runs (submitted then dispatched, completed then the workflow
-            // completed), so checking the last one spares most of the hashing.
-            var lastDirty = WorkflowID("")
-            for event in turn.events {
-                if case .workflowsCompacted(let ids, _) = event {
-                    batch.purge += ids.map(\.rawValue)
-                    dirty.formUnion(ids)
-                } else {
-                    let id = event.workflowID
-                    if !id.rawValue.isEmpty && id != lastDirty {
-                        dirty.insert(id)
-                        lastDirty = id
-                    }
-                }
-            }
+            let eventCount = turn.events.count
+            Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
             var checkpointed = checkpointDue
             if checkpointDue { addCheckpoint(to: &batch) }
             // A shutdown's commit is its last: nothing would follow to make it durable.
@@ -57,7 +43,7 @@ extension Daemon {
                 failTurn(error)
                 return
             }
-            eventsSinceCheckpoint += turn.events.count
+            eventsSinceCheckpoint += eventCount
             if checkpointed {
                 dirty.removeAll(keepingCapacity: true)
                 isAllDirty = false
@@ -73,6 +59,37 @@ extension Daemon {
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
         rearmTimer()
+    }
+
+    /// Encodes `events` into `batch`, with the workflows compaction purges, and adds the workflows they change to
+    /// `dirty`; leaves `events` empty, its storage kept. Each event is moved out of the list to be encoded, a
+    /// payload-free one left in its place: a pass over the list copied every event (a retain per field), and
+    /// emptying it destroyed them once more.
+    private static func collect(
+        _ events: inout [Event],
+        into batch: inout JournalBatch,
+        markingDirty dirty: inout Set<WorkflowID>
+    ) {
+        batch.records.reserveCapacity(events.count)
+        // A workflow's events mostly come in runs (submitted then dispatched, completed then the workflow
+        // completed), so checking the last one spares most of the hashing.
+        var lastDirty = WorkflowID("")
+        for i in events.indices {
+            var event = Event.workflowCompleted(WorkflowID(""), at: .zero)
+            swap(&event, &events[i])
+            let id = event.workflowID
+            batch.records.append((workflowID: id.rawValue, bytes: EventCodec.encode(event)))
+            if case .workflowsCompacted(let ids, _) = event {
+                batch.purge += ids.map(\.rawValue)
+                dirty.formUnion(ids)
+            } else if !id.rawValue.isEmpty && id != lastDirty {
+                dirty.insert(id)
+                lastDirty = id
+            }
+        }
+        // What is left is placeholders; element by element, as removeAll(keepingCapacity:) goes through the generic
+        // replaceSubrange.
+        while !events.isEmpty { events.removeLast() }
     }
 
     /// Snapshots of every workflow changed since the last checkpoint, and the globals as of this batch's last record.
