@@ -10,9 +10,6 @@ final class Connection {
     var hello: Hello?
     /// Bytes for this peer produced during the turn; written after the turn's commit.
     var output: [UInt8] = []
-    /// How many bytes at the start of `output` wait for the journal's last commit to become durable (`--sync
-    /// full`, see `Daemon.releaseOutput`); the rest, if any, were produced in this turn.
-    var heldBytes = 0
     var isAuthenticated: Bool
 
     init(id: WorkerID, socket: TCPConnection, maxLineBytes: Int, needsToken: Bool) {

@@ -24,9 +24,8 @@ extension Daemon {
             Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
             var checkpointed = checkpointDue
             if checkpointDue { addCheckpoint(to: &batch) }
-            // A shutdown's commit is its last: nothing would follow to make it durable.
             do {
-                try journal.commit(batch, durable: forced)
+                try journal.commit(batch)
             } catch let error as JournalError where error.isOutOfSpace && checkpointDue {
                 // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
                 // try the checkpoint again at a later turn.
@@ -34,7 +33,7 @@ extension Daemon {
                 batch.checkpoint = nil
                 checkpointed = false
                 do {
-                    try journal.commit(batch, durable: forced)
+                    try journal.commit(batch)
                 } catch {
                     failTurn(error)
                     return
@@ -50,11 +49,9 @@ extension Daemon {
                 eventsSinceCheckpoint = 0
                 lastCheckpoint = now
             }
-            // This commit's data sync put the previous commit's meta page on disk.
-            releaseHeld(upTo: .held)
         }
         for (id, at) in turnTimers { timers.add(id, at: at) }
-        releaseOutput()
+        flushOutput()
         turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
@@ -118,14 +115,8 @@ extension Daemon {
         let outOfSpace = (error as? JournalError)?.isOutOfSpace ?? false
         logger.error("journal commit failed", metadata: ["error": "\(error)", "out_of_space": "\(outOfSpace)"])
         let replies = turnReplies
-        for id in turnOutput {
-            guard let connection = connections[id] else { continue }
-            connection.output.removeSubrange(connection.heldBytes...)
-        }
+        for id in turnOutput { connections[id]?.output.removeAll() }
         turnOutput.removeAll()
-        // What earlier turns committed still goes out, once durable.
-        makeDurable()
-        releaseHeld(upTo: .everything)
         turn.events.removeAll()
         turnTimers.removeAll()
         turnReplies.removeAll()
@@ -153,75 +144,20 @@ extension Daemon {
         }
     }
 
-    /// Writes the turn's output, or holds it. With `--sync full` a turn's commit syncs its data pages, but its
-    /// meta page, which makes it the newest, only goes to disk with the next commit's sync
-    /// (`JournalStore.commit(_:durable:)`): one sync per commit instead of two while turns follow each other. So
-    /// the output waits for that next commit or, when a turn brings nothing to commit, for `releaseWhenIdle`'s
-    /// sync. Output of a turn that committed nothing waits too, as it may tell of a commit not yet durable.
-    private func releaseOutput() {
-        if journal.isDurable {
-            releaseHeld(upTo: .everything)
-            for id in turnOutput { write(upTo: .everything, of: id) }
-        } else {
-            for id in turnOutput {
-                guard let connection = connections[id] else { continue }
-                if connection.heldBytes == 0 { held.append(id) }
-                connection.heldBytes = connection.output.count
-            }
-            if !held.isEmpty { releaser?.start() }
-        }
-        turnOutput.removeAll(keepingCapacity: true)
-    }
-
-    enum Release { case held, everything }
-
-    /// Writes each held peer's held bytes, or all its output. Bytes of this turn that stay behind are in
-    /// `turnOutput`: a peer's first bytes of a turn put it there.
-    private func releaseHeld(upTo extent: Release) {
-        for id in held { write(upTo: extent, of: id) }
-        held.removeAll(keepingCapacity: true)
-    }
-
-    private func write(upTo extent: Release, of id: WorkerID) {
-        guard let connection = connections[id] else { return }
-        let count = extent == .held ? connection.heldBytes : connection.output.count
-        connection.heldBytes = 0
-        guard count > 0 else { return }
-        if count == connection.output.count {
+    private func flushOutput() {
+        for id in turnOutput {
+            guard let connection = connections[id], !connection.output.isEmpty else { continue }
             let bytes = connection.output
             connection.output.removeAll(keepingCapacity: true)
             connection.socket.write(bytes)
-        } else {
-            connection.socket.write(Array(connection.output[..<count]))
-            connection.output.removeSubrange(..<count)
+            // Only what the kernel has not taken counts: bytes already written wait for their callback until the
+            // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
+            if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
+                logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
+                connection.socket.close()
+            }
         }
-        // Only what the kernel has not taken counts: bytes already written wait for their callback until the
-        // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
-        if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
-            logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
-            connection.socket.close()
-        }
-    }
-
-    /// The idle handle's callback, at the start of a loop iteration while output is held. If the iteration
-    /// before brought events, the turn hook's commit releases the output; otherwise the daemon syncs now.
-    func releaseWhenIdle() {
-        guard turn.events.isEmpty else { return }
-        releaser?.stop()
-        makeDurable()
-        releaseHeld(upTo: .everything)
-    }
-
-    /// Syncs the journal's last commit. A sync that fails leaves commits the state already holds possibly not on
-    /// disk: their output must not leave, and carrying on would answer from a state the disk may not have, so the
-    /// daemon stops; a restart replays what the journal has.
-    private func makeDurable() {
-        do {
-            try journal.makeDurable()
-        } catch {
-            logger.critical("journal sync failed", metadata: ["error": "\(error)"])
-            preconditionFailure("journal sync failed: \(error)")
-        }
+        turnOutput.removeAll(keepingCapacity: true)
     }
 
     /// Fires every due timer, then sets the libuv timer for the next one.

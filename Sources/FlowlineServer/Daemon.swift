@@ -42,11 +42,6 @@ public final class Daemon {
     var turnTimers: [(TimerID, Instant)] = []
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
     var turnOutput: [WorkerID] = []
-    /// Peers with output held for the journal's last commit to become durable (`Connection.heldBytes`).
-    var held: [WorkerID] = []
-    /// Started while output is held: the loop then polls without blocking, and a turn that brought nothing to
-    /// commit syncs the journal and releases it.
-    var releaser: IdleHandle?
 
     // MARK: - Checkpoints
 
@@ -141,7 +136,6 @@ public final class Daemon {
         self.listener = listener
         wakeTimer = try Timer(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
-        releaser = try IdleHandle(loop: loop) { [unowned self] in self.releaseWhenIdle() }
         let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
         housekeeping = try Timer(loop: loop)
         housekeeping?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
@@ -164,7 +158,6 @@ public final class Daemon {
         wakeTimer?.close()
         housekeeping?.close()
         turnHook?.close()
-        releaser?.close()
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
         loop.stop()
@@ -221,7 +214,7 @@ public final class Daemon {
     /// gone.
     func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
-        if connection.output.count == connection.heldBytes { turnOutput.append(id) }
+        if connection.output.isEmpty { turnOutput.append(id) }
         encode(&connection.output)
     }
 

@@ -5,8 +5,8 @@ import Testing
 
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct RestartTests {
-    /// Pipelined submits and completions: with `--sync full` a turn's answers wait for the next turn's commit
-    /// or for a sync when nothing follows; every one arrives, and everything answered survives a SIGKILL.
+    /// Pipelined submits and completions, many turns' worth: every one is answered, and everything answered
+    /// survives a SIGKILL.
     @Test(arguments: ["full", "none"])
     func pipelinedAnswersAllArriveAndSurviveSIGKILL(sync: String) throws {
         let f = try Fixture(sync: sync)
