@@ -173,11 +173,14 @@ internal import Glibc
     // MARK: - Size and durability
 
     /// The current map size in bytes (`mdb_env_info`'s `me_mapsize`).
-    public var mapSize: Int {
+    public var mapSize: Int { unsafe info.me_mapsize }
+
+    /// `mdb_env_info`: the map size and the last page in use, from the newest meta page.
+    private var info: MDB_envinfo {
         var info = unsafe MDB_envinfo()
         // mdb_env_info fails only for a null environment.
         unsafe mdb_env_info(env, &info)
-        return unsafe info.me_mapsize
+        return unsafe info
     }
 
     /// The largest key LMDB accepts in this environment, in bytes (511 unless LMDB was built otherwise).
@@ -199,11 +202,9 @@ internal import Glibc
 
     /// The bytes of `data.mdb` up to its last page in use (`mdb_env_info`'s `me_last_pgno`). The file may be longer:
     /// with a writable map LMDB sizes it to the map.
-    public var usedSize: Int {
-        var info = unsafe MDB_envinfo()
-        unsafe mdb_env_info(env, &info)
-        return (unsafe info.me_last_pgno + 1) * pageSize
-    }
+    public var usedSize: Int { used(info) }
+
+    private func used(_ info: MDB_envinfo) -> Int { (unsafe info.me_last_pgno + 1) * pageSize }
 
     /// The smallest margin of allocated disk blocks past the pages in use, with a writable map.
     static let allocationMargin = 4 << 20
@@ -212,9 +213,8 @@ internal import Glibc
     /// pages in use (never past the map), allocating a generous step at a time so that most writes only compare.
     private func allocate(beyondUse bytes: Int) throws(LMDBError) {
         guard usesWritableMap else { return }
-        var info = unsafe MDB_envinfo()
-        unsafe mdb_env_info(env, &info)
-        let used = (unsafe info.me_last_pgno + 1) * pageSize
+        let info = self.info
+        let used = used(info)
         let limit = unsafe info.me_mapsize
         let needed = min(used + Self.allocationMargin + max(bytes, 0), limit)
         guard needed > allocatedBytes else { return }
@@ -236,10 +236,9 @@ internal import Glibc
 
     /// The size of `data.mdb` in bytes (`fstat` of LMDB's descriptor).
     public var fileSize: Int {
-        var fd: Int32 = -1
         var info = stat()
-        // Both calls fail only for a closed environment or a bad descriptor, which this object rules out.
-        guard unsafe mdb_env_get_fd(env, &fd) == MDB_SUCCESS, unsafe fstat(fd, &info) == 0 else {
+        // Fails only for a bad descriptor, which this object rules out.
+        guard unsafe fstat(fileDescriptor, &info) == 0 else {
             preconditionFailure("cannot stat the data file of the LMDB environment at \(path)")
         }
         return Int(info.st_size)
