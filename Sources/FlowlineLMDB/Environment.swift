@@ -54,7 +54,7 @@ internal import Glibc
         if noSync { flags |= UInt32(MDB_NOSYNC) }
         let writableMap = writableMap && !readOnly
         if writableMap { flags |= UInt32(MDB_WRITEMAP) }
-        var stat = unsafe MDB_stat()
+        var stat = MDB_stat()
         do {
             try check(unsafe mdb_env_set_mapsize(handle, mapSize), "mdb_env_set_mapsize")
             try check(unsafe mdb_env_set_maxdbs(handle, MDB_dbi(maxDatabases)), "mdb_env_set_maxdbs")
@@ -69,7 +69,7 @@ internal import Glibc
         self.path = path
         self.isReadOnly = readOnly
         self.usesWritableMap = writableMap
-        self.pageSize = Int(unsafe stat.ms_psize)
+        self.pageSize = Int(stat.ms_psize)
         try allocate(beyondUse: 0)
     }
 
@@ -173,14 +173,14 @@ internal import Glibc
     // MARK: - Size and durability
 
     /// The current map size in bytes (`mdb_env_info`'s `me_mapsize`).
-    public var mapSize: Int { unsafe info.me_mapsize }
+    public var mapSize: Int { mapInfo.mapSize }
 
-    /// `mdb_env_info`: the map size and the last page in use, from the newest meta page.
-    private var info: MDB_envinfo {
+    /// `mdb_env_info`'s map size and last page in use, from the newest meta page.
+    private var mapInfo: (mapSize: Int, lastPage: Int) {
         var info = unsafe MDB_envinfo()
         // mdb_env_info fails only for a null environment.
         unsafe mdb_env_info(env, &info)
-        return unsafe info
+        return unsafe (info.me_mapsize, info.me_last_pgno)
     }
 
     /// The largest key LMDB accepts in this environment, in bytes (511 unless LMDB was built otherwise).
@@ -202,9 +202,7 @@ internal import Glibc
 
     /// The bytes of `data.mdb` up to its last page in use (`mdb_env_info`'s `me_last_pgno`). The file may be longer:
     /// with a writable map LMDB sizes it to the map.
-    public var usedSize: Int { used(info) }
-
-    private func used(_ info: MDB_envinfo) -> Int { (unsafe info.me_last_pgno + 1) * pageSize }
+    public var usedSize: Int { (mapInfo.lastPage + 1) * pageSize }
 
     /// The smallest margin of allocated disk blocks past the pages in use, with a writable map.
     static let allocationMargin = 4 << 20
@@ -213,14 +211,14 @@ internal import Glibc
     /// pages in use (never past the map), allocating a generous step at a time so that most writes only compare.
     private func allocate(beyondUse bytes: Int) throws(LMDBError) {
         guard usesWritableMap else { return }
-        let info = self.info
-        let used = used(info)
-        let limit = unsafe info.me_mapsize
+        let info = mapInfo
+        let used = (info.lastPage + 1) * pageSize
+        let limit = info.mapSize
         let needed = min(used + Self.allocationMargin + max(bytes, 0), limit)
         guard needed > allocatedBytes else { return }
         // Pages below `allocatedBytes` already have their blocks, so only the rest is asked for.
         let end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
-        let rc = unsafe Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        let rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
         guard rc == 0 else { throw LMDBError(call: "posix_fallocate", code: rc) }
         allocatedBytes = end
     }
