@@ -20,6 +20,10 @@ public final class JournalStore {
     public private(set) var lastSeq: UInt64
     /// The write transactions committed through this store (`append`, `setMeta`).
     public private(set) var commits: UInt64 = 0
+    /// Whether every commit so far is on disk, or would be if it were synced (`SyncMode.none`). False after
+    /// `commit(_:durable: false)` with `SyncMode.full`, until `makeDurable` or a durable commit.
+    public private(set) var isDurable = true
+    let sync: SyncMode
     /// The largest map `append` grows to on `MDB_MAP_FULL`, in bytes; 64 GiB unless set.
     public var maxMapSize: Int = 64 << 30
 
@@ -57,6 +61,7 @@ public final class JournalStore {
     {
         self.directory = directory
         self.isReadOnly = readOnly
+        self.sync = sync
         do {
             let environment = try Environment(
                 path: directory,
@@ -64,6 +69,9 @@ public final class JournalStore {
                 maxDatabases: 8,
                 readOnly: readOnly,
                 noSync: sync == .none,
+                // Commits sync their data pages and leave the meta page for the next commit's sync or
+                // `makeDurable`: see `commit(_:durable:)`.
+                noMetaSync: sync == .full,
                 // Without syncs a commit's cost is its system calls: LMDB's `pwrite` per dirty page and the meta
                 // page's, which a writable map leaves out (W3 --sync none, README "Performance").
                 writableMap: sync == .none
@@ -118,6 +126,7 @@ public final class JournalStore {
         didPutRecords(records, from: first, deferringIndex: false)
         lastSeq = first + UInt64(records.count - 1)
         commits += 1
+        try didCommit(durable: true)
         return first
     }
 
@@ -130,6 +139,26 @@ public final class JournalStore {
             throw JournalError(error)
         }
         commits += 1
+        try didCommit(durable: true)
+    }
+
+    /// Notes a commit: with `SyncMode.full` its meta page is not synced yet, which `durable` does now.
+    func didCommit(durable: Bool) throws(JournalError) {
+        guard sync == .full else { return }
+        isDurable = false
+        if durable { try makeDurable() }
+    }
+
+    /// With `SyncMode.full`, syncs the data file, so that the last commit's meta page, which names it the newest,
+    /// is on disk; a no-op when `isDurable`. A failure leaves `isDurable` false.
+    public func makeDurable() throws(JournalError) {
+        guard !isDurable else { return }
+        do throws(LMDBError) {
+            try environment.sync(force: false)
+        } catch {
+            throw JournalError(error)
+        }
+        isDurable = true
     }
 
     /// Flushes committed records to disk, also with `SyncMode.none` (for a clean shutdown).
@@ -139,6 +168,7 @@ public final class JournalStore {
         } catch {
             throw JournalError(error)
         }
+        isDurable = true
     }
 
     // MARK: - Reading
@@ -362,6 +392,8 @@ public final class JournalStore {
                 _ = try txn.delete(Self.indexedThroughKey, in: meta)
             }
         }
+        // Also the format's first writing, by `initializeFormat`.
+        try didCommit(durable: true)
     }
 
     private static func initializeFormat(

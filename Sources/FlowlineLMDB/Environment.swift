@@ -31,6 +31,9 @@ internal import Glibc
     ///   - readOnly: `MDB_RDONLY`: no write transactions; the directory must hold an environment already.
     ///   - noSync: `MDB_NOSYNC`: commits do not flush to disk (a system crash may lose the last commits, a process
     ///     crash does not).
+    ///   - noMetaSync: `MDB_NOMETASYNC`: a commit syncs its data pages but only writes the meta page that makes it
+    ///     the newest; the next commit's data sync, or `sync`, makes it durable. A system crash before then
+    ///     undoes that one commit, and leaves the environment whole.
     ///   - writableMap: `MDB_WRITEMAP` (ignored when `readOnly`): a commit writes its pages through the map, with no
     ///     `pwrite` per page. Only worth it with `noSync`: a synced commit then flushes with `msync`, which is slower.
     ///     LMDB sizes `data.mdb` to the map, sparsely; see `write` for how a full disk stays an error.
@@ -43,6 +46,7 @@ internal import Glibc
         maxDatabases: Int = 8,
         readOnly: Bool = false,
         noSync: Bool = false,
+        noMetaSync: Bool = false,
         writableMap: Bool = false
     ) throws(LMDBError) {
         if !readOnly { try Self.makeDirectories(path) }
@@ -52,6 +56,7 @@ internal import Glibc
         var flags = UInt32(MDB_NOTLS)
         if readOnly { flags |= UInt32(MDB_RDONLY) }
         if noSync { flags |= UInt32(MDB_NOSYNC) }
+        if noMetaSync { flags |= UInt32(MDB_NOMETASYNC) }
         let writableMap = writableMap && !readOnly
         if writableMap { flags |= UInt32(MDB_WRITEMAP) }
         var stat = MDB_stat()

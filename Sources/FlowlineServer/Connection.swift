@@ -8,8 +8,14 @@ final class Connection {
     let socket: TCPConnection
     var framer: LineFramer
     var hello: Hello?
-    /// Bytes for this peer produced during the turn; written after the turn's commit.
+    /// Answers (and with `--sync none` everything else) for this peer, written once the commits they report are
+    /// durable (`Daemon.endTurn`).
     var output: [UInt8] = []
+    /// How many bytes at the start of `output` an earlier turn left waiting for its commit to become durable.
+    var heldBytes = 0
+    /// With `--sync full`: `task.run`, `task.cancel` and `hello`'s answer, written as soon as the turn's commit
+    /// returns, before its meta page is on disk.
+    var dispatches: [UInt8] = []
     var isAuthenticated: Bool
 
     init(id: WorkerID, socket: TCPConnection, maxLineBytes: Int, needsToken: Bool) {

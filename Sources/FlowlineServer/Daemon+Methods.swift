@@ -90,18 +90,23 @@ extension Daemon {
         let first = connection.hello == nil
         connection.hello = hello
         // The answer goes out before anything the registration dispatches: a worker sees its hello answered
-        // before its first task.run.
-        reply(id, to: connection.id) { w in
-            w.beginObject()
-            w.key("server")
-            w.string("flowline")
-            w.key("version")
-            w.string(flowlineVersion)
-            w.key("protocol")
-            w.int(1)
-            w.key("session")
-            w.string(connection.id.description)
-            w.endObject()
+        // before its first task.run. It reports no commit, so it goes with the dispatches, which do not wait for
+        // the meta sync of `--sync full` (`Daemon.dispatch`).
+        if let id {
+            let answer = RPCEncoder.response(id: id) { w in
+                w.beginObject()
+                w.key("server")
+                w.string("flowline")
+                w.key("version")
+                w.string(flowlineVersion)
+                w.key("protocol")
+                w.int(1)
+                w.key("session")
+                w.string(connection.id.description)
+                w.endObject()
+            }
+            dispatch(to: connection.id) { $0 += answer }
+            turnReplies.append((connection.id, id))
         }
         if first && hello.role == .worker {
             logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])

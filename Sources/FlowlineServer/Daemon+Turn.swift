@@ -24,16 +24,17 @@ extension Daemon {
             Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
             var checkpointed = checkpointDue
             if checkpointDue { addCheckpoint(to: &batch) }
+            // A shutdown's commit is its last: nothing would follow to make it durable.
             do {
-                try journal.commit(batch)
-            } catch let error as JournalError where error.isOutOfSpace && checkpointDue {
+                try journal.commit(batch, durable: forced)
+            } catch  where error.isOutOfSpace && checkpointDue {
                 // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
                 // try the checkpoint again at a later turn.
                 batch.snapshots = []
                 batch.checkpoint = nil
                 checkpointed = false
                 do {
-                    try journal.commit(batch)
+                    try journal.commit(batch, durable: forced)
                 } catch {
                     failTurn(error)
                     return
@@ -49,9 +50,11 @@ extension Daemon {
                 eventsSinceCheckpoint = 0
                 lastCheckpoint = now
             }
+            // This commit's data sync put the previous commit's meta page on disk.
+            releaseHeld(upTo: .held)
         }
         for (id, at) in turnTimers { timers.add(id, at: at) }
-        flushOutput()
+        writeOutput()
         turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
@@ -115,8 +118,16 @@ extension Daemon {
         let outOfSpace = (error as? JournalError)?.isOutOfSpace ?? false
         logger.error("journal commit failed", metadata: ["error": "\(error)", "out_of_space": "\(outOfSpace)"])
         let replies = turnReplies
-        for id in turnOutput { connections[id]?.output.removeAll() }
+        for id in turnOutput {
+            guard let connection = connections[id] else { continue }
+            connection.output.removeSubrange(connection.heldBytes...)
+        }
+        for id in turnDispatches { connections[id]?.dispatches.removeAll() }
         turnOutput.removeAll()
+        turnDispatches.removeAll()
+        // What earlier turns committed still goes out, once durable.
+        makeDurable()
+        releaseHeld(upTo: .everything)
         turn.events.removeAll()
         turnTimers.removeAll()
         turnReplies.removeAll()
@@ -144,20 +155,105 @@ extension Daemon {
         }
     }
 
-    private func flushOutput() {
-        for id in turnOutput {
-            guard let connection = connections[id], !connection.output.isEmpty else { continue }
-            let bytes = connection.output
-            connection.output.removeAll(keepingCapacity: true)
+    /// Writes what the turn's commit allows. Dispatches go at once. With `--sync full` the commit has synced its
+    /// data pages, but the meta page that makes it the newest is only written (`MDB_NOMETASYNC`): it reaches the
+    /// disk with the next commit's data sync, or with `makeDurable`. Answers wait for that. When every peer given
+    /// answers this turn was also given a task, its completion will most likely bring the next commit soon (a
+    /// chain's next step), so the answers wait for it, or for `durabilityDelay` at most; otherwise the daemon
+    /// syncs now. A chain of steps thus costs one sync per step instead of two, and no answer leaves before what
+    /// it reports is on disk.
+    private func writeOutput() {
+        let waitForNextCommit = turnOutput.allSatisfy { connections[$0].map { !$0.dispatches.isEmpty } ?? true }
+        for id in turnDispatches {
+            guard let connection = connections[id], !connection.dispatches.isEmpty else { continue }
+            let bytes = connection.dispatches
+            connection.dispatches.removeAll(keepingCapacity: true)
             connection.socket.write(bytes)
-            // Only what the kernel has not taken counts: bytes already written wait for their callback until the
-            // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
-            if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
-                logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
-                connection.socket.close()
+            closeIfNotReading(connection)
+        }
+        if journal.isDurable {
+            releaseHeld(upTo: .everything)
+            for id in turnOutput { write(upTo: .everything, of: id) }
+        } else if !turnOutput.isEmpty {
+            // Answers already held mean the timer is running: it is not pushed back.
+            let timerRunning = !held.isEmpty
+            for id in turnOutput {
+                guard let connection = connections[id] else { continue }
+                if connection.heldBytes == 0 { held.append(id) }
+                connection.heldBytes = connection.output.count
+            }
+            if waitForNextCommit {
+                if !timerRunning {
+                    durabilityTimer?.start(afterMilliseconds: Self.durabilityDelay) { [unowned self] in
+                        self.syncHeld()
+                    }
+                }
+            } else {
+                makeDurable()
+                releaseHeld(upTo: .everything)
             }
         }
         turnOutput.removeAll(keepingCapacity: true)
+        turnDispatches.removeAll(keepingCapacity: true)
+    }
+
+    /// How long answers may wait for the next commit to make theirs durable, in loop milliseconds (1–2 ms).
+    static let durabilityDelay: UInt64 = 1
+
+    enum Release { case held, everything }
+
+    /// Writes each held peer's held bytes, or all its output. Bytes of this turn that stay behind are in
+    /// `turnOutput`: a peer's first bytes of a turn put it there.
+    private func releaseHeld(upTo extent: Release) {
+        guard !held.isEmpty else { return }
+        for id in held { write(upTo: extent, of: id) }
+        held.removeAll(keepingCapacity: true)
+        durabilityTimer?.stop()
+    }
+
+    private func write(upTo extent: Release, of id: WorkerID) {
+        guard let connection = connections[id] else { return }
+        let count = extent == .held ? connection.heldBytes : connection.output.count
+        connection.heldBytes = 0
+        guard count > 0 else { return }
+        if count == connection.output.count {
+            let bytes = connection.output
+            connection.output.removeAll(keepingCapacity: true)
+            connection.socket.write(bytes)
+        } else {
+            connection.socket.write(Array(connection.output[..<count]))
+            connection.output.removeSubrange(..<count)
+        }
+        closeIfNotReading(connection)
+    }
+
+    private func closeIfNotReading(_ connection: Connection) {
+        // Only what the kernel has not taken counts: bytes already written wait for their callback until the
+        // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
+        if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
+            logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
+            connection.socket.close()
+        }
+    }
+
+    /// `durabilityDelay` passed without a commit. Events read since will be committed before the loop blocks,
+    /// and that commit releases the answers; otherwise the daemon syncs now.
+    private func syncHeld() {
+        guard !held.isEmpty, turn.events.isEmpty else { return }
+        makeDurable()
+        releaseHeld(upTo: .everything)
+    }
+
+    /// Syncs the journal's last commit. A sync that fails leaves commits the state already holds possibly not on
+    /// disk: their answers must not leave, and carrying on would answer from a state the disk may not have, so
+    /// the daemon stops; a restart replays what the journal has.
+    private func makeDurable() {
+        do {
+            try journal.makeDurable()
+        } catch {
+            logger.critical("journal sync failed", metadata: ["error": "\(error)"])
+            preconditionFailure("journal sync failed: \(error)")
+        }
     }
 
     /// Fires every due timer, then sets the libuv timer for the next one.

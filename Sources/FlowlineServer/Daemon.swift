@@ -9,7 +9,8 @@ public import Logging
 ///
 /// Each loop turn decodes what arrived, feeds it to the coordinator, and collects the resulting events and
 /// output. The turn hook (run just before the loop blocks) commits the turn's events in one LMDB transaction
-/// and only then writes the output and arms the timers: nothing leaves before what it reports is durable.
+/// and only then writes the output and arms the timers: nothing leaves before what it reports is committed, and no
+/// answer before it is on disk (`writeOutput`).
 public final class Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
@@ -41,7 +42,13 @@ public final class Daemon {
     var turn = Decision()
     var turnTimers: [(TimerID, Instant)] = []
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
+    /// Peers given answers this turn (beyond what they had held), and peers given dispatches.
     var turnOutput: [WorkerID] = []
+    var turnDispatches: [WorkerID] = []
+    /// Peers whose answers wait for the journal's last commit to become durable (`Connection.heldBytes`), and the
+    /// timer that syncs it should no commit come first (`Daemon.endTurn`).
+    var held: [WorkerID] = []
+    var durabilityTimer: Timer?
 
     // MARK: - Checkpoints
 
@@ -136,6 +143,7 @@ public final class Daemon {
         self.listener = listener
         wakeTimer = try Timer(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
+        durabilityTimer = try Timer(loop: loop)
         let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
         housekeeping = try Timer(loop: loop)
         housekeeping?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
@@ -158,6 +166,7 @@ public final class Daemon {
         wakeTimer?.close()
         housekeeping?.close()
         turnHook?.close()
+        durabilityTimer?.close()
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
         loop.stop()
@@ -214,8 +223,19 @@ public final class Daemon {
     /// gone.
     func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
-        if connection.output.isEmpty { turnOutput.append(id) }
+        if connection.output.count == connection.heldBytes { turnOutput.append(id) }
         encode(&connection.output)
+    }
+
+    /// Queues a message that needs the turn's commit but not its durability (`task.run`, `task.cancel`, `hello`'s
+    /// answer): with `--sync full` it leaves before the commit's meta page is synced, ahead of answers held for
+    /// it. A power loss may then undo the commit of a dispatch that went out, and the task runs again, as it would
+    /// after its lease expired: execution is at-least-once. With `--sync none` it is ordinary output.
+    func dispatch(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
+        guard configuration.sync == .full else { return send(to: id, encode) }
+        guard let connection = connections[id] else { return }
+        if connection.dispatches.isEmpty { turnDispatches.append(id) }
+        encode(&connection.dispatches)
     }
 
     /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
@@ -256,9 +276,9 @@ public final class Daemon {
                 answer(to: target.connection, request: target.id) {
                     RPCEncoder.reply(id: target.id, reply, appendingTo: &$0)
                 }
-            case .runTask(let worker, let run): send(to: worker) { RPCEncoder.taskRun(run, appendingTo: &$0) }
+            case .runTask(let worker, let run): dispatch(to: worker) { RPCEncoder.taskRun(run, appendingTo: &$0) }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
-                send(RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason), to: worker)
+                dispatch(to: worker) { $0 += RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason) }
             case .armTimer(let id, let at): turnTimers.append((id, at))
             }
         }

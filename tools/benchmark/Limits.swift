@@ -5,8 +5,15 @@ import FlowlineUV
 import Foundation
 
 /// Raw LMDB commits per second through the journal's own store (the daemon's wrapper, flags and key layout),
-/// one small record per write transaction, for `seconds`.
-func lmdbCommitsPerSecond(directory: String, sync: SyncMode, seconds: Double) throws -> Double {
+/// one small record per write transaction, for `seconds`. With `SyncMode.full` each commit syncs its data pages
+/// and so the previous commit's meta page, as the daemon's commits back to back do; `durableEach` also syncs each
+/// commit's own meta page before the next (two flushes per commit, LMDB's default).
+func lmdbCommitsPerSecond(
+    directory: String,
+    sync: SyncMode,
+    seconds: Double,
+    durableEach: Bool = false
+) throws -> Double {
     let store = try JournalStore(directory: directory, sync: sync)
     let record = (workflowID: "wf-000001", bytes: [UInt8](repeating: 0x61, count: 120))
     var count = 0
@@ -15,7 +22,7 @@ func lmdbCommitsPerSecond(directory: String, sync: SyncMode, seconds: Double) th
     while now - started < seconds {
         var batch = JournalBatch()
         batch.records = [record]
-        _ = try store.commit(batch)
+        _ = try store.commit(batch, durable: durableEach)
         count += 1
         if count % 16 == 0 { now = monotonicSeconds() }
     }

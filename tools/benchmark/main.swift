@@ -204,6 +204,18 @@ if !options.only.isDisjoint(with: ["limits", "w1", "w2", "w3"]) {
             )
         )
     }
+    if options.syncModes.contains("full") {
+        // LMDB's own default, for comparison: each commit's meta page synced before the next commit starts.
+        let rate = try lmdbCommitsPerSecond(directory: freshData(), sync: .full, seconds: 2, durableEach: true)
+        record(
+            Figure(
+                name: "limit_lmdb_durable_commits_per_s",
+                config: "sync=full, 1 record/commit, meta page synced too",
+                value: rate,
+                unit: "commits/s"
+            )
+        )
+    }
     let syncs = try fdatasyncPerSecond(directory: context.scratch, seconds: 2)
     record(
         Figure(
