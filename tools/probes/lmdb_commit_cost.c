@@ -6,10 +6,9 @@
  * database does, and then optionally one index entry: in a second database (`by_workflow`'s shape), or in the
  * same database under a 0xFF-prefixed key. Prints commits/s and the p50/p99 of a commit, and does the same with
  * MDB_WRITEMAP for the one-database case, and with MDB_NOMETASYNC (the meta page is only written, and the next
- * commit's fdatasync carries it: tried for --sync full and reverted, README "Performance"). Default flags
- * otherwise, so every commit syncs
- * (fdatasync of the data pages, then the meta page through LMDB's O_DSYNC descriptor). It writes under
- * /tmp/lmdb-commit-cost. */
+ * commit's fdatasync carries it: what the daemon's --sync full does, README "Durability"). Default flags otherwise,
+ * so every commit syncs (fdatasync of the data pages, then the meta page through LMDB's O_DSYNC descriptor). It
+ * writes under /tmp/lmdb-commit-cost. */
 #define _GNU_SOURCE
 #include <lmdb.h>
 #include <stdio.h>
