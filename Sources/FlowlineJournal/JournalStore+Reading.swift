@@ -75,15 +75,18 @@ extension JournalStore {
         let pipe = StepPipe()
         do {
             try environment.read { txn in
-                try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq)) { key, value in
+                try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq), state: { StepPipe.Filling() }) {
+                    filling,
+                    key,
+                    value in
                     guard key.count == 8 else {
                         throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
                     }
-                    return try pipe.add { (strings) throws(JournalError) in
+                    return try pipe.add(to: &filling) { (strings) throws(JournalError) in
                         ReplayStep(try EventCodec.decode(value, strings: &strings))
                     }
-                } end: { error in
-                    pipe.close(error)
+                } end: { filling, error in
+                    pipe.close(error, rest: &filling)
                 } while: {
                     defer { pipe.stop() }
                     var spent: [ReplayStep] = []
@@ -120,9 +123,12 @@ private final class StepPipe: Sendable {
     /// semaphore is freed with a value below the one it was created with ("deallocated while in use"), which a
     /// pipe whose folding side stopped or ended with batches unreturned is.
     private let room = DispatchSemaphore(value: 0)
-    /// The batch being filled and the strings decoding keeps, used by the reading thread only (the mutex is never
-    /// contended).
-    private let filling = Mutex<(batch: [ReplayStep], strings: StringTable)>(([], .keeping()))
+    /// The batch being filled and the strings decoding keeps: the reading thread's own (`forEachConcurrently`
+    /// keeps it there), so that adding a step takes no lock.
+    struct Filling {
+        var batch: [ReplayStep] = []
+        var strings = StringTable.keeping()
+    }
 
     init() {
         for _ in 0..<4 { room.signal() }
@@ -130,19 +136,18 @@ private final class StepPipe: Sendable {
 
     /// Reader: adds the step `make` makes (made in place in the batch, not copied into it) with the reader's
     /// strings; `false` once the folding side stopped. Rethrows what `make` threw.
-    func add(_ make: (inout StringTable) throws(JournalError) -> ReplayStep) throws(JournalError) -> Bool {
-        let full = try filling.withLock { (filling) throws(JournalError) -> [ReplayStep]? in
-            if filling.batch.isEmpty { filling.batch.reserveCapacity(Self.batchSize) }
-            filling.batch.append(try make(&filling.strings))
-            guard filling.batch.count == Self.batchSize else { return nil }
-            return filling.batch.take()
-        }
-        guard let full else { return true }
-        return send(full)
+    func add(
+        to filling: inout Filling,
+        _ make: (inout StringTable) throws(JournalError) -> ReplayStep
+    ) throws(JournalError) -> Bool {
+        if filling.batch.isEmpty { filling.batch.reserveCapacity(Self.batchSize) }
+        filling.batch.append(try make(&filling.strings))
+        guard filling.batch.count == Self.batchSize else { return true }
+        return send(filling.batch.take())
     }
 
-    /// Reader: sends what is left and the end (`error`, or `nil` after the last record).
-    func close(_ error: (any Error)?) {
+    /// Reader: sends what is left in `rest` and the end (`error`, or `nil` after the last record).
+    func close(_ error: (any Error)?, rest filling: inout Filling) {
         let error: JournalError? =
             switch error {
             case nil: nil
@@ -150,7 +155,7 @@ private final class StepPipe: Sendable {
             case let error as LMDBError: JournalError(error)
             case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
             }
-        let rest = filling.withLock { filling in filling.batch.take() }
+        let rest = filling.batch.take()
         if !rest.isEmpty { _ = send(rest) }
         state.withLock { state in
             guard !state.isClosed else { return }

@@ -18,15 +18,37 @@ extension ReadTransaction {
         end: @escaping @Sendable ((any Error)?) -> Void,
         while work: () throws -> Void
     ) throws {
+        try forEachConcurrently(
+            in: db,
+            from: key,
+            state: {},
+            { (_: inout Void, key, value) in try body(key, value) },
+            end: { (_: inout Void, error) in end(error) },
+            while: work
+        )
+    }
+
+    /// `forEachConcurrently`, with a value that lives on the second thread: `state` makes it there before the first
+    /// entry, `body` and `end` get it `inout`, and it is destroyed there after `end`. What only that thread uses (a
+    /// batch being filled, a cache) can so be kept across entries without a lock.
+    public func forEachConcurrently<State>(
+        in db: Database,
+        from key: [UInt8]? = nil,
+        state makeState: @escaping @Sendable () -> State,
+        _ body: @escaping @Sendable (_ state: inout State, _ key: Span<UInt8>, _ value: Span<UInt8>) throws -> Bool,
+        end: @escaping @Sendable (_ state: inout State, (any Error)?) -> Void,
+        while work: () throws -> Void
+    ) throws {
         let reader = SendableHandle(handle: handle)
         let finished = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
             defer { finished.signal() }
+            var state = makeState()
             do {
-                try reader.handle.forEachInPlace(in: db, from: key, body)
-                end(nil)
+                try reader.handle.forEachInPlace(in: db, from: key) { key, value in try body(&state, key, value) }
+                end(&state, nil)
             } catch {
-                end(error)
+                end(&state, error)
             }
         }
         defer { finished.wait() }
