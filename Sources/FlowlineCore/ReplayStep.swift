@@ -15,6 +15,17 @@ public struct ReplayStep: Sendable {
         self.event = event
     }
 
+    /// `ReplayStep(.workflowSubmitted(spec, at: at))`, for a decoder that has the spec before the event: the
+    /// workflow is built from the spec before it goes into the event, where finding it again copied the event.
+    public init(submitted spec: consuming WorkflowSpec, at: Instant) {
+        if let id = spec.id {
+            built = [Workflow(submitted: spec, id: id, at: at)]
+        } else {
+            built = []
+        }
+        event = .workflowSubmitted(spec, at: at)
+    }
+
     /// Reads the event where it is (borrowed): binding the payload of the consumed parameter copied the whole event.
     private static func build(_ event: Event) -> [Workflow] {
         guard case .workflowSubmitted(let spec, let at) = event, let id = spec.id else { return [] }

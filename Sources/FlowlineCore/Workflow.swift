@@ -24,7 +24,7 @@ public struct Workflow: Hashable, Sendable {
     /// The workflow's place in submission order (1 for the first ever submitted).
     public var number: UInt64 = 0
 
-    public init(id: WorkflowID, spec: WorkflowSpec, at now: Instant) {
+    public init(id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant) {
         self.id = id
         self.name = spec.name
         self.input = spec.input
@@ -131,7 +131,7 @@ public struct TaskRecord: Hashable, Sendable {
 extension Workflow {
     /// A submitted workflow with its tasks added and linked, before the fold numbers it and queues its free tasks:
     /// the part of a submission that depends on the spec alone.
-    init(submitted spec: WorkflowSpec, id: WorkflowID, at: Instant) {
+    init(submitted spec: borrowing WorkflowSpec, id: WorkflowID, at: Instant) {
         self.init(id: id, spec: spec, at: at)
         _ = addTasks(spec.tasks, parent: nil)
     }

@@ -120,6 +120,27 @@ public enum EventCodec {
         return event
     }
 
+    /// `ReplayStep(try decode(bytes, strings: &strings))`, with a submission's workflow built from the spec as it is
+    /// decoded (`ReplayStep(submitted:at:)`) rather than found again in the event.
+    static func decodeStep(_ bytes: Span<UInt8>, strings: inout StringTable) throws(JournalError) -> ReplayStep {
+        var r = ByteReader(bytes, strings: strings.take())
+        defer { strings = r.strings.take() }
+        let v = try r.u8()
+        guard v == version else {
+            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
+        }
+        let step: ReplayStep
+        if r.offset < r.bytes.count && r.bytes[r.offset] == workflowSubmittedPrefix[1] {
+            r.offset += 1
+            let at = Instant(milliseconds: try r.i64())
+            step = ReplayStep(submitted: try r.spec(), at: at)
+        } else {
+            step = ReplayStep(try decodeV1(&r))
+        }
+        guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in an event record") }
+        return step
+    }
+
     private static func decodeV1(_ r: inout ByteReader) throws(JournalError) -> Event {
         let type = try r.u8()
         let at = Instant(milliseconds: try r.i64())

@@ -83,7 +83,7 @@ extension JournalStore {
                         throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
                     }
                     return try pipe.add(to: &filling) { (strings) throws(JournalError) in
-                        ReplayStep(try EventCodec.decode(value, strings: &strings))
+                        try EventCodec.decodeStep(value, strings: &strings)
                     }
                 } end: { filling, error in
                     pipe.close(error, rest: &filling)
