@@ -114,15 +114,16 @@ public struct TaskRecord: Hashable, Sendable {
     public var completionOrder: UInt64 = 0
     /// Revert runs dispatched so far.
     public var revertAttempts = 0
+}
 
+extension TaskRecord {
     /// A new task, blocked on `deps`; snapshots restore the other fields after this.
+    ///
+    /// Declared here, outside the type, so that the compiler still makes the memberwise init, which this calls:
+    /// an init that assigns the fields one by one (Swift 6.3) built the record aside, then copied it out (a
+    /// retain per field) and destroyed the original (a release per field), which replay paid for every task.
     public init(id: TaskID, spec: TaskSpec, deps: [TaskID], parent: TaskID?) {
-        self.id = id
-        self.spec = spec
-        self.deps = deps
-        self.parent = parent
-        self.state = .blocked
-        self.pendingDeps = deps.count
+        self.init(id: id, spec: spec, deps: deps, parent: parent, state: .blocked, pendingDeps: deps.count)
     }
 }
 
