@@ -369,7 +369,7 @@ extension ByteReader {
         let input = RawJSON(bytes: try blob())
         let n = try count()
         var deps: [String] = []
-        deps.reserveCapacity(n)
+        if n > 0 { deps.reserveCapacity(n) }
         for _ in 0..<n { deps.append(try string()) }
         let retry = RetryPolicy(
             maxAttempts: try int(),
