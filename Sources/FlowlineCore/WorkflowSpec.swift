@@ -1,12 +1,19 @@
 /// A workflow document as submitted (SPEC §2), already decoded from the wire with types checked.
 public struct WorkflowSpec: Hashable, Sendable {
+    // `tasks` is declared first so that the compiler's memberwise init, which `init(name:id:input:timeout:tasks:)`
+    // calls, takes its arguments in another order than that init and no call can match both.
+    public var tasks: [TaskSpec]
     public var name: String
     /// The idempotency key; nil asks the coordinator to make an id.
     public var id: WorkflowID?
     public var input: RawJSON
     public var timeout: Duration?
-    public var tasks: [TaskSpec]
+}
 
+extension WorkflowSpec {
+    /// Declared outside the type, so that the compiler still makes the memberwise init, which this calls: an init
+    /// that assigns the fields one by one (Swift 6.3) built the spec aside, then copied it out (a retain per field)
+    /// and destroyed the original (a release per field), for every submission decoded.
     public init(
         name: String,
         id: WorkflowID? = nil,
@@ -14,19 +21,17 @@ public struct WorkflowSpec: Hashable, Sendable {
         timeout: Duration? = nil,
         tasks: [TaskSpec]
     ) {
-        self.name = name
-        self.id = id
-        self.input = input
-        self.timeout = timeout
-        self.tasks = tasks
+        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout)
     }
 }
 
 /// One task of a workflow document.
 public struct TaskSpec: Hashable, Sendable {
+    // `handler` is declared before `id` so that the compiler's memberwise init, which the public init calls, takes
+    // its arguments in another order than that init and no call can match both.
+    public var handler: String
     /// The id as written in the document, without any spawn prefix.
     public var id: String
-    public var handler: String
     public var queue: String
     public var input: RawJSON
     public var deps: [String]
@@ -36,7 +41,11 @@ public struct TaskSpec: Hashable, Sendable {
     public var revert: String?
     /// Higher runs first.
     public var priority: Int
+}
 
+extension TaskSpec {
+    /// Declared outside the type, so that the compiler still makes the memberwise init, which this calls (see
+    /// `WorkflowSpec.init`): assigning the fields one by one cost a copy and a destruction of the whole spec.
     public init(
         id: String,
         handler: String,
@@ -49,16 +58,18 @@ public struct TaskSpec: Hashable, Sendable {
         revert: String? = nil,
         priority: Int = 0
     ) {
-        self.id = id
-        self.handler = handler
-        self.queue = queue
-        self.input = input
-        self.deps = deps
-        self.retry = retry
-        self.timeout = timeout
-        self.heartbeat = heartbeat
-        self.revert = revert
-        self.priority = priority
+        self.init(
+            handler: handler,
+            id: id,
+            queue: queue,
+            input: input,
+            deps: deps,
+            retry: retry,
+            timeout: timeout,
+            heartbeat: heartbeat,
+            revert: revert,
+            priority: priority
+        )
     }
 }
 
