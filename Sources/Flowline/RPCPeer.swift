@@ -110,12 +110,12 @@ final class RPCPeer {
         let id = nextID
         nextID += 1
         pending[id] = completion
-        send(RPCEncoder.request(id: .int(id), method: method, params: writeParams))
+        send(id: .int(id), method: method, writeParams)
     }
 
     /// Sends a notification (no id, no answer).
     func notify(_ method: String, _ params: JSON) {
-        send(RPCEncoder.request(id: nil, method: method, params: params))
+        send(id: nil, method: method) { $0.write(params) }
     }
 
     /// Requests sent whose answer has not come yet.
@@ -134,11 +134,16 @@ final class RPCPeer {
         for (method, params, id) in held { onRequest?(method, params, id) }
     }
 
-    private func send(_ line: [UInt8]) {
-        if isRecording { sentLines.append(Array(line.dropLast())) }
+    /// Writes the line straight into the outbox, which holds only whole lines.
+    private func send(id: RPCID?, method: String, _ writeParams: (inout JSONWriter) -> Void) {
+        let start = outbox.count
+        RPCEncoder.request(id: id, method: method, appendingTo: &outbox, params: writeParams)
+        if isRecording { sentLines.append(Array(outbox[start..<(outbox.count - 1)])) }
         // Without a hook (it could not be made) every line goes at once.
-        guard flushHook != nil else { return connection.write(line) }
-        outbox.append(contentsOf: line)
+        if flushHook == nil {
+            connection.write(outbox)
+            outbox.removeAll(keepingCapacity: true)
+        }
     }
 
     private func flush() {

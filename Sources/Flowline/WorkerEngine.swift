@@ -157,7 +157,7 @@ final class WorkerEngine {
         peakInFlight = max(peakInFlight, inFlight)
         let thread = self.thread
         let generation = self.generation
-        let task = Task(executorPreference: executor) {
+        let body: @Sendable () async -> Void = {
             let outcome: TaskOutcome
             do {
                 outcome = try await handler(context)
@@ -167,6 +167,13 @@ final class WorkerEngine {
             // If the loop has closed, the worker stopped and the outcome has nowhere to go.
             thread.post { engine in engine.finished(lease: context.leaseID, generation: generation, outcome) }
         }
+        // An inline handler starts at once, here on the loop thread, instead of having its first job queued on the
+        // loop's executor for the next turn; once it suspends, it resumes on that executor as before. Its outcome
+        // still arrives through `post`, after this returns.
+        let task =
+            executor != nil
+            ? Task.immediate(executorPreference: executor, operation: body)
+            : Task(executorPreference: nil, operation: body)
         runs[context.leaseID] = Run(task: task, generation: generation)
     }
 

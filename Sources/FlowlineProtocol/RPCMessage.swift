@@ -188,6 +188,23 @@ public enum RPCEncoder {
         }
     }
 
+    /// Appends `request(id:method:params:)`'s line to `buffer` (a connection's output), without an array of its own.
+    package static func request(
+        id: RPCID?,
+        method: String,
+        appendingTo buffer: inout [UInt8],
+        params: (inout JSONWriter) -> Void
+    ) {
+        appending(to: &buffer) { w in
+            writeLine(id: id, to: &w) { w in
+                w.key(JSONKey.method)
+                w.string(method)
+                w.key(JSONKey.params)
+                params(&w)
+            }
+        }
+    }
+
     /// `{"jsonrpc":"2.0","id":…,"method":…,"params":…}\n` for already-built params.
     public static func request(id: RPCID?, method: String, params: JSON) -> [UInt8] {
         request(id: id, method: method) { $0.write(params) }
