@@ -1,18 +1,26 @@
-internal import Synchronization
+public import Synchronization
 
 /// Jobs handed to a loop thread from any thread, behind a lock, until the queue closes: the queue behind a
 /// `Wakeup` (whoever puts a job sends the wakeup; the loop thread takes the jobs in its callback).
+///
+/// Its members are `@inlinable` so that a client module compiles them for its own `Job` type: called as generic
+/// code across the module boundary, each call looked up the metadata of `[Job]` and of the locked state in the
+/// runtime's caches, some 1,300 instructions a job for a worker's posts.
 public final class JobQueue<Job: Sendable>: Sendable {
-    private struct Jobs: ~Copyable {
-        var list: [Job] = []
-        var isClosed = false
+    @usableFromInline
+    struct Jobs: ~Copyable {
+        @usableFromInline var list: [Job] = []
+        @usableFromInline var isClosed = false
+
+        @inlinable init() {}
     }
 
-    private let jobs = Mutex(Jobs())
+    @usableFromInline let jobs = Mutex(Jobs())
 
-    public init() {}
+    @inlinable public init() {}
 
     /// Queues `job`; false (and `job` not queued) once closed. Any thread.
+    @inlinable
     public func put(_ job: Job) -> Bool {
         jobs.withLock { jobs in
             guard !jobs.isClosed else { return false }
@@ -22,6 +30,7 @@ public final class JobQueue<Job: Sendable>: Sendable {
     }
 
     /// The jobs queued so far, in order, leaving none.
+    @inlinable
     public func take() -> [Job] {
         jobs.withLock { jobs in
             defer { jobs.list = [] }
@@ -30,6 +39,7 @@ public final class JobQueue<Job: Sendable>: Sendable {
     }
 
     /// Runs every queued job, and the jobs those queue, until none is left. Loop thread.
+    @inlinable
     public func drain(_ run: (Job) -> Void) {
         var batch = take()
         while !batch.isEmpty {
@@ -39,6 +49,7 @@ public final class JobQueue<Job: Sendable>: Sendable {
     }
 
     /// Refuses later jobs and returns the ones still queued.
+    @inlinable
     public func close() -> [Job] {
         jobs.withLock { jobs in
             jobs.isClosed = true
