@@ -3,33 +3,35 @@ public import FlowlineProtocol
 /// Everything a handler gets for one run of a task (`task.run`, SPEC §2).
 public struct TaskContext: Sendable {
     /// The lease this run holds; its outcome is sent for it.
-    public let leaseID: String
+    public var leaseID: String { run.lease }
     /// The workflow's id.
-    public let workflowID: String
+    public var workflowID: String { run.workflowID }
     /// The workflow's name.
-    public let workflowName: String
+    public var workflowName: String { run.workflowName }
     /// The task's id (`split/chunk-3` for a spawned task).
-    public let taskID: String
+    public var taskID: String { run.taskID }
     /// The handler named by the run: the task's, its poll handler, or its revert handler.
-    public let handler: String
+    public var handler: String { run.handler }
     /// The attempt, from 1.
-    public let attempt: Int
+    public var attempt: Int { run.attempt }
     /// The task's input (a poll's input for a poll).
-    public let input: JSON
+    public var input: JSON { run.input }
     /// Each dep's result, by full task id.
-    public let deps: [String: JSON]
+    public var deps: [String: JSON] { run.deps }
     /// The workflow's input.
-    public let workflowInput: JSON
+    public var workflowInput: JSON { run.workflowInput }
     /// When the attempt times out (RFC 3339), if it has a timeout.
-    public let deadline: String?
+    public var deadline: String? { run.deadline }
     /// Whether this run is a poll of a `Future.poll` (answer `.pending` or `.done(result)`).
-    public let isPoll: Bool
+    public var isPoll: Bool { run.isPoll }
     /// Whether this run is a revert (its `result` is the reverted task's result).
-    public let isRevert: Bool
+    public var isRevert: Bool { run.isRevert }
     /// For a revert, the result of the task being reverted.
-    public let result: JSON?
-    /// Sends a heartbeat for this lease; posted to the worker's loop thread.
-    let beat: @Sendable (JSON?) -> Void
+    public var result: JSON? { run.result }
+
+    // The members live in one immutable object: a context is copied into the handler's task and its closures, and
+    // a copy of a dozen strings and JSON values costs a dozen retains and, later, a dozen releases.
+    private let run: Run
 
     /// Reads `task.run`'s params; nil when a required member is missing.
     init?(params: JSON, beat: @escaping @Sendable (String, JSON?) -> Void) {
@@ -37,23 +39,13 @@ public struct TaskContext: Sendable {
         // One pass over the members: a lookup per field would scan the object a dozen times per run.
         var read = RunParams()
         for (key, value) in members { read.take(key, value) }
-        guard let lease = read.lease, let workflowID = read.workflowID, let taskID = read.taskID,
-            let handler = read.handler
-        else { return nil }
-        leaseID = lease
-        self.workflowID = workflowID
-        self.workflowName = read.workflowName
-        self.taskID = taskID
-        self.handler = handler
-        self.attempt = read.attempt
-        self.input = read.input
-        self.deps = read.deps
-        self.workflowInput = read.workflowInput
-        self.deadline = read.deadline
-        self.isPoll = read.isPoll
-        self.isRevert = read.isRevert
-        self.result = read.result
-        self.beat = { progress in beat(lease, progress) }
+        guard let run = Run(read, beat: beat) else { return nil }
+        self.run = run
+    }
+
+    /// Sends a heartbeat for this lease; posted to the worker's loop thread.
+    func beat(_ progress: JSON?) {
+        run.beat(run.lease, progress)
     }
 
     /// The input decoded as `T`; a mismatch fails the task for good (`bad_input`), since retrying cannot help.
@@ -96,8 +88,38 @@ public struct TaskContext: Sendable {
     }
 }
 
+/// One run's members, shared by every copy of its `TaskContext`.
+private final class Run: Sendable {
+    // Moved in whole, not copied member by member; `init` checked that the required members are there.
+    private let params: RunParams
+    let beat: @Sendable (String, JSON?) -> Void
+
+    var lease: String { params.lease! }
+    var workflowID: String { params.workflowID! }
+    var workflowName: String { params.workflowName }
+    var taskID: String { params.taskID! }
+    var handler: String { params.handler! }
+    var attempt: Int { params.attempt }
+    var input: JSON { params.input }
+    var deps: [String: JSON] { params.deps }
+    var workflowInput: JSON { params.workflowInput }
+    var deadline: String? { params.deadline }
+    var isPoll: Bool { params.isPoll }
+    var isRevert: Bool { params.isRevert }
+    var result: JSON? { params.result }
+
+    /// The run `params` describes; nil when a required member is missing.
+    init?(_ params: consuming RunParams, beat: @escaping @Sendable (String, JSON?) -> Void) {
+        guard params.lease != nil, params.workflowID != nil, params.taskID != nil, params.handler != nil else {
+            return nil
+        }
+        self.params = params
+        self.beat = beat
+    }
+}
+
 /// The members of `task.run`'s params, with the defaults of those that may be missing.
-private struct RunParams {
+private struct RunParams: Sendable {
     var lease: String?
     var workflowID: String?
     var taskID: String?
