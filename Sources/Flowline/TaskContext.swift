@@ -35,11 +35,7 @@ public struct TaskContext: Sendable {
 
     /// Reads `task.run`'s params; nil when a required member is missing.
     init?(params: JSON, beat: @escaping @Sendable (String, JSON?) -> Void) {
-        guard case .object(let members) = params else { return nil }
-        // One pass over the members: a lookup per field would scan the object a dozen times per run.
-        var read = RunParams()
-        for (key, value) in members { read.take(key, value) }
-        guard let run = Run(read, beat: beat) else { return nil }
+        guard case .object(let members) = params, let run = Run(members, beat: beat) else { return nil }
         self.run = run
     }
 
@@ -108,8 +104,11 @@ private final class Run: Sendable {
     var isRevert: Bool { params.isRevert }
     var result: JSON? { params.result }
 
-    /// The run `params` describes; nil when a required member is missing.
-    init?(_ params: consuming RunParams, beat: @escaping @Sendable (String, JSON?) -> Void) {
+    /// The run `members` (`task.run`'s params) describe; nil when a required member is missing.
+    init?(_ members: JSONObject, beat: @escaping @Sendable (String, JSON?) -> Void) {
+        // One pass over the members: a lookup per field would scan the object a dozen times per run.
+        var params = RunParams()
+        members.forEachMember { key, value in params.take(key, value) }
         guard params.lease != nil, params.workflowID != nil, params.taskID != nil, params.handler != nil else {
             return nil
         }

@@ -127,6 +127,8 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
 
     /// The members as a dictionary.
     public var dictionary: [String: JSON] {
+        // The empty literal is a shared constant; building even an empty dictionary looks up its storage's metadata.
+        if members.isEmpty { return [:] }
         var result = [String: JSON](minimumCapacity: members.count)
         for member in members { result[member.key] = member.value }
         return result
@@ -137,6 +139,12 @@ public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDiction
 
     /// The values, in member order.
     public var values: [JSON] { members.map(\.value) }
+
+    /// Calls `body` with each member's key and value, in order, lending them rather than copying each out as an
+    /// `Element` tuple.
+    package func forEachMember(_ body: (String, JSON) -> Void) {
+        for i in members.indices { body(members[i].key, members[i].value) }
+    }
 
     /// The position of the member named `key`, if there is one.
     public func index(forKey key: String) -> Int? {
