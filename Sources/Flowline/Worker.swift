@@ -6,11 +6,18 @@ public typealias TaskHandler = @Sendable (TaskContext) async throws -> TaskOutco
 
 /// The handlers registered on a worker, by name; any thread.
 final class HandlerTable: Sendable {
-    private let table = Mutex<[String: TaskHandler]>([:])
+    /// One handler. Boxed because a closure stored as a dictionary's value is kept in the generic representation:
+    /// it was wrapped in a reabstraction thunk going in and in another coming out, two more async calls per run.
+    private final class Entry: Sendable {
+        let body: TaskHandler
+        init(_ body: @escaping TaskHandler) { self.body = body }
+    }
+
+    private let table = Mutex<[String: Entry]>([:])
 
     subscript(name: String) -> TaskHandler? {
-        get { table.withLock { $0[name] } }
-        set { table.withLock { $0[name] = newValue } }
+        get { table.withLock { $0[name] }?.body }
+        set { table.withLock { $0[name] = newValue.map(Entry.init) } }
     }
 }
 

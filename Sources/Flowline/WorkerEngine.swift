@@ -157,27 +157,23 @@ final class WorkerEngine {
         peakInFlight = max(peakInFlight, inFlight)
         let thread = self.thread
         let generation = self.generation
-        let body: @Sendable () async -> Void = {
-            let outcome: TaskOutcome
-            do {
-                outcome = try await handler(context)
-            } catch {
-                outcome = .fail(TaskFailure(thrown: error))
+        let task: Task<Void, Never>
+        if let executor {
+            // An inline handler starts at once, here on the loop thread, instead of having its first job queued on
+            // the loop's executor for the next turn; once it suspends, it resumes on that executor as before. Its
+            // outcome still arrives through `post`, after this returns.
+            task = Task.immediate(executorPreference: executor) {
+                await perform(handler, context, thread: thread, generation: generation)
             }
-            // If the loop has closed, the worker stopped and the outcome has nowhere to go.
-            thread.post { engine in engine.finished(lease: context.leaseID, generation: generation, outcome) }
+        } else {
+            task = Task(executorPreference: nil) {
+                await perform(handler, context, thread: thread, generation: generation)
+            }
         }
-        // An inline handler starts at once, here on the loop thread, instead of having its first job queued on the
-        // loop's executor for the next turn; once it suspends, it resumes on that executor as before. Its outcome
-        // still arrives through `post`, after this returns.
-        let task =
-            executor != nil
-            ? Task.immediate(executorPreference: executor, operation: body)
-            : Task(executorPreference: nil, operation: body)
         runs[context.leaseID] = Run(task: task, generation: generation)
     }
 
-    private func finished(lease: String, generation: Int, _ outcome: TaskOutcome) {
+    fileprivate func finished(lease: String, generation: Int, _ outcome: TaskOutcome) {
         inFlight -= 1
         // A run that was cancelled, or whose connection dropped, has no lease left to answer for.
         if let run = runs[lease], run.generation == generation, generation == self.generation {
@@ -259,4 +255,21 @@ final class WorkerEngine {
         stopWaiters = []
         for done in waiters { done() }
     }
+}
+
+/// Runs `handler` in its Swift task and posts the outcome back to the loop thread.
+private func perform(
+    _ handler: TaskHandler,
+    _ context: TaskContext,
+    thread: LoopThread<WorkerEngine>,
+    generation: Int
+) async {
+    let outcome: TaskOutcome
+    do {
+        outcome = try await handler(context)
+    } catch {
+        outcome = .fail(TaskFailure(thrown: error))
+    }
+    // If the loop has closed, the worker stopped and the outcome has nowhere to go.
+    thread.post { engine in engine.finished(lease: context.leaseID, generation: generation, outcome) }
 }
