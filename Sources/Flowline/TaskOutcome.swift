@@ -55,15 +55,19 @@ public enum TaskOutcome: Sendable, Equatable {
         switch self {
         case .result(let result):
             w.beginObject()
-            w.key("lease")
+            w.key(Self.leaseKey)
             w.string(lease)
-            w.key("result")
+            w.key(Self.resultKey)
             w.write(result)
             w.endObject()
         case .await, .spawn, .fail:
             w.write(message(lease: lease).params)
         }
     }
+
+    // The member names a result is written with, encoded once.
+    private static let leaseKey = JSONKey("lease")
+    private static let resultKey = JSONKey("result")
 
     /// The outcome's method and params for `lease`.
     func message(lease: String) -> (method: String, params: JSON) {

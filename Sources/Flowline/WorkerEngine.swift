@@ -176,9 +176,13 @@ final class WorkerEngine {
     fileprivate func finished(lease: String, generation: Int, _ outcome: TaskOutcome) {
         inFlight -= 1
         // A run that was cancelled, or whose connection dropped, has no lease left to answer for.
-        if let run = runs[lease], run.generation == generation, generation == self.generation {
-            runs[lease] = nil
-            send(outcome, lease)
+        // One hash of the lease, not two: removed, and put back in the case that cannot send.
+        if generation == self.generation, let run = runs.removeValue(forKey: lease) {
+            if run.generation == generation {
+                send(outcome, lease)
+            } else {
+                runs[lease] = run
+            }
         }
         while phase == .running && inFlight < settings.concurrency && !backlog.isEmpty {
             run(backlog.removeFirst())
