@@ -41,11 +41,21 @@ public final class JobQueue<Job: Sendable>: Sendable {
     /// Runs every queued job, and the jobs those queue, until none is left. Loop thread.
     @inlinable
     public func drain(_ run: (Job) -> Void) {
-        var batch = take()
+        var batch: [Job] = []
+        exchange(&batch)
         while !batch.isEmpty {
             for job in batch { run(job) }
-            batch = take()
+            // The emptied batch goes back as the queue's storage, so the next put does not allocate one (unless a
+            // burst made it large).
+            batch.removeAll(keepingCapacity: batch.capacity <= 1024)
+            exchange(&batch)
         }
+    }
+
+    /// Swaps the queued jobs with `batch`.
+    @inlinable
+    func exchange(_ batch: inout [Job]) {
+        jobs.withLock { jobs in swap(&jobs.list, &batch) }
     }
 
     /// Refuses later jobs and returns the ones still queued.
