@@ -111,10 +111,7 @@ public enum EventCodec {
     static func decode(_ bytes: Span<UInt8>, strings: inout StringTable) throws(JournalError) -> Event {
         var r = ByteReader(bytes, strings: strings.take())
         defer { strings = r.strings.take() }
-        let v = try r.u8()
-        guard v == version else {
-            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
-        }
+        try readVersion(&r)
         let event = try decodeV1(&r)
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in an event record") }
         return event
@@ -125,10 +122,7 @@ public enum EventCodec {
     static func decodeStep(_ bytes: Span<UInt8>, strings: inout StringTable) throws(JournalError) -> ReplayStep {
         var r = ByteReader(bytes, strings: strings.take())
         defer { strings = r.strings.take() }
-        let v = try r.u8()
-        guard v == version else {
-            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
-        }
+        try readVersion(&r)
         let step: ReplayStep
         if r.offset < r.bytes.count && r.bytes[r.offset] == workflowSubmittedPrefix[1] {
             r.offset += 1
@@ -139,6 +133,16 @@ public enum EventCodec {
         }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in an event record") }
         return step
+    }
+
+    /// Reads a record's version byte: `unsupportedFormat` for a version this build does not read. Always inlined:
+    /// left to the optimiser it was a call per replayed record, 29M instructions of a 1,000,000-event replay.
+    @inline(__always)
+    private static func readVersion(_ r: inout ByteReader) throws(JournalError) {
+        let v = try r.u8()
+        guard v == version else {
+            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
+        }
     }
 
     private static func decodeV1(_ r: inout ByteReader) throws(JournalError) -> Event {
