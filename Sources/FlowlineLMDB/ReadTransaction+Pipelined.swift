@@ -6,31 +6,13 @@ extension ReadTransaction {
     /// the map that are valid only during that call (nothing is copied per entry); then `end`
     /// gets, on that thread too, what stopped it: `nil` (the last entry, or `false`), or what `body` threw, or an
     /// `LMDBError` from `mdb_cursor_get`. How `body` and `work` talk (a queue one fills and the other drains) is
-    /// the caller's business. Rethrows what `work` threw.
+    /// the caller's business. Rethrows what `work` threw. `state` makes a value on that thread before the first
+    /// entry; `body` and `end` get it `inout`, and it is destroyed there after `end`: what only that thread uses (a
+    /// batch being filled, a cache) is kept across entries without a lock.
     ///
     /// Returns only after `end` has run, also when `work` throws (so a `body` that waits for `work` must be told to
     /// stop first): the transaction is used by the second thread only until then, and by nobody else meanwhile. The
     /// environment is opened with `MDB_NOTLS`, so a read transaction may move between threads.
-    public func forEachConcurrently(
-        in db: Database,
-        from key: [UInt8]? = nil,
-        _ body: @escaping @Sendable (_ key: Span<UInt8>, _ value: Span<UInt8>) throws -> Bool,
-        end: @escaping @Sendable ((any Error)?) -> Void,
-        while work: () throws -> Void
-    ) throws {
-        try forEachConcurrently(
-            in: db,
-            from: key,
-            state: {},
-            { (_: inout Void, key, value) in try body(key, value) },
-            end: { (_: inout Void, error) in end(error) },
-            while: work
-        )
-    }
-
-    /// `forEachConcurrently`, with a value that lives on the second thread: `state` makes it there before the first
-    /// entry, `body` and `end` get it `inout`, and it is destroyed there after `end`. What only that thread uses (a
-    /// batch being filled, a cache) can so be kept across entries without a lock.
     public func forEachConcurrently<State>(
         in db: Database,
         from key: [UInt8]? = nil,

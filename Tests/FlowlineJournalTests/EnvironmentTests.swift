@@ -1,4 +1,5 @@
 import FlowlineLMDB
+import Glibc
 import Synchronization
 import Testing
 
@@ -76,7 +77,7 @@ struct EnvironmentTests {
         }
     }
 
-    @Test("forEachConcurrently hands views of each entry, empty values included, to its thread")
+    @Test("forEachConcurrently hands views of each entry, empty values included, and its state to its thread")
     func forEachConcurrentlyGivesViewsOfEachEntry() throws {
         try withTemporaryDirectory { dir in
             let env = try Environment(path: dir + "/env", mapSize: 1 << 20)
@@ -87,23 +88,29 @@ struct EnvironmentTests {
             try env.write { txn in
                 for (key, value) in entries { try txn.put(value, for: key, in: db) }
             }
+            let caller = pthread_self()
             let seen = Mutex<[([UInt8], [UInt8])]>([])
-            let ended = Mutex(false)
+            // The state collects the entries on the reading thread, without a lock, and hands them over at the end.
             try env.read { txn in
-                try txn.forEachConcurrently(in: db) { key, value in
+                try txn.forEachConcurrently(
+                    in: db,
+                    state: { (entries: [([UInt8], [UInt8])](), isOther: pthread_equal(pthread_self(), caller) == 0) }
+                ) {
+                    state,
+                    key,
+                    value in
                     var copied: ([UInt8], [UInt8]) = ([], [])
                     for i in key.indices { copied.0.append(key[i]) }
                     for i in value.indices { copied.1.append(value[i]) }
-                    seen.withLock { $0.append(copied) }
+                    state.entries.append(copied)
                     return true
-                } end: { error in
-                    ended.withLock { $0 = error == nil }
+                } end: { state, error in
+                    if error == nil && state.isOther { seen.withLock { $0 = state.entries } }
                 } while: {
                 }
             }
             #expect(seen.withLock { $0.map(\.0) } == entries.map(\.0))
             #expect(seen.withLock { $0.map(\.1) } == entries.map(\.1))
-            #expect(ended.withLock { $0 })
         }
     }
 
