@@ -214,11 +214,6 @@ public final class Daemon {
 
     // MARK: - Output
 
-    /// Queues bytes for a peer; they are written after the turn's commit.
-    func send(_ bytes: [UInt8], to id: WorkerID) {
-        send(to: id) { $0 += bytes }
-    }
-
     /// Queues what `encode` appends to a peer's output, encoded in place; nothing is encoded for a peer that is
     /// gone.
     func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
