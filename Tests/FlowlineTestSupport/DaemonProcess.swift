@@ -70,12 +70,17 @@ public final class DaemonProcess {
     public var pid: Int32 { process.processIdentifier }
 
     /// The daemon's resident set size in bytes (`VmRSS` in /proc/<pid>/status), nil once it has exited.
-    public var residentBytes: Int? {
+    public var residentBytes: Int? { statusKilobytes("VmRSS:").map { $0 * 1024 } }
+
+    /// The daemon's peak resident set size so far in bytes (`VmHWM`), nil once it has exited.
+    public var peakResidentBytes: Int? { statusKilobytes("VmHWM:").map { $0 * 1024 } }
+
+    private func statusKilobytes(_ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
             let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
         else { return nil }
-        return kilobytes * 1024
+        return kilobytes
     }
 
     /// Sends `signal` and waits (at most 10 s) for the process to exit; returns its exit status.

@@ -19,6 +19,9 @@ public final class Torture {
         public var maxKillGapMilliseconds = 400
         /// With no progress for this long the run fails.
         public var stallSeconds = 30.0
+        /// When set, "PID PORT" of the running daemon is written here after every start, so that a soak's
+        /// misbehaving peers (`tools/soak`) can find it.
+        public var peerFile: String?
 
         public init(seed: UInt64) { self.seed = seed }
     }
@@ -39,12 +42,15 @@ public final class Torture {
         public var resubmissionsAcknowledged = 0
         public var seconds = 0.0
         public var violations: [String] = []
+        /// The largest `VmHWM` (peak resident set) of any of the run's daemons, read just before each was stopped.
+        public var peakResidentBytes = 0
 
         public var description: String {
             "seed \(seed): \(workflows) workflows, \(kills) kills, \(tasks) tasks, \(dispatches) dispatches, "
                 + "\(redispatches) redispatches of unacknowledged work, \(lostCompletionAnswers) completions "
                 + "unanswered at a kill (\(committedUnanswered) of them committed), \(submissions) submits (\(resubmissionsAcknowledged) acknowledged twice), "
-                + "\(violations.count) violations, \(String(format: "%.1f", seconds)) s"
+                + "\(violations.count) violations, \(String(format: "%.1f", seconds)) s, "
+                + "peak RSS \(peakResidentBytes / 1_048_576) MiB"
         }
     }
 
@@ -131,6 +137,7 @@ public final class Torture {
         try kill()
         try verify()
         report.seconds = Date().timeIntervalSince(started)
+        notePeak()
         _ = daemon?.stop()
         return report
     }
@@ -184,6 +191,7 @@ public final class Torture {
 
     /// SIGKILLs the daemon, reads what it wrote before dying, and starts a new one on the same directory.
     private func kill() throws {
+        notePeak()
         daemon?.crash()
         report.kills += 1
         // What the daemon wrote before it died still counts: an answer that reached the socket was given.
@@ -213,12 +221,19 @@ public final class Torture {
         daemon = nil
         let daemon = try DaemonProcess(data: dataDirectory, sync: "full")
         self.daemon = daemon
+        if let peerFile = options.peerFile {
+            try "\(daemon.pid) \(daemon.port)\n".write(toFile: peerFile, atomically: true, encoding: .utf8)
+        }
         client = try LineClient(port: daemon.port)
         workers = try (0..<options.workers).map { i in
             try LineClient.worker(port: daemon.port, name: "torture-\(i)", concurrency: options.concurrency)
         }
         pendingCompletes = Array(repeating: [:], count: options.workers)
         lastProgress = Date()
+    }
+
+    private func notePeak() {
+        report.peakResidentBytes = max(report.peakResidentBytes, daemon?.peakResidentBytes ?? 0)
     }
 
     /// Right after a restart: the daemon knows at least every workflow and completion it acknowledged.

@@ -2,12 +2,17 @@ import FlowlineTestSupport
 import Foundation
 
 // `tools/torture`: the long form of TortureTests. Flags: --seed N --kills N --workflows N --workers N
-// --concurrency N --in-flight N --max-tasks N --max-kill-gap-ms N. Exit 0 when nothing was lost, 1 otherwise.
+// --concurrency N --in-flight N --max-tasks N --max-kill-gap-ms N --peer-file PATH (for tools/soak). Exit 0 when nothing was lost, 1 otherwise.
 
 var arguments = CommandLine.arguments.dropFirst()
 var seed = UInt64(Date().timeIntervalSince1970 * 1000) & 0xFFFF_FFFF
 var values: [String: Int] = [:]
+var peerFile: String?
 while let flag = arguments.popFirst() {
+    if flag == "--peer-file", let path = arguments.popFirst() {
+        peerFile = path
+        continue
+    }
     guard flag.hasPrefix("--"), let text = arguments.popFirst(), let value = UInt64(text) else {
         FileHandle.standardError.write(Data("torture: expected --flag NUMBER, got \(flag)\n".utf8))
         exit(2)
@@ -15,6 +20,7 @@ while let flag = arguments.popFirst() {
     if flag == "--seed" { seed = value } else { values[String(flag.dropFirst(2))] = Int(value) }
 }
 var options = Torture.Options(seed: seed)
+options.peerFile = peerFile
 options.kills = values.removeValue(forKey: "kills") ?? 200
 options.workflows = values.removeValue(forKey: "workflows") ?? 2000
 options.workers = values.removeValue(forKey: "workers") ?? 4
