@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "FlowlineAdminTests",
             dependencies: [
-                "FlowlineTestSupport", "flowline", "flowlined", "FlowlineProtocol", "FlowlineJournal", "FlowlineCore",
+                "FlowlineTestSupport", "Flowline", "flowline", "flowlined", "FlowlineProtocol", "FlowlineJournal", "FlowlineCore",
             ],
             swiftSettings: common
         ),

@@ -3,6 +3,7 @@
 
 #include <uv.h>
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <string.h>
 
 /* Only what Swift cannot express directly: libuv's "struct inheritance" casts and sockaddr family casts. */
@@ -19,6 +20,38 @@ static inline int cuv_ip_addr(const char *host, int port, struct sockaddr_storag
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)out) == 0) return 0;
     return uv_ip6_addr(host, port, (struct sockaddr_in6 *)out);
 }
+
+/// Resolves `host` (a name such as `localhost`, or a literal) to at most `max` TCP addresses with `port`, in the
+/// resolver's order (getaddrinfo blocks: callers resolve once, when they bind or connect). Returns how many were
+/// written, or UV_EAI_NONAME / UV_EAI_AGAIN / UV_EAI_FAIL.
+static inline int cuv_resolve(const char *host, int port, struct sockaddr_storage *out, int max) {
+    struct addrinfo hints, *list = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    int rc = getaddrinfo(host, NULL, &hints, &list);
+    if (rc != 0) return rc == EAI_NONAME ? UV_EAI_NONAME : rc == EAI_AGAIN ? UV_EAI_AGAIN : UV_EAI_FAIL;
+    int count = 0;
+    for (struct addrinfo *a = list; a != NULL && count < max; a = a->ai_next) {
+        if (a->ai_family == AF_INET) {
+            memset(&out[count], 0, sizeof out[count]);
+            memcpy(&out[count], a->ai_addr, sizeof(struct sockaddr_in));
+            ((struct sockaddr_in *)&out[count])->sin_port = htons((uint16_t)port);
+            count++;
+        } else if (a->ai_family == AF_INET6) {
+            memset(&out[count], 0, sizeof out[count]);
+            memcpy(&out[count], a->ai_addr, sizeof(struct sockaddr_in6));
+            ((struct sockaddr_in6 *)&out[count])->sin6_port = htons((uint16_t)port);
+            count++;
+        }
+    }
+    freeaddrinfo(list);
+    return count > 0 ? count : UV_EAI_NONAME;
+}
+
+/// Whether `storage` holds an IPv4 address.
+static inline int cuv_is_ipv4(const struct sockaddr_storage *storage) { return storage->ss_family == AF_INET; }
 
 /// `storage` as the `struct sockaddr *` that uv_tcp_bind and uv_tcp_connect take.
 static inline const struct sockaddr *cuv_sockaddr(const struct sockaddr_storage *storage) {

@@ -151,5 +151,3 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     return difference == 0
 }
 
-/// The daemon's version, as `hello` reports it.
-let flowlineVersion = "0.1.0"

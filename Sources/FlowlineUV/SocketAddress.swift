@@ -12,6 +12,28 @@ enum SocketAddress {
         return storage
     }
 
+    /// `host` (a name such as `localhost`, an IPv4 or an IPv6 literal) and `port` as socket addresses, in the
+    /// resolver's order; a literal is taken as it is, without asking the resolver. Throws `UV_EINVAL` for a bad
+    /// port, or the resolver's `UV_EAI_*` code for a name it does not know.
+    static func resolve(host: String, port: Int) throws(UVError) -> [sockaddr_storage] {
+        if let literal = try? parse(host: host, port: port) { return [literal] }
+        guard (0...65535).contains(port) else { throw UVError(call: "getaddrinfo", code: UV_EINVAL.rawValue) }
+        var found = [sockaddr_storage](repeating: sockaddr_storage(), count: 16)
+        let count = unsafe found.withUnsafeMutableBufferPointer { buffer in
+            unsafe host.withCString { unsafe cuv_resolve($0, Int32(port), buffer.baseAddress, Int32(buffer.count)) }
+        }
+        try check(count, "getaddrinfo")
+        return Array(found.prefix(Int(count)))
+    }
+
+    /// The address a listener for `host` binds: the first IPv4 one the resolver gives, else its first, so that
+    /// `localhost` means 127.0.0.1 wherever the machine has it (as the other tools on it expect).
+    static func resolveForListening(host: String, port: Int) throws(UVError) -> sockaddr_storage {
+        let addresses = try resolve(host: host, port: port)
+        return addresses.first { unsafe withUnsafePointer(to: $0) { unsafe cuv_is_ipv4($0) != 0 } }
+            ?? addresses[0]
+    }
+
     /// The local or remote address of `tcp` as host text, port and family.
     static func address(
         of tcp: UnsafeMutablePointer<uv_tcp_t>,

@@ -1,7 +1,7 @@
 internal import CLibUV
 
 extension TCPConnection {
-    /// Connects to `host:port` (an IPv4 or IPv6 literal) asynchronously (`uv_tcp_connect`). `completion` runs
+    /// Connects to `host:port` (a host name, an IPv4 or an IPv6 literal) asynchronously (`uv_tcp_connect`). `completion` runs
     /// later on the loop thread, never inside this call, with the connected stream (not yet reading) or the error,
     /// such as `ECONNREFUSED`, or `ECANCELED` if the loop was torn down first.
     public static func connect(
@@ -11,9 +11,28 @@ extension TCPConnection {
         completion: @escaping (Result<TCPConnection, UVError>) -> Void
     ) {
         do {
-            let address = try SocketAddress.parse(host: host, port: port)
+            attempt(try SocketAddress.resolve(host: host, port: port)[...], loop: loop, completion)
+        } catch {
+            fail(completion, with: error, on: loop)
+        }
+    }
+
+    /// Tries `addresses` in order until one connects (`localhost` may name ::1 first while the server listens on
+    /// 127.0.0.1); the last one's error is the one reported.
+    private static func attempt(
+        _ addresses: ArraySlice<sockaddr_storage>,
+        loop: EventLoop,
+        _ completion: @escaping (Result<TCPConnection, UVError>) -> Void
+    ) {
+        do {
             let connection = try unsafe TCPConnection(loop: loop.loop)
-            connection.startConnect(to: address, loop: loop, completion)
+            connection.startConnect(to: addresses[addresses.startIndex], loop: loop) { result in
+                if case .failure = result, addresses.count > 1 {
+                    attempt(addresses.dropFirst(), loop: loop, completion)
+                } else {
+                    completion(result)
+                }
+            }
         } catch {
             fail(completion, with: error, on: loop)
         }

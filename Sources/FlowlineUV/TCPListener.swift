@@ -15,7 +15,7 @@ internal import CLibUV
     /// stays open. Without it such failures are dropped, as there is no connection to report them on.
     public var onAcceptError: ((UVError) -> Void)?
 
-    /// Binds `host:port` (an IPv4 or IPv6 literal; port 0 picks a free port) and starts listening
+    /// Binds `host:port` (a host name, an IPv4 or an IPv6 literal; port 0 picks a free port) and starts listening
     /// (`uv_tcp_bind`, `uv_listen`). Every accepted connection goes to `onConnection`, accepted but not yet reading.
     /// Throws e.g. `EADDRINUSE` (from `uv_tcp_bind` or, as libuv may defer it, `uv_listen`) or `EINVAL` (bad host).
     public init(
@@ -25,7 +25,7 @@ internal import CLibUV
         backlog: Int32 = 511,
         onConnection: @escaping (TCPConnection) -> Void
     ) throws(UVError) {
-        let address = try SocketAddress.parse(host: host, port: port)
+        let address = try SocketAddress.resolveForListening(host: host, port: port)
         let handle = try unsafe makeHandle(uv_tcp_t.self, "uv_tcp_init") { unsafe uv_tcp_init(loop.loop, $0) }
         unsafe self.handle = handle
         unsafe self.loop = loop.loop

@@ -12,10 +12,9 @@ struct ServerOptions: ParsableArguments {
 
     /// Connects and says hello, or fails with one line naming the server.
     func connect() async throws(ToolError) -> Client {
-        guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { throw ToolError("--server must be HOST:PORT, not \(server)") }
-        let host = String(server[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        guard let address = HostPort(parsing: server) else {
+            throw ToolError("--server must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(server)")
+        }
         var token: String?
         if let tokenFile {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
@@ -24,7 +23,7 @@ struct ServerOptions: ParsableArguments {
             token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         do {
-            return try await Client(host: host, port: port, token: token, name: "flowline")
+            return try await Client(host: address.host, port: address.port, token: token, name: "flowline")
         } catch {
             switch error {
             case .connection(let detail): throw ToolError("cannot reach flowlined at \(server): \(detail)")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import FlowlineCore
 import FlowlineJournal
+import FlowlineProtocol
 import FlowlineServer
 import Foundation
 import Logging
@@ -9,10 +10,11 @@ import Logging
 struct Flowlined: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowlined",
-        abstract: "The Flowline coordinator daemon."
+        abstract: "The Flowline coordinator daemon.",
+        version: flowlineVersion
     )
 
-    @Option(help: "HOST:PORT to listen on; port 0 takes a free port.")
+    @Option(help: "HOST:PORT to listen on (localhost:7420, 0.0.0.0:7420, [::1]:7420); port 0 takes a free port.")
     var listen = "127.0.0.1:7420"
     @Option(help: "The data directory (the LMDB journal).")
     var data = "./flowline-data"
@@ -41,11 +43,11 @@ struct Flowlined: ParsableCommand {
 
     func run() throws {
         var config = DaemonConfiguration()
-        guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
-            (0...65535).contains(port)
-        else { throw ValidationError("--listen must be HOST:PORT") }
-        config.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
-        config.port = port
+        guard let address = HostPort(parsing: listen, ports: 0...65535) else {
+            throw ValidationError("--listen must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(listen)")
+        }
+        config.host = address.host
+        config.port = address.port
         config.dataDirectory = data
         guard let mode = SyncMode(rawValue: sync) else { throw ValidationError("--sync must be full or none") }
         config.sync = mode
@@ -87,7 +89,9 @@ struct Flowlined: ParsableCommand {
         }
         do {
             try daemon.run { host, port in
-                FileHandle.standardOutput.write(Data("flowlined listening on \(host):\(port)\n".utf8))
+                FileHandle.standardOutput.write(
+                    Data("flowlined listening on \(HostPort(host: host, port: port))\n".utf8)
+                )
             }
         } catch {
             FileHandle.standardError.write(Data("flowlined: cannot listen on \(listen): \(error)\n".utf8))

@@ -35,8 +35,9 @@ def free_port() -> int:
 class Daemon:
     """One flowlined process; ``kill()`` + ``start()`` restarts it on the same data dir and port."""
 
-    def __init__(self, port: int = 0, token: Optional[str] = None) -> None:
+    def __init__(self, port: int = 0, token: Optional[str] = None, host: str = "127.0.0.1") -> None:
         self.dir = tempfile.mkdtemp(prefix="flowline-py-")
+        self.host = host
         self.data = os.path.join(self.dir, "data")
         self.port = port
         self.token_file = None  # type: Optional[str]
@@ -52,7 +53,7 @@ class Daemon:
         binary = daemon_binary()
         if not os.access(binary, os.X_OK):
             raise unittest.SkipTest("no flowlined binary at {} (set FLOWLINED_BIN)".format(binary))
-        args = [binary, "--listen", "127.0.0.1:{}".format(self.port), "--data", self.data, "--sync", "none"]
+        args = [binary, "--listen", "{}:{}".format(self.host, self.port), "--data", self.data, "--sync", "none"]
         if self.token_file:
             args += ["--token-file", self.token_file]
         deadline = time.monotonic() + timeout

@@ -93,6 +93,24 @@ class ClientRoundTrips(DaemonTestCase):
             c.close()
 
 
+class Addresses(DaemonTestCase):
+    """SPEC §7: host names and bracketed IPv6 wherever an address is taken."""
+
+    def test_a_host_name_is_resolved(self):
+        with Client("localhost:{}".format(self.daemon.port), timeout=5) as c:
+            self.assertIn("workflows", c.stats())
+
+    def test_a_bracketed_ipv6_daemon_is_reached(self):
+        daemon = Daemon(host="[::1]").start()
+        try:
+            self.assertEqual(daemon.address, "[::1]:{}".format(daemon.port))
+            with Client(daemon.address, timeout=5) as c:
+                wid = c.submit(doc())["workflow_id"]
+                self.assertEqual(c.get(wid)["state"], "running")
+        finally:
+            daemon.cleanup()
+
+
 class TypedErrors(DaemonTestCase):
     def test_unknown_workflow_is_32002(self):
         for call in (lambda: self.client.get("no-such"), lambda: self.client.history("no-such"),

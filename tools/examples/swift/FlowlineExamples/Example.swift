@@ -50,12 +50,8 @@ public struct ServerAddress: Sendable, CustomStringConvertible {
 
     /// Reads `HOST:PORT` (`[::1]:7420` too); nil when it is not that.
     public init?(parsing text: String, token: String? = nil) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (1...65535).contains(port)
-        else { return nil }
-        var host = Substring(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = host.dropFirst().dropLast() }
-        self.init(host: host.isEmpty ? "127.0.0.1" : String(host), port: port, token: token)
+        guard let address = HostPort(parsing: text) else { return nil }
+        self.init(host: address.host, port: address.port, token: token)
     }
 
     /// `HOST:PORT`.
