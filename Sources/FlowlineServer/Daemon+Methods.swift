@@ -150,4 +150,3 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
     }
     return difference == 0
 }
-
