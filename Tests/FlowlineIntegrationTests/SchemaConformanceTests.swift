@@ -7,7 +7,7 @@ import Testing
 @Suite(.timeLimit(.minutes(2)))
 struct SchemaConformanceTests {
     @Test func everyMessageOfARealSessionMatchesItsSchema() throws {
-        let checker = try TranscriptChecker()
+        let checker = TranscriptChecker()
         let f = try Fixture()
         let client = try f.client()
         _ = try client.result("hello", #"{"role":"client","name":"checker","protocol":1}"#)
@@ -55,7 +55,7 @@ struct SchemaConformanceTests {
         _ = try worker.result("worker.quiet")
         _ = try worker.result("task.release", #"{"lease":"\#(handedBack["lease"]!.stringValue!)"}"#)
 
-        let problems = checker.violations(of: client) + checker.violations(of: worker)
+        let problems = try checker.violations(of: client, worker)
         #expect(problems.isEmpty, "\(problems.joined(separator: "\n"))")
         #expect(client.received.count > 15 && worker.received.count > 8)
     }
