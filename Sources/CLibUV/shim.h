@@ -50,9 +50,6 @@ static inline int cuv_resolve(const char *host, int port, struct sockaddr_storag
     return count > 0 ? count : UV_EAI_NONAME;
 }
 
-/// Whether `storage` holds an IPv4 address.
-static inline int cuv_is_ipv4(const struct sockaddr_storage *storage) { return storage->ss_family == AF_INET; }
-
 /// `storage` as the `struct sockaddr *` that uv_tcp_bind and uv_tcp_connect take.
 static inline const struct sockaddr *cuv_sockaddr(const struct sockaddr_storage *storage) {
     return (const struct sockaddr *)storage;

@@ -1,5 +1,6 @@
-/// The release of Flowline that this build is: `hello`'s `version` and both executables' `--version`.
-public let flowlineVersion = "0.2.0-dev"
+/// The release of Flowline that this build is (X.Y.Z): `hello`'s `version`, and both executables' `--version`
+/// (`flowlined 0.2.0`, `flowline 0.2.0`).
+public let flowlineVersion = "0.2.0"
 
 /// An address as users write it (SPEC §7): `host:port` with a host name (`localhost:7420`), an IPv4 literal
 /// (`127.0.0.1:7420`) or a bracketed IPv6 literal (`[::1]:7420`). Names are resolved where the socket is made.

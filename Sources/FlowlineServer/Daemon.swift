@@ -151,8 +151,9 @@ public final class Daemon {
             signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] in self.shutdown() })
         }
         endTurn()
-        logger.info("listening", metadata: ["listen": "\(configuration.host):\(listener.port)"])
-        onListening(configuration.host, listener.port)
+        // The numeric address bound, as SPEC §8 asks: `--listen localhost:0` says which of its addresses it took.
+        logger.info("listening", metadata: ["listen": "\(listener.host):\(listener.port)"])
+        onListening(listener.host, listener.port)
         loop.run()
     }
 

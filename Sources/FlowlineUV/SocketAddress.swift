@@ -26,14 +26,6 @@ enum SocketAddress {
         return Array(found.prefix(Int(count)))
     }
 
-    /// The address a listener for `host` binds: the first IPv4 one the resolver gives, else its first, so that
-    /// `localhost` means 127.0.0.1 wherever the machine has it (as the other tools on it expect).
-    static func resolveForListening(host: String, port: Int) throws(UVError) -> sockaddr_storage {
-        let addresses = try resolve(host: host, port: port)
-        return addresses.first { unsafe withUnsafePointer(to: $0) { unsafe cuv_is_ipv4($0) != 0 } }
-            ?? addresses[0]
-    }
-
     /// The local or remote address of `tcp` as host text, port and family.
     static func address(
         of tcp: UnsafeMutablePointer<uv_tcp_t>,

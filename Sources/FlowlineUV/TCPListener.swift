@@ -10,6 +10,8 @@ internal import CLibUV
 
     /// The port actually bound (`uv_tcp_getsockname`): the requested one, or the one the kernel chose for port 0.
     public private(set) var port = 0
+    /// The numeric address actually bound (`127.0.0.1`, `::1`), whatever name it was asked for.
+    public private(set) var host = ""
 
     /// Called when accepting a connection fails (`uv_listen` status or `uv_accept`, e.g. `EMFILE`); the listener
     /// stays open. Without it such failures are dropped, as there is no connection to report them on.
@@ -25,7 +27,7 @@ internal import CLibUV
         backlog: Int32 = 511,
         onConnection: @escaping (TCPConnection) -> Void
     ) throws(UVError) {
-        let address = try SocketAddress.resolveForListening(host: host, port: port)
+        let address = try SocketAddress.resolve(host: host, port: port)[0]
         let handle = try unsafe makeHandle(uv_tcp_t.self, "uv_tcp_init") { unsafe uv_tcp_init(loop.loop, $0) }
         unsafe self.handle = handle
         unsafe self.loop = loop.loop
@@ -40,7 +42,9 @@ internal import CLibUV
                 unsafe owner(TCPListener.self, of: server).accept(status)
             }
             try check(rc, "uv_listen")
-            self.port = try unsafe SocketAddress.address(of: handle, peer: false).port
+            let bound = try unsafe SocketAddress.address(of: handle, peer: false)
+            self.port = bound.port
+            self.host = bound.host
         } catch {
             close()
             throw error

@@ -14,7 +14,7 @@ struct FlowlineTool: AsyncParsableCommand {
             Exit status: 0 on success; 1 on a workflow that did not complete (submit --wait, watch) or a \
             replay --verify difference; 2 on a usage, connection or request error, with one line on stderr.
             """,
-        version: flowlineVersion,
+        version: "flowline \(flowlineVersion)",
         subcommands: [
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,

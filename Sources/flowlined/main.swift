@@ -11,7 +11,7 @@ struct Flowlined: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowlined",
         abstract: "The Flowline coordinator daemon.",
-        version: flowlineVersion
+        version: "flowlined \(flowlineVersion)"
     )
 
     @Option(help: "HOST:PORT to listen on (localhost:7420, 0.0.0.0:7420, [::1]:7420); port 0 takes a free port.")

@@ -11,6 +11,12 @@ struct AddressTests {
     @Test func aDaemonOnLocalhostIsReachedByNameByTheToolAndTheSwiftClient() async throws {
         let directory = try TemporaryDirectory("flowline-address")
         let daemon = try DaemonProcess(data: directory.path + "/data", listen: "localhost:0")
+        // SPEC §8: the first address the name resolves to, printed as the numeric address bound.
+        #expect(
+            ["flowlined listening on 127.0.0.1:\(daemon.port)", "flowlined listening on [::1]:\(daemon.port)"]
+                .contains(daemon.listeningLine),
+            "\(daemon.listeningLine)"
+        )
         let stats = try ToolProcess.run(["--server", "localhost:\(daemon.port)", "stats", "--json"])
         #expect(stats.status == 0 && stats.stdout.contains("\"workflows\""), "\(stats)")
         let client = try await Client(host: "localhost", port: daemon.port, name: "by-name")
@@ -24,6 +30,7 @@ struct AddressTests {
     @Test func aDaemonOnBracketedIPv6IsReachedByTheToolAndTheSwiftClient() async throws {
         let directory = try TemporaryDirectory("flowline-address")
         let daemon = try DaemonProcess(data: directory.path + "/data", listen: "[::1]:0")
+        #expect(daemon.listeningLine == "flowlined listening on [::1]:\(daemon.port)")
         let stats = try ToolProcess.run(["--server", "[::1]:\(daemon.port)", "stats"])
         #expect(stats.status == 0, "\(stats)")
         let client = try await Client(host: "::1", port: daemon.port, name: "v6")
@@ -54,8 +61,8 @@ struct AddressTests {
 
     @Test func bothExecutablesPrintTheirVersion() throws {
         let daemon = try ToolProcess.runProgram(try #require(DaemonProcess.binary()), ["--version"])
-        #expect(daemon.status == 0 && daemon.stdout == flowlineVersion + "\n", "\(daemon)")
+        #expect(daemon.status == 0 && daemon.stdout == "flowlined \(flowlineVersion)\n", "\(daemon)")
         let tool = try ToolProcess.run(["--version"])
-        #expect(tool.status == 0 && tool.stdout == flowlineVersion + "\n", "\(tool)")
+        #expect(tool.status == 0 && tool.stdout == "flowline \(flowlineVersion)\n", "\(tool)")
     }
 }

@@ -3,6 +3,8 @@ import Foundation
 /// The real `flowlined`, started on 127.0.0.1:0 with a data directory, as tests and benchmarks use it.
 public final class DaemonProcess {
     public let port: Int
+    /// What the daemon printed when it started listening (`flowlined listening on 127.0.0.1:PORT`).
+    public let listeningLine: String
     public let data: String
     private let process: Process
     private let stderrPath: String
@@ -41,12 +43,14 @@ public final class DaemonProcess {
         try process.run()
         let deadline = Date().addingTimeInterval(10)
         var found: Int?
+        var foundLine = ""
         while Date() < deadline && found == nil {
             let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flowlined listening on ") }),
                 let portText = line.split(separator: ":").last, let port = Int(portText)
             {
                 found = port
+                foundLine = String(line)
             } else if !process.isRunning {
                 break
             } else {
@@ -59,6 +63,7 @@ public final class DaemonProcess {
             throw StartError.noListeningLine(stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
         }
         port = found
+        listeningLine = foundLine
     }
 
     /// What the daemon wrote to stderr so far (attach it to a failing test).
