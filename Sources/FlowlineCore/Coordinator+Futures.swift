@@ -63,11 +63,19 @@ extension Coordinator {
             else { return false }
             return awaited == key
         }
-        if waiters.isEmpty {
-            if state.keptFutures[key] == nil {
-                record(.futureKept(key: key, outcome, at: now), into: &decision)
-                decision.effects.append(.armTimer(.futureExpiry(key: key), at: now + futureRetention))
+        if waiters.isEmpty && state.keptFutures[key] == nil {
+            // The count is the folded `keptFutures`, so a replay rebuilds it; a refusal journals nothing.
+            guard state.keptFutures.count < maxKeptFutures else {
+                let error = SpecError(
+                    path: "key",
+                    message: "no task waits on this key, and \(maxKeptFutures) resolutions are kept already, "
+                        + "the most --max-kept-futures allows"
+                )
+                reply(request, .failure(.invalid(error)), into: &decision)
+                return
             }
+            record(.futureKept(key: key, outcome, at: now), into: &decision)
+            decision.effects.append(.armTimer(.futureExpiry(key: key), at: now + futureRetention))
         }
         var matched = 0
         for waiter in waiters {
@@ -118,6 +126,16 @@ extension Coordinator {
     private func spawnCheck(_ ref: TaskRef, tasks: [TaskSpec], output: String) -> (TaskID, SpecError?)? {
         guard let workflow = state.workflows[ref.workflow] else { return nil }
         let parent = workflow.tasks[ref.index].id
+        // Every level of spawning adds one '/' to the id (ids in documents have none), so the depth is the id's
+        // own: nothing to keep, and a replay derives the same.
+        var depth = 1
+        for byte in parent.rawValue.utf8 where byte == UInt8(ascii: "/") { depth += 1 }
+        if depth > SpecLimits.maxSpawnDepth {
+            let message =
+                "spawned tasks may lie at most \(SpecLimits.maxSpawnDepth) levels below the submitted document; "
+                + "these would lie \(depth)"
+            return (parent, SpecError(path: "tasks", message: message))
+        }
         let completed = Set(workflow.tasks.filter { $0.state == .completed }.map(\.id.rawValue))
         if let problem = WorkflowSpec.validate(tasks: tasks, pathPrefix: "tasks", known: completed) {
             return (parent, problem)

@@ -4,6 +4,9 @@ public struct Coordinator: Sendable {
     var session = Session()
     /// How long a resolution that found no waiting task is kept (`--future-retention`).
     public var futureRetention: Duration
+    /// How many resolutions that found no waiting task may be kept at once (`--max-kept-futures`); past it a
+    /// resolution that would be kept is refused.
+    public var maxKeptFutures = 1_000_000
 
     public init(futureRetention: Duration = .seconds(7 * 86400)) {
         self.futureRetention = futureRetention

@@ -2,7 +2,9 @@ extension WorkflowSpec {
     /// Checks what the codec cannot: ids, deps, cycles, limits. Nil when the document is good.
     /// `known` are task ids already in the workflow that deps may also name (for spawned tasks).
     public func validate() -> SpecError? {
-        if name.isEmpty { return SpecError(path: "name", message: "must be a non-empty string") }
+        if name.isEmpty || !SpecLimits.fits(name) {
+            return SpecError(path: "name", message: "must be 1 to \(SpecLimits.maxNameBytes) bytes")
+        }
         if let id, id.rawValue.isEmpty || id.rawValue.utf8.count > SpecLimits.maxIDBytes {
             return SpecError(path: "id", message: "must be 1 to \(SpecLimits.maxIDBytes) bytes")
         }
@@ -118,10 +120,14 @@ extension TaskSpec {
         if id.isEmpty || id.utf8.contains(UInt8(ascii: "/")) || id.utf8.count > SpecLimits.maxIDBytes {
             return ("id", "must be 1 to \(SpecLimits.maxIDBytes) bytes without '/'")
         }
-        if handler.isEmpty { return ("handler", "must be a non-empty string") }
-        if queue.isEmpty { return ("queue", "must be a non-empty string") }
-        if let revert, revert.isEmpty {
-            return ("revert", "must be a non-empty string")
+        if handler.isEmpty || !SpecLimits.fits(handler) {
+            return ("handler", "must be 1 to \(SpecLimits.maxNameBytes) bytes")
+        }
+        if queue.isEmpty || !SpecLimits.fits(queue) {
+            return ("queue", "must be 1 to \(SpecLimits.maxNameBytes) bytes")
+        }
+        if let revert, revert.isEmpty || !SpecLimits.fits(revert) {
+            return ("revert", "must be 1 to \(SpecLimits.maxNameBytes) bytes")
         }
         if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
             return ("retry.max_attempts", "must be 1 to \(SpecLimits.maxAttempts)")

@@ -127,6 +127,16 @@ public struct SpecError: Error, Hashable, Sendable {
 /// Bounds that keep one document from taking the daemon down.
 public enum SpecLimits {
     public static let maxTasks = 100_000
-    public static let maxIDBytes = 256
+    /// The longest id, handler, queue, future key or name, in UTF-8 bytes (SPEC §7). Each is journaled, and some
+    /// with every dispatch: unbounded, one field could make every event of a workflow megabytes long.
+    public static let maxNameBytes = 1_024
+    /// Ids are names: one bound for all.
+    public static let maxIDBytes = maxNameBytes
     public static let maxAttempts = 1_000
+    /// How many levels of spawned tasks may lie below a submitted one (SPEC §7). A spawned task's id carries its
+    /// ancestors' (`a/b/c`), so an unbounded chain made ids, and the records that hold them, grow with its square.
+    public static let maxSpawnDepth = 32
+
+    /// Whether `name` has at most `maxNameBytes` bytes.
+    public static func fits(_ name: String) -> Bool { name.utf8.count <= maxNameBytes }
 }

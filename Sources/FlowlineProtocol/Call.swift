@@ -112,8 +112,8 @@ public enum Call: Sendable {
 
     private static func futureKey(_ p: ParamReader) throws(RPCError) -> String {
         let key = try p.requiredString("key")
-        guard !key.isEmpty, key.utf8.count <= 1024 else {
-            throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "key")
+        guard !key.isEmpty, SpecLimits.fits(key) else {
+            throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "key")
         }
         return key
     }
@@ -140,16 +140,19 @@ public enum Call: Sendable {
 
     private static func future(_ f: ParamReader) throws(RPCError) -> Future {
         if let key = try f.string("key") {
-            guard !key.isEmpty, key.utf8.count <= 1024 else {
-                throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "future.key")
+            guard !key.isEmpty, SpecLimits.fits(key) else {
+                throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "future.key")
             }
             return .key(key, timeout: try f.seconds("timeout_s"))
         }
         if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
         if let poll = try f.object("poll") {
             let handler = try poll.requiredString("handler")
-            guard !handler.isEmpty else {
-                throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler")
+            guard !handler.isEmpty, SpecLimits.fits(handler) else {
+                throw RPCError.invalidParams(
+                    "must be 1 to \(SpecLimits.maxNameBytes) bytes",
+                    path: "future.poll.handler"
+                )
             }
             return .poll(
                 handler: handler,
@@ -203,9 +206,17 @@ public enum Call: Sendable {
         guard queues.count <= Limits.maxQueues, !queues.contains(where: \.isEmpty) else {
             throw RPCError.invalidParams("1 to \(Limits.maxQueues) non-empty queue names", path: "queues")
         }
+        // A worker's name is journaled with every task it starts, and its queues index the dispatch tables.
+        if let long = queues.firstIndex(where: { !SpecLimits.fits($0) }) {
+            throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "queues[\(long)]")
+        }
+        let name = try p.string("name") ?? role.rawValue
+        guard SpecLimits.fits(name) else {
+            throw RPCError.invalidParams("must be at most \(SpecLimits.maxNameBytes) bytes", path: "name")
+        }
         return Hello(
             role: role,
-            name: try p.string("name") ?? role.rawValue,
+            name: name,
             token: try p.string("token"),
             queues: queues,
             concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1

@@ -82,6 +82,12 @@ extension Daemon {
     private func greet(_ hello: Hello, id: RPCID?, from connection: Connection) {
         if let token = configuration.token {
             guard let given = hello.token, constantTimeEquals(Array(given.utf8), Array(token.utf8)) else {
+                // A failed hello ends what an earlier good one allowed: a peer that now shows a wrong token is
+                // not trusted with its session any more. A worker's leases end as if it had gone, and a good
+                // hello later registers it again.
+                connection.isAuthenticated = false
+                if connection.isWorker { handle(.disconnect(connection.id)) }
+                connection.hello = nil
                 if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
                 return
             }

@@ -97,6 +97,7 @@ public final class Daemon {
             )
             from = seq + 1
         }
+        coordinator.maxKeptFutures = configuration.maxKeptFutures
         // A first pass reads two bytes per record: sizing the workflow table once costs less than the doublings.
         coordinator.reserveCapacity(forSubmissions: try journal.countWorkflowsSubmitted(from: from))
         dirty = []

@@ -28,5 +28,8 @@ public struct DaemonConfiguration: Sendable {
     /// ...up to this; past it (or when the disk is full) writes are refused with -32005.
     public var maxMapSize = 64 << 30
 
+    /// How many early future resolutions may be kept at once; past it one more is refused with -32602.
+    public var maxKeptFutures = 1_000_000
+
     public init() {}
 }

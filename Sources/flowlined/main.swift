@@ -40,6 +40,8 @@ struct Flowlined: ParsableCommand {
     var maxPendingOutputBytes = 64 * 1024 * 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+    @Option(help: "Most early future resolutions kept at once; past it one more is refused.")
+    var maxKeptFutures = 1_000_000
 
     func run() throws {
         var config = DaemonConfiguration()
@@ -71,8 +73,15 @@ struct Flowlined: ParsableCommand {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read --token-file \(tokenFile)")
             }
-            config.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+            // An empty token would let in every hello that sends "" (or, by a client's default, no token at all).
+            guard !token.isEmpty else {
+                throw ValidationError("--token-file \(tokenFile) is empty or only whitespace: it must hold a token")
+            }
+            config.token = token
         }
+        guard maxKeptFutures >= 1 else { throw ValidationError("--max-kept-futures must be at least 1") }
+        config.maxKeptFutures = maxKeptFutures
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level") }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
@@ -99,7 +108,11 @@ struct Flowlined: ParsableCommand {
         }
     }
 
-    /// `7d`, `12h`, `30m`, `90s` or plain seconds.
+    /// The longest duration a flag takes: 100 years (36500d). Anything longer, `inf` included, is a usage error
+    /// rather than "never": a finite bound keeps every deadline computed from it within Int64 milliseconds.
+    static let maxDurationSeconds = 36_500.0 * 86_400
+
+    /// `7d`, `12h`, `30m`, `90s` or plain seconds, from 0 to `maxDurationSeconds`.
     static func duration(_ text: String, flag: String) throws -> Duration {
         let units: [Character: Double] = ["d": 86400, "h": 3600, "m": 60, "s": 1]
         var number = Substring(text)
@@ -108,8 +121,12 @@ struct Flowlined: ParsableCommand {
             number = number.dropLast()
             scale = unit
         }
-        guard let value = Double(number), value >= 0 else {
+        // Double(_:) also reads "inf", "infinity" and "nan", which are no durations.
+        guard let value = Double(number), value.isFinite, value >= 0 else {
             throw ValidationError("\(flag) must look like 7d, 12h or 90s")
+        }
+        guard value * scale <= maxDurationSeconds else {
+            throw ValidationError("\(flag) must be at most 36500d (100 years); got \(text)")
         }
         return .fromSeconds(value * scale)
     }
