@@ -3,6 +3,7 @@ outcome per lease, reconnects with backoff when the connection drops, and shuts 
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
@@ -194,7 +195,8 @@ class Worker:
 
     def __init__(self, address: Union[Address, Client] = DEFAULT_ADDRESS,
                  handlers: Optional[Dict[str, Handler]] = None, queues: Iterable[str] = ("default",),
-                 concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None) -> None:
+                 concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
+                 grace_s: float = 30.0) -> None:
         if isinstance(address, Client):
             token = token if token is not None else address.token
             address = address.address
@@ -204,6 +206,7 @@ class Worker:
         self.token = token
         self.queues = list(queues)
         self.concurrency = concurrency
+        self.grace_s = grace_s
         self.name = name or "{}-{}".format(socket.gethostname(), os.getpid())
         self.handlers = dict(handlers or {})  # type: Dict[str, Handler]
         self.sessions = 0  # successful hellos so far (1 + reconnects)
@@ -211,6 +214,8 @@ class Worker:
         self._thread = None  # type: Optional[threading.Thread]
         self._stopping = threading.Event()
         self._stopped = threading.Event()
+        self._stop_requested = threading.Event()  # a signal asked for a graceful stop
+        self._hurry = threading.Event()  # a second signal: end the grace period now
         self._connected = threading.Event()
         self._session = None  # type: Optional[_Session]
         # Tasks received and not yet over (running, waiting for a thread, or their outcome's answer not in).
@@ -247,17 +252,35 @@ class Worker:
         self._thread.start()
         return self
 
-    def run(self) -> None:
-        """Runs until ``stop()`` (from another thread or a signal handler) or Ctrl-C, then shuts down
-        gracefully."""
-        self.start()
+    def run(self, signals: bool = True) -> None:
+        """Runs until ``stop()`` (from another thread), SIGTERM or SIGINT, then stops gracefully (``stop()``
+        with the grace period ``grace_s``): running handlers finish, what is still running when the grace period
+        ends is released without using an attempt. A second signal ends the grace period at once. Signal
+        handlers are installed only when called on the main thread (``signals=False``: never)."""
+        previous = {}  # type: Dict[int, Any]
+        if signals and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            while not self._stopped.wait(0.5):
-                pass
+            self.start()
+            while not self._stopped.is_set():
+                if self._stop_requested.wait(0.5):
+                    log.info("worker %s: stopping (grace period %.1fs)", self.name, self.grace_s)
+                    self.stop()
+                    break
         except KeyboardInterrupt:
             self.stop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if self.error is not None:
             raise self.error
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        # Runs on the main thread between bytecodes: only flags, the stop itself runs in run()'s loop.
+        if self._stop_requested.is_set():
+            self._hurry.set()
+        self._stop_requested.set()
 
     def wait_connected(self, timeout: Optional[float] = None) -> bool:
         return self._connected.wait(timeout)
@@ -272,12 +295,16 @@ class Worker:
         with self._active_cond:
             return self._active
 
-    def stop(self, timeout: float = 30.0, graceful: bool = True) -> bool:
+    def stop(self, timeout: Optional[float] = None, graceful: bool = True) -> bool:
         """Graceful shutdown: the daemon is told ``worker.quiet`` (send nothing more), a task.run that arrives
         anyway is handed back with ``task.release`` (no attempt used up), running handlers finish and their
-        outcomes are sent and answered (for up to ``timeout`` seconds), then the connection closes. Returns True
-        if all finished. ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the
-        daemon runs their tasks again."""
+        outcomes are sent and answered, for up to ``timeout`` seconds (default ``grace_s``). Whatever is still
+        running then is released (``task.release``: it runs again elsewhere, its attempt not counted; the
+        handler sees ``ctx.cancelled``), then the connection closes. Returns True if all finished in time.
+        ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the daemon runs their
+        tasks again."""
+        if timeout is None:
+            timeout = self.grace_s
         self._stopping.set()
         session = self._session
         if graceful and session is not None and session.conn is not None:
@@ -287,13 +314,15 @@ class Worker:
                 pass
         deadline = time.monotonic() + (timeout if graceful else 0.0)
         with self._active_cond:
-            while self._active > 0:
+            while self._active > 0 and not self._hurry.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._active_cond.wait(left)
+                self._active_cond.wait(min(left, 0.1))
             drained = self._active == 0
         session = self._session
+        if graceful and not drained and session is not None:
+            self._release_all(session)
         if session is not None and session.conn is not None:
             session.conn.close()
         if self._thread is not None:
@@ -303,6 +332,31 @@ class Worker:
             self._cond.notify_all()
         self._stopped.set()
         return drained
+
+    def _release_all(self, session: "_Session", timeout: float = 5.0) -> None:
+        """Hands back every lease whose handler has not finished: the daemon makes the task ready again and
+        does not count the attempt. An outcome not yet sent for such a lease never will be."""
+        with session.lock:
+            leases, session.leases = list(session.leases.values()), {}
+        if not leases or session.conn is None:
+            return
+        left = [len(leases)]
+        done = threading.Event()
+
+        def answered(result: Any, error: Any, ctx: TaskContext) -> None:
+            if error is not None:
+                log.warning("task.release for %s/%s: %s", ctx.workflow_id, ctx.task_id, error)
+            left[0] -= 1  # on the reader thread only
+            if left[0] == 0:
+                done.set()
+
+        for ctx in leases:
+            log.info("releasing %s/%s (grace period over)", ctx.workflow_id, ctx.task_id)
+            ctx._cancel("released")
+            session.conn.request("task.release", dumps({"lease": ctx.lease}),
+                                 lambda result, error, ctx=ctx: answered(result, error, ctx), flush=False)
+        session.conn.flush()
+        done.wait(timeout)
 
     def __enter__(self) -> "Worker":
         return self.start()
@@ -443,8 +497,9 @@ class Worker:
             self._finished()
             raise
         with session.lock:
-            session.leases.pop(ctx.lease, None)
-        if ctx._is_cancelled:
+            owned = session.leases.pop(ctx.lease, None) is not None
+        # Not owned: cancelled, released or its connection dropped meanwhile; nothing sent would count.
+        if not owned or ctx._is_cancelled:
             log.info("not answering %s/%s: its lease ended (%s)", ctx.workflow_id, ctx.task_id, ctx.cancel_reason)
             self._finished()
             return
