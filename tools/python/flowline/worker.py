@@ -7,10 +7,12 @@ import signal
 import socket
 import threading
 import time
+import traceback
 from collections import deque
 from json.encoder import encode_basestring
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Union
 
+from . import aio
 from .client import Client
 from .connection import DEFAULT_ADDRESS, Address, Connection, dumps
 from .errors import (ConnectionLost, FlowlineError, MethodNotFound, RequestTimeout, RPCError, StaleLease,
@@ -28,6 +30,23 @@ OUTCOME_TIMEOUT_S = 30.0
 # Outcomes queued by handlers run back to back are written at the latest when this many wait: the daemon
 # starts on them while the rest of a large read is still being handled.
 FLUSH_EVERY = 64
+
+
+# Results that need no look for a coroutine (the common case, kept cheap).
+_PLAIN = (str, int, float, bool, dict, list)
+
+# The traceback a failure's message carries is cut to its last this many characters.
+TRACEBACK_CHARS = 8192
+
+
+def failure_message(e: BaseException, message: Optional[str] = None) -> str:
+    """A failed handler's error message: ``message`` (default the exception's text), then a blank line and the
+    Python traceback (its last TRACEBACK_CHARS), since SPEC's error object is ``{type, message, retryable}``."""
+    text = message if message is not None else (str(e) or repr(e))
+    trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    if len(trace) > TRACEBACK_CHARS:
+        trace = "...\n" + trace[-TRACEBACK_CHARS:]
+    return "{}\n\n{}".format(text, trace.rstrip("\n"))
 
 
 # Guards every context's cancel state and lazily made Event: cancels are rare, and a lock per context would
@@ -59,6 +78,23 @@ class TaskContext:
         self._is_cancelled = False
         self._event = None  # type: Optional[threading.Event]  # made on first use of `cancelled`
         self._callbacks = None  # type: Optional[List[Callable[[Optional[str]], None]]]
+
+    @property
+    def args(self) -> List[Any]:
+        """The positional arguments when the input is written as a call, ``{"args": [...], "kwargs": {...}}``
+        (simpleflow's form), else ``[]``."""
+        value = self.input
+        if isinstance(value, dict) and set(value) <= {"args", "kwargs"} and isinstance(value.get("args"), list):
+            return list(value["args"])
+        return []
+
+    @property
+    def kwargs(self) -> Dict[str, Any]:
+        """The keyword arguments when the input is written as a call, else ``{}``."""
+        value = self.input
+        if isinstance(value, dict) and set(value) <= {"args", "kwargs"} and isinstance(value.get("kwargs"), dict):
+            return dict(value["kwargs"])
+        return {}
 
     @property
     def cancelled(self) -> threading.Event:
@@ -514,6 +550,8 @@ class Worker:
         if fn is not None and not ctx.poll:
             try:
                 value = fn(ctx)
+                if value is not None and not isinstance(value, _PLAIN):
+                    value = aio.resolve(value, ctx.on_cancel)
             except Exception as e:
                 method, params = self._failure(ctx, e)
                 return method, dumps(params)
@@ -533,11 +571,11 @@ class Worker:
     def _failure(self, ctx: TaskContext, e: Exception) -> Tuple[str, Dict[str, Any]]:
         if isinstance(e, TaskFailure):
             return "task.fail", {"lease": ctx.lease, "error": {
-                "type": e.type, "message": e.message, "retryable": e.retryable}}
+                "type": e.type, "message": e.message, "retryable": e.retryable}}  # chosen: no traceback
         log.warning("handler %s failed on %s/%s attempt %s: %r", ctx.handler, ctx.workflow_id, ctx.task_id,
                     ctx.attempt, e, exc_info=log.isEnabledFor(logging.DEBUG))
         return "task.fail", {"lease": ctx.lease, "error": {
-            "type": type(e).__name__, "message": str(e) or repr(e), "retryable": True}}
+            "type": type(e).__name__, "message": failure_message(e), "retryable": True}}
 
     def _unserializable(self, ctx: TaskContext, e: Exception) -> Dict[str, Any]:
         return {"lease": ctx.lease, "error": {
@@ -555,7 +593,7 @@ class Worker:
                     "type": "unknown_handler", "retryable": True,
                     "message": "worker {} has no handler {!r}".format(self.name, ctx.handler)}}
             try:
-                value = fn(ctx)
+                value = aio.resolve(fn(ctx), ctx.on_cancel)
             except Exception as e:
                 return self._failure(ctx, e)
         if isinstance(value, Awaitable) and not ctx.poll and not ctx.revert:
