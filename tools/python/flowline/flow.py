@@ -37,9 +37,11 @@ A decorated function stays an ordinary function: call it directly in tests.
 import inspect
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
+from . import aio
 from .client import Client
 from .connection import Address
 from .outcomes import RetryLike, handler_name, task
+from .pipeline import Pipeline, bind
 from .worker import TaskContext, Worker
 
 _MISSING = object()
@@ -255,6 +257,8 @@ class Flow:
         if existing is not None and existing is not fn:
             raise ValueError("flow {!r} already has a handler {!r}".format(self.name, name))
         self.handlers[name] = fn
+        if not hasattr(fn, "send"):
+            bind(fn)  # fn.send(...) / fn.s(...) for pipelines
 
     # -- running
 
@@ -285,9 +289,14 @@ class Flow:
 
     def handler_functions(self) -> Dict[str, Callable[[TaskContext], Any]]:
         """The worker handlers: each calls its function with parameters bound from the context."""
+        queue = self.queue
+
         def make(fn: Callable[..., Any]) -> Callable[[TaskContext], Any]:
             def run(ctx: TaskContext) -> Any:
-                return bind_call(fn, ctx)
+                value = aio.resolve(bind_call(fn, ctx), ctx.on_cancel)
+                if isinstance(value, Pipeline):
+                    return value.to_spawn(queue)  # the flow's queue, which its worker serves
+                return value
             run.__name__ = getattr(fn, "__name__", "handler")
             return run
         return {name: make(fn) for name, fn in self.handlers.items()}

@@ -18,6 +18,7 @@ from .connection import DEFAULT_ADDRESS, Address, Connection, dumps
 from .errors import (ConnectionLost, FlowlineError, MethodNotFound, RequestTimeout, RPCError, StaleLease,
                      Unauthorized, rpc_error)
 from .outcomes import Awaitable, Spawn, TaskFailure
+from .pipeline import Pipeline
 
 log = logging.getLogger("flowline.worker")
 logging.getLogger("flowline").addHandler(logging.NullHandler())
@@ -557,7 +558,7 @@ class Worker:
                 return method, dumps(params)
             if value is None:
                 return "task.complete", '{"lease":%s,"result":null}' % encode_basestring(ctx.lease)
-            if not isinstance(value, (Awaitable, Spawn)):
+            if not isinstance(value, (Awaitable, Spawn, Pipeline)):
                 try:
                     text = dumps(value)
                 except (TypeError, ValueError) as e:
@@ -595,6 +596,11 @@ class Worker:
             try:
                 value = aio.resolve(fn(ctx), ctx.on_cancel)
             except Exception as e:
+                return self._failure(ctx, e)
+        if isinstance(value, Pipeline):
+            try:
+                value = value.to_spawn()
+            except ValueError as e:
                 return self._failure(ctx, e)
         if isinstance(value, Awaitable) and not ctx.poll and not ctx.revert:
             return "task.await", {"lease": ctx.lease, "future": value.to_json()}

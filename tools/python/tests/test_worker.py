@@ -1,5 +1,6 @@
 """The worker and the Flow decorator API against the real daemon."""
 
+import os
 import threading
 import time
 import uuid
@@ -292,6 +293,9 @@ class Examples(DaemonTestCase):
 
     def test_simpleflow_basic(self):
         self.assertIn("(1 + 1) * 2 = 4", self.example("simpleflow_basic"))
+
+    def test_flink_greeting(self):
+        self.assertIn("Hello Jane Doe.  So now I will say goodbye", self.example("flink_greeting"))
 
     def test_gigq_etl(self):
         self.assertIn('result: {"notify": {"notifications_sent": 1}}', self.example("gigq_etl"))
