@@ -3,7 +3,7 @@
 ``say_hello.send(first_name, last_name).continue_with(say_goodbye)``, which the task spawns; it completes
 with the last call's result.
 
-    python3 tools/examples/flink_greeting.py --server HOST:PORT [--first Jane --last Doe]
+    python3 tools/examples/flink_greeting.py --server HOST:PORT [--local] [--first Jane --last Doe]
 """
 
 import sys
@@ -33,12 +33,13 @@ def greeting_workflow(first_name, last_name):
 def options(parser):
     parser.add_argument("--first", default="Jane")
     parser.add_argument("--last", default="Doe")
+    parser.add_argument("--local", action="store_true", help="run in this process with no daemon")
 
 
 if __name__ == "__main__":
     args = arguments(__doc__, options)
     input = {"args": [args.first, args.last]}  # greeting_workflow(first_name, last_name)
-    record = run(tasks, args, input)
+    record = tasks.run_local(input) if args.local else run(tasks, args, input)
     if record["state"] != "completed":
         sys.exit(1)
     print(record["result"]["greeting_workflow"])

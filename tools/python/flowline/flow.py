@@ -287,6 +287,15 @@ class Flow:
         workflow_id = self.submit(client, input, id=id, timeout_s=timeout_s)
         return client.wait(workflow_id, timeout_s=wait_s)
 
+    def run_local(self, input: Any = None, futures: Optional[Callable[..., Any]] = None,
+                  id: Optional[str] = None) -> Dict[str, Any]:
+        """Runs the flow in this process with no daemon (simpleflow's ``--local``, Celery's eager mode) and
+        returns the workflow record as ``workflow.get`` would: deps, retries with their backoff, spawn and
+        pipelines, polls, sleeps, reverts; a Future is settled by ``futures(future, ctx)``, which returns the
+        result or raises to reject. See flowline.local."""
+        from .local import run_local
+        return run_local(self, input, futures=futures, id=id)
+
     def handler_functions(self) -> Dict[str, Callable[[TaskContext], Any]]:
         """The worker handlers: each calls its function with parameters bound from the context."""
         queue = self.queue

@@ -66,3 +66,4 @@ class Pipelines(DaemonTestCase):
         record = self.wait(flow.submit(self.client))
         self.assertEqual(record["state"], "completed", record)
         self.assertEqual(record["result"], {"compute_average": (2 + 4 + 0) * 10 / 3})
+        self.assertEqual(flow.run_local()["result"], record["result"])
