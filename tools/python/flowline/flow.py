@@ -311,7 +311,8 @@ class Flow:
         return {name: make(fn) for name, fn in self.handlers.items()}
 
     def worker(self, client_or_address: Union[Client, Address], queues: Optional[Iterable[str]] = None,
-               concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None) -> Worker:
+               concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
+               grace_s: float = 30.0) -> Worker:
         """A Worker with every handler of this flow (and its reverts) registered, serving the queues its
         tasks use (or ``queues``). Call ``.start()`` or ``.run()`` on it."""
         if queues is None:
@@ -319,7 +320,7 @@ class Flow:
         else:
             qs = list(queues)
         return Worker(client_or_address, handlers=self.handler_functions(), queues=qs, concurrency=concurrency,
-                      name=name or "{}-worker".format(self.name), token=token)
+                      name=name or "{}-worker".format(self.name), token=token, grace_s=grace_s)
 
     def __repr__(self) -> str:
         return "Flow({!r}, {} tasks)".format(self.name, len(self.tasks))

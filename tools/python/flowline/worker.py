@@ -218,6 +218,10 @@ class _Session:
 class Worker:
     """Runs handlers by name. ``address`` is ``"host:port"`` or a Client (whose address and token it uses).
 
+    The worker's ``hello`` lists its handlers (those registered when it connects), so the daemon sends it
+    only tasks it can run (SPEC §8); ``route_by_handler=False`` takes anything on its queues, failing tasks
+    of handlers it lacks as ``unknown_handler``. ``grace_s`` is the graceful stop's grace period (``stop``).
+
     ``concurrency`` bounds the handlers in flight (the daemon sends at most that many task.run; the worker
     never runs more either). Handlers get a TaskContext and return a JSON result, a Future / Sleep / Poll (the
     task waits), or a Spawn; raising fails the attempt (TaskFailure picks type and retryable).
@@ -233,7 +237,7 @@ class Worker:
     def __init__(self, address: Union[Address, Client] = DEFAULT_ADDRESS,
                  handlers: Optional[Dict[str, Handler]] = None, queues: Iterable[str] = ("default",),
                  concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
-                 grace_s: float = 30.0) -> None:
+                 grace_s: float = 30.0, route_by_handler: bool = True) -> None:
         if isinstance(address, Client):
             token = token if token is not None else address.token
             address = address.address
@@ -244,6 +248,7 @@ class Worker:
         self.queues = list(queues)
         self.concurrency = concurrency
         self.grace_s = grace_s
+        self.route_by_handler = route_by_handler
         self.name = name or "{}-{}".format(socket.gethostname(), os.getpid())
         self.handlers = dict(handlers or {})  # type: Dict[str, Handler]
         self.sessions = 0  # successful hellos so far (1 + reconnects)
@@ -414,6 +419,9 @@ class Worker:
                              "concurrency": self.concurrency}  # type: Dict[str, Any]
                     if self.token is not None:
                         hello["token"] = self.token
+                    if self.route_by_handler and self.handlers:
+                        # SPEC §8: only tasks, polls and reverts of these handlers are sent to this worker.
+                        hello["handlers"] = sorted(self.handlers)
                     self._session = session
                     session.conn.call("hello", hello, timeout=10)
                 except Unauthorized as e:

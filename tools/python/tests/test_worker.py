@@ -91,7 +91,7 @@ class RetriesAndFailures(DaemonTestCase):
         self.assertEqual(task_of(record, "after")["state"], "skipped")
 
     def test_exceptions_are_typed_by_class_and_unknown_handlers_fail(self):
-        w = Worker(self.client, queues=[self.queue], concurrency=1)
+        w = Worker(self.client, queues=[self.queue], concurrency=1, route_by_handler=False)
         w.register("boom", lambda ctx: 1 / 0)
         self.start_worker(w)
         wid = self.client.submit({"name": "e", "tasks": [
