@@ -68,6 +68,38 @@ class Reconnect(DaemonTestCase):
         self.assertEqual(client.get(wid)["state"], "running")
         self.assertEqual(client.resolve("key-" + uuid.uuid4().hex), 0)
 
+    def test_only_what_is_safe_is_resent_when_its_answer_is_lost(self):
+        import signal
+        client = Client(self.daemon.address, timeout=10, reconnect_s=20)
+        self.addCleanup(client.close)
+        wid = client.submit({"name": "first", "tasks": [task("h", queue=self.queue)]})["workflow_id"]
+        self.daemon.proc.send_signal(signal.SIGSTOP)  # requests are sent and never answered
+        outcomes = {}
+
+        def call(name, fn):
+            try:
+                outcomes[name] = fn()
+            except BaseException as e:  # reported by the assertions below
+                outcomes[name] = e
+
+        calls = [
+            threading.Thread(target=call, args=("get", lambda: client.get(wid)), daemon=True),
+            threading.Thread(target=call, args=("submit", lambda: client.submit(
+                {"name": "no-id", "tasks": [task("h", queue=self.queue)]})), daemon=True),
+            threading.Thread(target=call, args=("submit-id", lambda: client.submit(
+                {"name": "with-id", "id": "with-id", "tasks": [task("h", queue=self.queue)]})), daemon=True)]
+        for t in calls:
+            t.start()
+        time.sleep(0.3)  # all three are on the wire
+        self.daemon.kill()  # SIGKILL ends a stopped process too
+        self.daemon.start()
+        for t in calls:
+            t.join(15)
+        self.assertEqual(outcomes["get"]["workflow_id"], wid)
+        self.assertIsInstance(outcomes["submit"], ConnectionLost)  # it may or may not have been taken
+        self.assertEqual(outcomes["submit-id"]["workflow_id"], "with-id")
+        self.assertEqual(client.get("with-id")["name"], "with-id")
+
     def test_the_bound_reaches_the_caller(self):
         client = Client(self.daemon.address, timeout=5, reconnect_s=0.5)
         self.addCleanup(client.close)
