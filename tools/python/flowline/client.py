@@ -1,29 +1,53 @@
 """The client: submit workflows, read and wait for them, cancel, resolve or reject futures, list workers."""
 
 import threading
-from typing import Any, Dict, List, Optional
+import time
+import uuid
+from typing import Any, Callable, Dict, List, Optional
 
 from .connection import DEFAULT_ADDRESS, Address, Connection
-from .errors import ConnectionLost
+from .errors import ConnectionLost, RequestTimeout
 
 # How much longer than a workflow.wait's own timeout the socket waits for its answer.
 _WAIT_MARGIN = 10.0
+
+RECONNECT_BACKOFF_START_S = 0.05
+RECONNECT_BACKOFF_MAX_S = 2.0
+
+# Calls whose answer may be lost and that are re-sent after a reconnect (SPEC §8): reads, waits, cancels, and
+# resolutions (made safe by their resolution_id). A submit is re-sent only when its document has an `id`.
+SAFE_TO_RESEND = frozenset({
+    "workflow.get", "workflow.list", "workflow.wait", "workflow.history", "stats", "workers.list",
+    "workflow.cancel", "future.resolve", "future.reject"})
+
+
+def safe_to_resend(method: str, params: Any) -> bool:
+    if method in SAFE_TO_RESEND:
+        return True
+    return method == "workflow.submit" and isinstance(params, dict) and params.get("id") is not None
 
 
 class Client:
     """A connection to ``flowlined`` for clients (thread-safe; calls may overlap).
 
-    The connection opens on first use and again after it drops, so one Client outlives daemon restarts
-    (a call in flight when the connection drops raises ConnectionLost; the next call reconnects).
+    The connection opens on first use and again after it drops, so one Client outlives daemon restarts. When
+    the daemon cannot be reached, a call retries with backoff (50 ms doubling to 2 s) for up to
+    ``reconnect_s`` (default 60 s) before ConnectionLost reaches the caller; calls made meanwhile wait too. A
+    call whose answer was lost with the connection is re-sent after the reconnect when that is safe (reads,
+    waits, cancels, resolutions, submits with an ``id``); any other raises ConnectionLost, since it may or may
+    not have taken effect. ``reconnect_s=0`` turns all this off.
     """
 
     def __init__(self, address: Address = DEFAULT_ADDRESS, token: Optional[str] = None,
-                 name: str = "python-client", timeout: float = 30.0, role: str = "client") -> None:
+                 name: str = "python-client", timeout: float = 30.0, role: str = "client",
+                 reconnect_s: float = 60.0) -> None:
         self.address = address
         self.token = token
         self.name = name
         self.timeout = timeout
         self.role = role
+        self.reconnect_s = reconnect_s
+        self.reconnects = 0  # connections opened after the first
         self._conn = None  # type: Optional[Connection]
         self._lock = threading.Lock()
         self.server = None  # type: Optional[Dict[str, Any]]
@@ -58,15 +82,45 @@ class Client:
                 except BaseException:
                     conn.close()
                     raise
+                if self._conn is not None:
+                    self.reconnects += 1
                 self._conn = conn
             return self._conn
 
     def call(self, method: str, params: Any = None, timeout: Optional[float] = -1.0) -> Any:
         """Any JSON-RPC method; the answer's ``result``, or a typed RPCError. ``timeout`` -1 means the
-        client's default, None waits for ever."""
-        conn = self._connection()
-        return conn.call(method, params if params is not None else {},
-                         timeout=self.timeout if timeout is not None and timeout < 0 else timeout)
+        client's default, None waits for ever. Reconnects and re-sends as the class says."""
+        body = params if params is not None else {}
+        return self._call(method, lambda: body, timeout=self.timeout if timeout is not None and timeout < 0
+                          else timeout)
+
+    def _call(self, method: str, params: Callable[[], Any], timeout: Optional[float]) -> Any:
+        """Sends ``params()`` (made again for each try: a wait sends what is left of its timeout) and retries
+        across reconnects within ``reconnect_s`` of the first failure."""
+        resend = safe_to_resend(method, params())
+        failing_since = None  # type: Optional[float]
+        delay = RECONNECT_BACKOFF_START_S
+        while True:
+            try:
+                conn = self._connection()
+            except (ConnectionLost, RequestTimeout) as e:
+                # Nothing was sent: retrying is safe for every method.
+                failed = e  # type: BaseException
+            else:
+                try:
+                    return conn.call(method, params(), timeout=timeout)
+                except ConnectionLost as e:
+                    if not resend:
+                        raise
+                    failed = e
+            now = time.monotonic()
+            if failing_since is None:
+                failing_since = now
+            if now - failing_since + delay > self.reconnect_s:
+                raise ConnectionLost("{}: no connection to {} within {}s: {}".format(
+                    method, self.address, self.reconnect_s, failed)) from failed
+            time.sleep(delay)
+            delay = min(delay * 2, RECONNECT_BACKOFF_MAX_S)
 
     # -- workflows
 
@@ -80,10 +134,15 @@ class Client:
     def wait(self, workflow_id: str, timeout_s: Optional[float] = None) -> Dict[str, Any]:
         """The record once the workflow has ended (reverts included); with ``timeout_s``, the record as it
         stands when that passes (check ``record["state"]``)."""
-        params = {"workflow_id": workflow_id}  # type: Dict[str, Any]
-        if timeout_s is not None:
-            params["timeout_s"] = timeout_s
-        return self.call("workflow.wait", params, timeout=None if timeout_s is None else timeout_s + _WAIT_MARGIN)
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+
+        def params() -> Dict[str, Any]:
+            out = {"workflow_id": workflow_id}  # type: Dict[str, Any]
+            if deadline is not None:
+                out["timeout_s"] = round(max(0.0, deadline - time.monotonic()), 3)
+            return out
+
+        return self._call("workflow.wait", params, timeout=None if timeout_s is None else timeout_s + _WAIT_MARGIN)
 
     def list(self, state: Optional[str] = None, name: Optional[str] = None, limit: Optional[int] = None,
              after: Optional[str] = None) -> Dict[str, Any]:
@@ -115,15 +174,18 @@ class Client:
 
     # -- futures
 
-    def resolve(self, key: str, result: Any = None) -> int:
-        """Completes the tasks awaiting ``key`` with ``result``; returns how many (0: kept for a later await)."""
-        return int(self.call("future.resolve", {"key": key, "result": result}).get("matched", 0))
+    def resolve(self, key: str, result: Any = None, resolution_id: Optional[str] = None) -> int:
+        """Completes the tasks awaiting ``key`` with ``result``; returns how many (0: kept for a later await).
+        ``resolution_id`` (default: a fresh one) makes a re-send after a lost answer change nothing."""
+        params = {"key": key, "result": result, "resolution_id": resolution_id or uuid.uuid4().hex}
+        return int(self.call("future.resolve", params).get("matched", 0))
 
-    def reject(self, key: str, error: Any) -> int:
+    def reject(self, key: str, error: Any, resolution_id: Optional[str] = None) -> int:
         """Fails the tasks awaiting ``key``. ``error`` is a message or ``{type, message, retryable}``."""
         if not isinstance(error, dict):
             error = {"type": "rejected", "message": str(error)}
-        return int(self.call("future.reject", {"key": key, "error": error}).get("matched", 0))
+        params = {"key": key, "error": error, "resolution_id": resolution_id or uuid.uuid4().hex}
+        return int(self.call("future.reject", params).get("matched", 0))
 
     # -- the daemon
 

@@ -21,19 +21,27 @@ How a function's parameters are filled, first match wins:
   3. a key of the task's input (a dict), like GigQ's ``params``;
   4. when exactly one dep is left unclaimed, the first parameter still unfilled gets its result (chains
      read like ``compute_std_dev(prices)``);
-  5. a key of the workflow's input (a dict), like simpleflow's ``{"kwargs": {"x": 1}}``;
+  5. the workflow's positional arguments, in order, when its input is a call (simpleflow's
+     ``{"args": [1], "kwargs": {...}}``), else a key of the workflow's input (a dict; of its ``kwargs`` when
+     it is a call);
   6. the parameter's default.
+A task whose input is a call, ``{"args": [...], "kwargs": {...}}`` (``send``/``continue_with``/``chain``
+write such tasks), is called like a Python function: its deps' results first (one dep: its result; several:
+the list of their results), then ``args``, then ``kwargs`` by name; other parameters from the context names,
+the workflow input's keys, or their defaults.
 ``*args`` receives the results of the deps no parameter claimed, in dep order; ``**kwargs`` receives the
 context names not already bound (so Function Flow's ``def task1(**unused_context)`` works as is).
 A decorated function stays an ordinary function: call it directly in tests.
 """
 
 import inspect
-from typing import Any, Callable, Dict, Iterable, List, Optional, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 
+from . import aio
 from .client import Client
 from .connection import Address
 from .outcomes import RetryLike, handler_name, task
+from .pipeline import Pipeline, bind
 from .worker import TaskContext, Worker
 
 _MISSING = object()
@@ -57,12 +65,67 @@ def _context_values(ctx: TaskContext) -> Dict[str, Any]:
     return values
 
 
+def call_form(value: Any) -> Optional[Tuple[List[Any], Dict[str, Any]]]:
+    """``(args, kwargs)`` when ``value`` is an input written as a call, simpleflow's ``{"args": [...],
+    "kwargs": {...}}`` (either member may be left out; nothing else may be there), else None."""
+    if not isinstance(value, dict) or not value or not set(value) <= {"args", "kwargs"}:
+        return None
+    args = value.get("args", [])
+    kwargs = value.get("kwargs", {})
+    if not isinstance(args, list) or not isinstance(kwargs, dict):
+        return None
+    return list(args), dict(kwargs)
+
+
+def _bind_call_form(fn: Callable[..., Any], sig: inspect.Signature, ctx: TaskContext, args: List[Any],
+                    kwargs: Dict[str, Any]) -> Any:
+    """A task whose input is a call: its deps' results come first (one dep: its result; several: the list of
+    their results, in dep order; as Celery's chain and Flink Tasks' continue_with pass them), then ``args``;
+    ``kwargs`` by name; what is left from the context names, the workflow input's keys, or defaults."""
+    results = list(ctx.deps.values())
+    leading = [] if not results else [results[0]] if len(results) == 1 else [results]
+    try:
+        bound = sig.bind_partial(*(leading + args), **kwargs)
+    except TypeError as e:
+        raise TypeError("{}(): {}".format(getattr(fn, "__name__", "handler"), e)) from None
+    context = _context_values(ctx)
+    winp = _workflow_kwargs(ctx)
+    for p in sig.parameters.values():
+        if p.name in bound.arguments:
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            bound.arguments[p.name] = {k: v for k, v in context.items() if k not in sig.parameters}
+        elif p.kind is p.VAR_POSITIONAL:
+            continue
+        elif p.name in context:
+            bound.arguments[p.name] = context[p.name]
+        elif p.name in winp:
+            bound.arguments[p.name] = winp[p.name]
+        elif p.default is p.empty:
+            raise TypeError("{}() missing argument {!r}".format(getattr(fn, "__name__", "handler"), p.name))
+    bound.apply_defaults()
+    return fn(*bound.args, **bound.kwargs)
+
+
+def _workflow_kwargs(ctx: TaskContext) -> Dict[str, Any]:
+    winp = ctx.workflow_input
+    call = call_form(winp)
+    if call is not None:
+        return call[1]
+    return winp if isinstance(winp, dict) else {}
+
+
 def bind_call(fn: Callable[..., Any], ctx: TaskContext) -> Any:
     """Calls ``fn`` with its parameters filled from ``ctx`` (see the module's docstring)."""
     sig = inspect.signature(fn)
+    call = call_form(ctx.input)
+    if call is not None:
+        return _bind_call_form(fn, sig, ctx, call[0], call[1])
     context = _context_values(ctx)
     inp = ctx.input if isinstance(ctx.input, dict) else {}
-    winp = ctx.workflow_input if isinstance(ctx.workflow_input, dict) else {}
+    winp = _workflow_kwargs(ctx)
+    wcall = call_form(ctx.workflow_input)
+    wargs = list(wcall[0]) if wcall is not None else []
     # Deps by full id and by the id after the last slash (spawned tasks).
     deps_by_name = {}  # type: Dict[str, str]
     for full in ctx.deps:
@@ -103,7 +166,9 @@ def bind_call(fn: Callable[..., Any], ctx: TaskContext) -> Any:
                 unfilled.remove(p)
                 break
     for p in list(unfilled):
-        if p.name in winp:
+        if wargs and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            kwargs[p.name] = wargs.pop(0)  # the workflow's positional arguments, in order
+        elif p.name in winp:
             kwargs[p.name] = winp[p.name]
         elif p.default is not p.empty:
             kwargs[p.name] = p.default
@@ -192,6 +257,8 @@ class Flow:
         if existing is not None and existing is not fn:
             raise ValueError("flow {!r} already has a handler {!r}".format(self.name, name))
         self.handlers[name] = fn
+        if not hasattr(fn, "send"):
+            bind(fn)  # fn.send(...) / fn.s(...) for pipelines
 
     # -- running
 
@@ -220,17 +287,32 @@ class Flow:
         workflow_id = self.submit(client, input, id=id, timeout_s=timeout_s)
         return client.wait(workflow_id, timeout_s=wait_s)
 
+    def run_local(self, input: Any = None, futures: Optional[Callable[..., Any]] = None,
+                  id: Optional[str] = None) -> Dict[str, Any]:
+        """Runs the flow in this process with no daemon (simpleflow's ``--local``, Celery's eager mode) and
+        returns the workflow record as ``workflow.get`` would: deps, retries with their backoff, spawn and
+        pipelines, polls, sleeps, reverts; a Future is settled by ``futures(future, ctx)``, which returns the
+        result or raises to reject. See flowline.local."""
+        from .local import run_local
+        return run_local(self, input, futures=futures, id=id)
+
     def handler_functions(self) -> Dict[str, Callable[[TaskContext], Any]]:
         """The worker handlers: each calls its function with parameters bound from the context."""
+        queue = self.queue
+
         def make(fn: Callable[..., Any]) -> Callable[[TaskContext], Any]:
             def run(ctx: TaskContext) -> Any:
-                return bind_call(fn, ctx)
+                value = aio.resolve(bind_call(fn, ctx), ctx.on_cancel)
+                if isinstance(value, Pipeline):
+                    return value.to_spawn(queue)  # the flow's queue, which its worker serves
+                return value
             run.__name__ = getattr(fn, "__name__", "handler")
             return run
         return {name: make(fn) for name, fn in self.handlers.items()}
 
     def worker(self, client_or_address: Union[Client, Address], queues: Optional[Iterable[str]] = None,
-               concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None) -> Worker:
+               concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
+               grace_s: float = 30.0) -> Worker:
         """A Worker with every handler of this flow (and its reverts) registered, serving the queues its
         tasks use (or ``queues``). Call ``.start()`` or ``.run()`` on it."""
         if queues is None:
@@ -238,7 +320,7 @@ class Flow:
         else:
             qs = list(queues)
         return Worker(client_or_address, handlers=self.handler_functions(), queues=qs, concurrency=concurrency,
-                      name=name or "{}-worker".format(self.name), token=token)
+                      name=name or "{}-worker".format(self.name), token=token, grace_s=grace_s)
 
     def __repr__(self) -> str:
         return "Flow({!r}, {} tasks)".format(self.name, len(self.tasks))

@@ -3,18 +3,22 @@ outcome per lease, reconnects with backoff when the connection drops, and shuts 
 
 import logging
 import os
+import signal
 import socket
 import threading
 import time
+import traceback
 from collections import deque
 from json.encoder import encode_basestring
 from typing import Any, Callable, Deque, Dict, Iterable, List, Optional, Tuple, Union
 
+from . import aio
 from .client import Client
 from .connection import DEFAULT_ADDRESS, Address, Connection, dumps
 from .errors import (ConnectionLost, FlowlineError, MethodNotFound, RequestTimeout, RPCError, StaleLease,
                      Unauthorized, rpc_error)
 from .outcomes import Awaitable, Spawn, TaskFailure
+from .pipeline import Pipeline
 
 log = logging.getLogger("flowline.worker")
 logging.getLogger("flowline").addHandler(logging.NullHandler())
@@ -27,6 +31,23 @@ OUTCOME_TIMEOUT_S = 30.0
 # Outcomes queued by handlers run back to back are written at the latest when this many wait: the daemon
 # starts on them while the rest of a large read is still being handled.
 FLUSH_EVERY = 64
+
+
+# Results that need no look for a coroutine (the common case, kept cheap).
+_PLAIN = (str, int, float, bool, dict, list)
+
+# The traceback a failure's message carries is cut to its last this many characters.
+TRACEBACK_CHARS = 8192
+
+
+def failure_message(e: BaseException, message: Optional[str] = None) -> str:
+    """A failed handler's error message: ``message`` (default the exception's text), then a blank line and the
+    Python traceback (its last TRACEBACK_CHARS), since SPEC's error object is ``{type, message, retryable}``."""
+    text = message if message is not None else (str(e) or repr(e))
+    trace = "".join(traceback.format_exception(type(e), e, e.__traceback__))
+    if len(trace) > TRACEBACK_CHARS:
+        trace = "...\n" + trace[-TRACEBACK_CHARS:]
+    return "{}\n\n{}".format(text, trace.rstrip("\n"))
 
 
 # Guards every context's cancel state and lazily made Event: cancels are rare, and a lock per context would
@@ -58,6 +79,23 @@ class TaskContext:
         self._is_cancelled = False
         self._event = None  # type: Optional[threading.Event]  # made on first use of `cancelled`
         self._callbacks = None  # type: Optional[List[Callable[[Optional[str]], None]]]
+
+    @property
+    def args(self) -> List[Any]:
+        """The positional arguments when the input is written as a call, ``{"args": [...], "kwargs": {...}}``
+        (simpleflow's form), else ``[]``."""
+        value = self.input
+        if isinstance(value, dict) and set(value) <= {"args", "kwargs"} and isinstance(value.get("args"), list):
+            return list(value["args"])
+        return []
+
+    @property
+    def kwargs(self) -> Dict[str, Any]:
+        """The keyword arguments when the input is written as a call, else ``{}``."""
+        value = self.input
+        if isinstance(value, dict) and set(value) <= {"args", "kwargs"} and isinstance(value.get("kwargs"), dict):
+            return dict(value["kwargs"])
+        return {}
 
     @property
     def cancelled(self) -> threading.Event:
@@ -180,6 +218,10 @@ class _Session:
 class Worker:
     """Runs handlers by name. ``address`` is ``"host:port"`` or a Client (whose address and token it uses).
 
+    The worker's ``hello`` lists its handlers (those registered when it connects), so the daemon sends it
+    only tasks it can run (SPEC §8); ``route_by_handler=False`` takes anything on its queues, failing tasks
+    of handlers it lacks as ``unknown_handler``. ``grace_s`` is the graceful stop's grace period (``stop``).
+
     ``concurrency`` bounds the handlers in flight (the daemon sends at most that many task.run; the worker
     never runs more either). Handlers get a TaskContext and return a JSON result, a Future / Sleep / Poll (the
     task waits), or a Spawn; raising fails the attempt (TaskFailure picks type and retryable).
@@ -194,7 +236,8 @@ class Worker:
 
     def __init__(self, address: Union[Address, Client] = DEFAULT_ADDRESS,
                  handlers: Optional[Dict[str, Handler]] = None, queues: Iterable[str] = ("default",),
-                 concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None) -> None:
+                 concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
+                 grace_s: float = 30.0, route_by_handler: bool = True) -> None:
         if isinstance(address, Client):
             token = token if token is not None else address.token
             address = address.address
@@ -204,6 +247,8 @@ class Worker:
         self.token = token
         self.queues = list(queues)
         self.concurrency = concurrency
+        self.grace_s = grace_s
+        self.route_by_handler = route_by_handler
         self.name = name or "{}-{}".format(socket.gethostname(), os.getpid())
         self.handlers = dict(handlers or {})  # type: Dict[str, Handler]
         self.sessions = 0  # successful hellos so far (1 + reconnects)
@@ -211,6 +256,8 @@ class Worker:
         self._thread = None  # type: Optional[threading.Thread]
         self._stopping = threading.Event()
         self._stopped = threading.Event()
+        self._stop_requested = threading.Event()  # a signal asked for a graceful stop
+        self._hurry = threading.Event()  # a second signal: end the grace period now
         self._connected = threading.Event()
         self._session = None  # type: Optional[_Session]
         # Tasks received and not yet over (running, waiting for a thread, or their outcome's answer not in).
@@ -247,17 +294,35 @@ class Worker:
         self._thread.start()
         return self
 
-    def run(self) -> None:
-        """Runs until ``stop()`` (from another thread or a signal handler) or Ctrl-C, then shuts down
-        gracefully."""
-        self.start()
+    def run(self, signals: bool = True) -> None:
+        """Runs until ``stop()`` (from another thread), SIGTERM or SIGINT, then stops gracefully (``stop()``
+        with the grace period ``grace_s``): running handlers finish, what is still running when the grace period
+        ends is released without using an attempt. A second signal ends the grace period at once. Signal
+        handlers are installed only when called on the main thread (``signals=False``: never)."""
+        previous = {}  # type: Dict[int, Any]
+        if signals and threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                previous[signum] = signal.signal(signum, self._on_signal)
         try:
-            while not self._stopped.wait(0.5):
-                pass
+            self.start()
+            while not self._stopped.is_set():
+                if self._stop_requested.wait(0.5):
+                    log.info("worker %s: stopping (grace period %.1fs)", self.name, self.grace_s)
+                    self.stop()
+                    break
         except KeyboardInterrupt:
             self.stop()
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
         if self.error is not None:
             raise self.error
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        # Runs on the main thread between bytecodes: only flags, the stop itself runs in run()'s loop.
+        if self._stop_requested.is_set():
+            self._hurry.set()
+        self._stop_requested.set()
 
     def wait_connected(self, timeout: Optional[float] = None) -> bool:
         return self._connected.wait(timeout)
@@ -272,12 +337,16 @@ class Worker:
         with self._active_cond:
             return self._active
 
-    def stop(self, timeout: float = 30.0, graceful: bool = True) -> bool:
+    def stop(self, timeout: Optional[float] = None, graceful: bool = True) -> bool:
         """Graceful shutdown: the daemon is told ``worker.quiet`` (send nothing more), a task.run that arrives
         anyway is handed back with ``task.release`` (no attempt used up), running handlers finish and their
-        outcomes are sent and answered (for up to ``timeout`` seconds), then the connection closes. Returns True
-        if all finished. ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the
-        daemon runs their tasks again."""
+        outcomes are sent and answered, for up to ``timeout`` seconds (default ``grace_s``). Whatever is still
+        running then is released (``task.release``: it runs again elsewhere, its attempt not counted; the
+        handler sees ``ctx.cancelled``), then the connection closes. Returns True if all finished in time.
+        ``graceful=False`` closes at once: running handlers see ``ctx.cancelled`` and the daemon runs their
+        tasks again."""
+        if timeout is None:
+            timeout = self.grace_s
         self._stopping.set()
         session = self._session
         if graceful and session is not None and session.conn is not None:
@@ -287,13 +356,15 @@ class Worker:
                 pass
         deadline = time.monotonic() + (timeout if graceful else 0.0)
         with self._active_cond:
-            while self._active > 0:
+            while self._active > 0 and not self._hurry.is_set():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     break
-                self._active_cond.wait(left)
+                self._active_cond.wait(min(left, 0.1))
             drained = self._active == 0
         session = self._session
+        if graceful and not drained and session is not None:
+            self._release_all(session)
         if session is not None and session.conn is not None:
             session.conn.close()
         if self._thread is not None:
@@ -303,6 +374,31 @@ class Worker:
             self._cond.notify_all()
         self._stopped.set()
         return drained
+
+    def _release_all(self, session: "_Session", timeout: float = 5.0) -> None:
+        """Hands back every lease whose handler has not finished: the daemon makes the task ready again and
+        does not count the attempt. An outcome not yet sent for such a lease never will be."""
+        with session.lock:
+            leases, session.leases = list(session.leases.values()), {}
+        if not leases or session.conn is None:
+            return
+        left = [len(leases)]
+        done = threading.Event()
+
+        def answered(result: Any, error: Any, ctx: TaskContext) -> None:
+            if error is not None:
+                log.warning("task.release for %s/%s: %s", ctx.workflow_id, ctx.task_id, error)
+            left[0] -= 1  # on the reader thread only
+            if left[0] == 0:
+                done.set()
+
+        for ctx in leases:
+            log.info("releasing %s/%s (grace period over)", ctx.workflow_id, ctx.task_id)
+            ctx._cancel("released")
+            session.conn.request("task.release", dumps({"lease": ctx.lease}),
+                                 lambda result, error, ctx=ctx: answered(result, error, ctx), flush=False)
+        session.conn.flush()
+        done.wait(timeout)
 
     def __enter__(self) -> "Worker":
         return self.start()
@@ -323,6 +419,9 @@ class Worker:
                              "concurrency": self.concurrency}  # type: Dict[str, Any]
                     if self.token is not None:
                         hello["token"] = self.token
+                    if self.route_by_handler and self.handlers:
+                        # SPEC §8: only tasks, polls and reverts of these handlers are sent to this worker.
+                        hello["handlers"] = sorted(self.handlers)
                     self._session = session
                     session.conn.call("hello", hello, timeout=10)
                 except Unauthorized as e:
@@ -443,8 +542,9 @@ class Worker:
             self._finished()
             raise
         with session.lock:
-            session.leases.pop(ctx.lease, None)
-        if ctx._is_cancelled:
+            owned = session.leases.pop(ctx.lease, None) is not None
+        # Not owned: cancelled, released or its connection dropped meanwhile; nothing sent would count.
+        if not owned or ctx._is_cancelled:
             log.info("not answering %s/%s: its lease ended (%s)", ctx.workflow_id, ctx.task_id, ctx.cancel_reason)
             self._finished()
             return
@@ -459,12 +559,14 @@ class Worker:
         if fn is not None and not ctx.poll:
             try:
                 value = fn(ctx)
+                if value is not None and not isinstance(value, _PLAIN):
+                    value = aio.resolve(value, ctx.on_cancel)
             except Exception as e:
                 method, params = self._failure(ctx, e)
                 return method, dumps(params)
             if value is None:
                 return "task.complete", '{"lease":%s,"result":null}' % encode_basestring(ctx.lease)
-            if not isinstance(value, (Awaitable, Spawn)):
+            if not isinstance(value, (Awaitable, Spawn, Pipeline)):
                 try:
                     text = dumps(value)
                 except (TypeError, ValueError) as e:
@@ -478,11 +580,11 @@ class Worker:
     def _failure(self, ctx: TaskContext, e: Exception) -> Tuple[str, Dict[str, Any]]:
         if isinstance(e, TaskFailure):
             return "task.fail", {"lease": ctx.lease, "error": {
-                "type": e.type, "message": e.message, "retryable": e.retryable}}
+                "type": e.type, "message": e.message, "retryable": e.retryable}}  # chosen: no traceback
         log.warning("handler %s failed on %s/%s attempt %s: %r", ctx.handler, ctx.workflow_id, ctx.task_id,
                     ctx.attempt, e, exc_info=log.isEnabledFor(logging.DEBUG))
         return "task.fail", {"lease": ctx.lease, "error": {
-            "type": type(e).__name__, "message": str(e) or repr(e), "retryable": True}}
+            "type": type(e).__name__, "message": failure_message(e), "retryable": True}}
 
     def _unserializable(self, ctx: TaskContext, e: Exception) -> Dict[str, Any]:
         return {"lease": ctx.lease, "error": {
@@ -500,8 +602,13 @@ class Worker:
                     "type": "unknown_handler", "retryable": True,
                     "message": "worker {} has no handler {!r}".format(self.name, ctx.handler)}}
             try:
-                value = fn(ctx)
+                value = aio.resolve(fn(ctx), ctx.on_cancel)
             except Exception as e:
+                return self._failure(ctx, e)
+        if isinstance(value, Pipeline):
+            try:
+                value = value.to_spawn()
+            except ValueError as e:
                 return self._failure(ctx, e)
         if isinstance(value, Awaitable) and not ctx.poll and not ctx.revert:
             return "task.await", {"lease": ctx.lease, "future": value.to_json()}

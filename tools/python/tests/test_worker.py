@@ -1,5 +1,6 @@
 """The worker and the Flow decorator API against the real daemon."""
 
+import os
 import threading
 import time
 import uuid
@@ -90,7 +91,7 @@ class RetriesAndFailures(DaemonTestCase):
         self.assertEqual(task_of(record, "after")["state"], "skipped")
 
     def test_exceptions_are_typed_by_class_and_unknown_handlers_fail(self):
-        w = Worker(self.client, queues=[self.queue], concurrency=1)
+        w = Worker(self.client, queues=[self.queue], concurrency=1, route_by_handler=False)
         w.register("boom", lambda ctx: 1 / 0)
         self.start_worker(w)
         wid = self.client.submit({"name": "e", "tasks": [
@@ -292,6 +293,20 @@ class Examples(DaemonTestCase):
 
     def test_simpleflow_basic(self):
         self.assertIn("(1 + 1) * 2 = 4", self.example("simpleflow_basic"))
+
+    def test_simpleflow_basic_local(self):
+        import subprocess
+        import sys
+        from support import REPO_ROOT
+        path = os.path.join(REPO_ROOT, "tools", "examples", "simpleflow_basic.py")
+        for stdin, line in (('{"args": [1]}', "(1 + 1) * 2 = 4"), ('{"kwargs": {"x": 5}}', "(5 + 1) * 2 = 12")):
+            proc = subprocess.run([sys.executable, path, "--local"], input=stdin.encode(), stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, timeout=30)
+            self.assertEqual((proc.returncode, proc.stdout.decode().strip()), (0, line))
+
+    def test_flink_greeting(self):
+        for extra in ((), ("--local",)):
+            self.assertIn("Hello Jane Doe.  So now I will say goodbye", self.example("flink_greeting", *extra))
 
     def test_gigq_etl(self):
         self.assertIn('result: {"notify": {"notifications_sent": 1}}', self.example("gigq_etl"))
