@@ -24,6 +24,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
@@ -46,7 +47,16 @@ let package = Package(
             ],
             swiftSettings: safe
         ),
-        .target(name: "Flowline", dependencies: ["FlowlineProtocol", "FlowlineUV"], swiftSettings: safe),
+        .target(
+            name: "Flowline",
+            dependencies: [
+                "FlowlineProtocol", "FlowlineUV",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: safe
+        ),
         .executableTarget(
             name: "flowlined",
             dependencies: [
@@ -116,7 +126,9 @@ let package = Package(
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
         .testTarget(
             name: "FlowlineClientTests",
-            dependencies: ["Flowline", "FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineExamples"],
+            dependencies: [
+                "Flowline", "FlowlineTestSupport", "flowlined", "FlowlineProtocol", "FlowlineExamples", "flowline-examples",
+            ],
             swiftSettings: common
         ),
         .testTarget(

@@ -1,5 +1,8 @@
-import FlowlineProtocol
+public import FlowlineProtocol
+public import Logging
+public import ServiceLifecycle
 import Synchronization
+import UnixSignals
 
 /// A handler: runs one task and answers its outcome.
 public typealias TaskHandler = @Sendable (TaskContext) async throws -> TaskOutcome
@@ -36,7 +39,12 @@ final class HandlerTable: Sendable {
 /// no outcome is sent for it. When the daemon goes away the worker connects again, waiting 50 ms doubling to 2 s
 /// between tries, and carries on (the daemon hands lost leases out again). A thrown error becomes `task.fail`:
 /// retryable, unless it is a `TaskFailureConvertible` (such as `TaskFailure`) that says otherwise.
-public final class Worker: Sendable {
+///
+/// A `Worker` is a `Service` (swift-service-lifecycle): in a `ServiceGroup` with `gracefulShutdownSignals:
+/// [.sigterm, .sigint]` a SIGTERM stops it gracefully, as `runUntilSignalled()` does on its own. A graceful stop
+/// sends `worker.quiet`, lets running handlers finish for up to `gracePeriod`, hands back (`task.release`)
+/// whatever is left and returns: no attempt is used by a stop (SPEC §8).
+public final class Worker: Service, Sendable {
     private enum State {
         case idle
         case running(LoopThread<WorkerEngine>)
@@ -46,9 +54,11 @@ public final class Worker: Sendable {
     private let settings: WorkerSettings
     private let handlers = HandlerTable()
     private let state = Mutex(State.idle)
+    private let logger: Logger
 
-    /// A worker for `queues`, running at most `concurrency` handlers at once. `shutdownGrace` bounds how long a
-    /// graceful `stop()` waits for running handlers.
+    /// A worker for `queues`, running at most `concurrency` handlers at once. `gracePeriod` bounds how long a
+    /// graceful `stop()` waits for running handlers before it hands their tasks back. `host` is a name
+    /// (`localhost`) or an IPv4 or IPv6 literal.
     ///
     /// `runsHandlersInline` runs handlers on the worker's connection thread instead of the global concurrent
     /// executor: each run saves two thread hops (about 20–40 µs), which matters for short handlers and long chains.
@@ -61,14 +71,16 @@ public final class Worker: Sendable {
         name: String = "worker",
         queues: [String] = ["default"],
         concurrency: Int = 1,
-        shutdownGrace: Duration = .seconds(30),
-        runsHandlersInline: Bool = false
+        gracePeriod: Duration = .seconds(30),
+        runsHandlersInline: Bool = false,
+        logger: Logger = Logger(label: "flowline.worker")
     ) {
+        self.logger = logger
         settings = WorkerSettings(
             endpoint: Endpoint(host: host, port: port, token: token, name: name),
             queues: queues,
             concurrency: max(1, concurrency),
-            shutdownGrace: shutdownGrace,
+            gracePeriod: gracePeriod,
             runsHandlersInline: runsHandlersInline
         )
     }
@@ -98,9 +110,27 @@ public final class Worker: Sendable {
         }
     }
 
-    /// Connects and runs tasks until `stop()`; returns when the worker has stopped. Throws only when the daemon
-    /// refuses the worker (`.rpc(.unauthorized, ...)` for a bad token); lost connections are retried.
+    /// Connects and runs tasks until `stop()` or, inside a `ServiceGroup`, its graceful shutdown; returns when the
+    /// worker has stopped. Throws only when the daemon refuses the worker (`.rpc(.unauthorized, ...)` for a bad
+    /// token); lost connections are retried.
     public func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await runUntilStopped()
+        } onGracefulShutdown: {
+            Task { await self.stop(graceful: true) }
+        }
+    }
+
+    /// Runs until SIGTERM or SIGINT, then stops gracefully (SPEC §8): for a worker process with nothing else to
+    /// run. Returns once stopped; the process may then exit 0.
+    public func runUntilSignalled() async throws {
+        let group = ServiceGroup(services: [self], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        try await group.run()
+    }
+
+    private func runUntilStopped() async throws {
+        logger.info("worker starting", metadata: ["name": "\(settings.endpoint.name)", "queues": "\(settings.queues)"])
+        defer { logger.info("worker stopped", metadata: ["name": "\(settings.endpoint.name)"]) }
         let settings = self.settings
         let handlers = self.handlers
         let thread = try await LoopThread.start(name: "flowline-worker") { loop, thread in

@@ -6,7 +6,7 @@ struct WorkerSettings: Sendable {
     var endpoint: Endpoint
     var queues: [String]
     var concurrency: Int
-    var shutdownGrace: Duration
+    var gracePeriod: Duration
     var runsHandlersInline = false
     var reconnectBackoff: ClosedRange<Duration> = .milliseconds(50) ... .seconds(2)
 }
@@ -232,8 +232,22 @@ final class WorkerEngine {
         backlog = []
         reconnectTimer?.stop()
         graceTimer = try? Timer(loop: loop)
-        graceTimer?.start(afterMilliseconds: settings.shutdownGrace.milliseconds) { [self] in finish(.success(())) }
+        graceTimer?.start(afterMilliseconds: settings.gracePeriod.milliseconds) { [self] in releaseRunning() }
         drainIfDone()
+    }
+
+    /// The grace period is over: the handlers still running are cancelled and their leases handed back with
+    /// `task.release`, so that the stop uses up no attempt (SPEC §8); the worker stops once the daemon has
+    /// answered those, or after 5 s more at worst.
+    private func releaseRunning() {
+        guard phase == .draining else { return }
+        guard let peer, !runs.isEmpty else { return finish(.success(())) }
+        let leases = runs.keys.sorted()
+        for lease in leases {
+            runs.removeValue(forKey: lease)?.task.cancel()
+            peer.call("task.release", .object(["lease": .string(lease)])) { [self] _ in drainIfDone() }
+        }
+        graceTimer?.start(afterMilliseconds: 5_000) { [self] in finish(.success(())) }
     }
 
     private func drainIfDone() {

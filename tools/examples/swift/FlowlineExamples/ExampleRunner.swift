@@ -25,7 +25,7 @@ public enum ExampleRunner {
             name: "swift-\(workflow.name)",
             queues: example.queues,
             concurrency: 4,
-            shutdownGrace: .seconds(5)
+            gracePeriod: .seconds(5)
         )
         example.register(on: worker)
         let running = Task { try await worker.run() }

@@ -6,6 +6,7 @@
 //   flowline-examples simpleflow    --server HOST:PORT [--x N]
 //   flowline-examples gigq-etl      --server HOST:PORT
 //   flowline-examples listener      --server HOST:PORT --key K [--result JSON] [--delay S]
+//   flowline-examples worker        --server HOST:PORT [--name N] [--queue Q] [--grace S]
 //
 // Every example also takes --token T, --id ID (the workflow id) and --timeout S. It prints the workflow's
 // tasks and exits 0 when the workflow reached the outcome its seed describes, 1 otherwise.
@@ -24,6 +25,9 @@ let usage = """
       gigq-etl                              GigQ's daily ETL with fan-out / fan-in
       listener       --key K [--result JSON] [--delay S]
                                             the external-event listener: resolves future K
+      worker         [--name N] [--queue Q] [--grace S]
+                                            a worker process with a `sleep` handler ({"ms": N} input)
+                                            until SIGTERM or SIGINT, then a graceful stop; exits 0
     common options: --server HOST:PORT (127.0.0.1:7420), --token T, --id ID, --timeout S (60)
     """
 
@@ -111,12 +115,42 @@ func main() async -> Int32 {
         case "simpleflow": ["x"]
         case "listener": ["key", "result", "delay"]
         case "flink-stocks", "gigq-etl": []
+        case "worker": ["name", "queue", "grace"]
         default: fail("unknown command \(command)\n\(usage)")
         }
     let options = Options(arguments.dropFirst(), allowed: extra.union(["server", "token", "id", "timeout"]))
     let serverText = options.values["server"] ?? "127.0.0.1:7420"
     guard let server = ServerAddress(parsing: serverText, token: options.values["token"]) else {
         fail("--server must be HOST:PORT, not \(serverText)")
+    }
+
+    if command == "worker" {
+        // A worker as a deployment runs it: SIGTERM (kubectl rollout, systemctl stop) lets running handlers
+        // finish for --grace seconds, hands back what is left without using an attempt, and exits 0.
+        let worker = Worker(
+            host: server.host,
+            port: server.port,
+            token: server.token,
+            name: options.values["name"] ?? "examples-worker",
+            queues: [options.values["queue"] ?? "default"],
+            concurrency: 4,
+            gracePeriod: options.seconds("grace", default: 30)
+        )
+        worker.register("sleep") { task in
+            struct Nap: Decodable { var ms: Int }
+            let nap = try task.input(as: Nap.self)
+            try await Task.sleep(for: .milliseconds(nap.ms))
+            return .result(["slept_ms": .int(Int64(nap.ms))])
+        }
+        say("worker ready")
+        do {
+            try await worker.runUntilSignalled()
+            say("worker stopped")
+            return 0
+        } catch {
+            print("worker: \(error)")
+            return 1
+        }
     }
 
     if command == "listener" {
