@@ -69,9 +69,10 @@ public final class Daemon {
         self.journal = try JournalStore(
             directory: configuration.dataDirectory,
             sync: configuration.sync,
-            mapSize: min(configuration.mapSize, configuration.maxMapSize)
+            mapSize: min(configuration.mapSize, configuration.maxMapSize),
+            maxMapSize: configuration.maxMapSize,
+            exclusive: true
         )
-        journal.maxMapSize = configuration.maxMapSize
         // A turn's commit then syncs the records' pages without the index's; the index catches up every 2,048
         // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
         journal.indexDeferral = 2048
