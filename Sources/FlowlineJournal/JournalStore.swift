@@ -162,6 +162,16 @@ public final class JournalStore {
         try didCommit(durable: true)
     }
 
+    /// Whether a commit adding about `bytes` may fit, asked without writing: the disk has room for it
+    /// (`Environment.hasDiskRoom`) and so has the map, or the map may still grow. Cheap enough to ask before each
+    /// write while the journal is full; a commit may still fail when it says yes (pages LMDB copies are not counted),
+    /// and one that says no may have fitted in pages LMDB freed inside the map.
+    public func hasRoom(for bytes: Int = 64 << 10) -> Bool {
+        guard !isReadOnly else { return false }
+        let mapRoom = environment.mapSize < maxMapSize || environment.usedSize + 2 * bytes <= environment.mapSize
+        return mapRoom && environment.hasDiskRoom(for: bytes)
+    }
+
     /// Notes a commit: with `SyncMode.full` its meta page is not synced yet, which `durable` does now.
     func didCommit(durable: Bool) throws(JournalError) {
         guard sync == .full else { return }

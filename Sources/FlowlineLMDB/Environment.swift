@@ -228,10 +228,36 @@ internal import Glibc
         let needed = min(used + Self.allocationMargin + max(bytes, 0), limit)
         guard needed > allocatedBytes else { return }
         // Pages below `allocatedBytes` already have their blocks, so only the rest is asked for.
-        let end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
-        let rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        var end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
+        var rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        if rc == ENOSPC && end > needed {
+            // The generous step does not fit, what this write needs may: without this, writes came back only
+            // once the step's ~20 MiB were free again.
+            end = needed
+            rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        }
         guard rc == 0 else { throw LMDBError(call: "posix_fallocate", code: rc) }
         allocatedBytes = end
+    }
+
+    /// Whether a write adding about `bytes` to the data file would find room on the disk, asked without a
+    /// transaction: with a writable map by giving the file its blocks (as `write` would); otherwise by the file
+    /// system's free space (`statvfs`), with `allocationMargin` to spare, since LMDB's `pwrite` extends the file.
+    /// The map's own limit is not looked at (`mapSize`, `usedSize`).
+    public func hasDiskRoom(for bytes: Int) -> Bool {
+        guard !isReadOnly else { return false }
+        if usesWritableMap {
+            do {
+                try allocate(beyondUse: bytes)
+                return true
+            } catch {
+                return false
+            }
+        }
+        var info = statvfs()
+        guard unsafe statvfs(path, &info) == 0 else { return true }
+        let free = Int(info.f_bavail).multipliedReportingOverflow(by: Int(info.f_frsize))
+        return free.overflow || free.partialValue >= bytes + Self.allocationMargin
     }
 
     private var fileDescriptor: Int32 {
