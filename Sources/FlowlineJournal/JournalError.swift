@@ -11,6 +11,8 @@ public struct JournalError: Error, Equatable, CustomStringConvertible {
         case unsupportedFormat
         /// The files are not a Flowline journal, or a record or key breaks the layout.
         case corrupt
+        /// Another process (a running daemon, whose pid `message` names) holds the journal for writing.
+        case inUse
         /// Any other storage failure; `message` names the LMDB call and its error.
         case storage
     }
@@ -27,7 +29,7 @@ public struct JournalError: Error, Equatable, CustomStringConvertible {
     }
 
     init(_ error: LMDBError) {
-        self.init(error.isOutOfSpace ? .outOfSpace : .storage, error.description)
+        self.init(error.isOutOfSpace ? .outOfSpace : error.isCorrupt ? .corrupt : .storage, error.description)
     }
 
     /// Whether the journal cannot take writes for lack of space (map or disk): the -32005 case.

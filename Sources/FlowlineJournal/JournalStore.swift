@@ -28,6 +28,10 @@ public final class JournalStore {
     public var maxMapSize: Int = 64 << 30
 
     let environment: Environment
+    /// An exclusive writer's lock on `lockFileName` in the directory: one such writer per journal, in any process.
+    let lock: FileLock?
+    /// The file in the journal's directory that a writer locks and writes its pid into.
+    public static let lockFileName = "flowlined.lock"
     let events: Database
     let byWorkflow: Database
     let meta: Database
@@ -53,16 +57,30 @@ public final class JournalStore {
     /// - Parameters:
     ///   - sync: whether each commit is flushed to disk.
     ///   - mapSize: the initial map size in bytes; `append` doubles it when full, up to `maxMapSize`.
+    ///   - maxMapSize: `maxMapSize`. The write that opens a writer may grow the map past it, once it is full: a
+    ///     journal this store wrote must open again, whatever its size.
     ///   - readOnly: opens an existing journal for reading only, beside a writer that may have it open.
+    ///   - exclusive: for a writer, first locks `lockFileName` (and writes its pid there), so that a second
+    ///     exclusive writer, in any process, is refused (the daemon's). The lock is an open file description: a
+    ///     child forked (without exec) while it is held holds it too.
     /// - Throws: `JournalError` with `.unsupportedFormat` for a journal of a newer format, `.corrupt` for files that
-    ///   are not a Flowline journal, `.storage` when LMDB cannot open it (missing directory when read-only, locked,
-    ///   no permission).
-    public init(directory: String, sync: SyncMode, mapSize: Int = 1 << 30, readOnly: Bool = false) throws(JournalError)
-    {
+    ///   are not a Flowline journal or a `data.mdb` shorter than its meta page says, `.inUse` when `exclusive` and
+    ///   another writer holds the lock (the message names its pid), `.storage` when LMDB cannot open it (missing
+    ///   directory when read-only, no permission).
+    public init(
+        directory: String,
+        sync: SyncMode,
+        mapSize: Int = 1 << 30,
+        maxMapSize: Int = 64 << 30,
+        readOnly: Bool = false,
+        exclusive: Bool = false
+    ) throws(JournalError) {
         self.directory = directory
         self.isReadOnly = readOnly
         self.sync = sync
+        self.maxMapSize = maxMapSize
         do {
+            self.lock = readOnly || !exclusive ? nil : try Self.lock(directory)
             let environment = try Environment(
                 path: directory,
                 mapSize: mapSize,
@@ -134,12 +152,24 @@ public final class JournalStore {
     public func setMeta(_ key: String, _ value: [UInt8]) throws(JournalError) {
         precondition(!isReadOnly, "JournalStore.setMeta on the read-only journal at \(directory)")
         do throws(LMDBError) {
-            try lmdb { try environment.write { txn in try txn.put(value, for: Array(key.utf8), in: meta) } }
+            try growingMap { () throws(LMDBError) in
+                try lmdb { try environment.write { txn in try txn.put(value, for: Array(key.utf8), in: meta) } }
+            }
         } catch {
             throw JournalError(error)
         }
         commits += 1
         try didCommit(durable: true)
+    }
+
+    /// Whether a commit adding about `bytes` may fit, asked without writing: the disk has room for it
+    /// (`Environment.hasDiskRoom`) and so has the map, or the map may still grow. Cheap enough to ask before each
+    /// write while the journal is full; a commit may still fail when it says yes (pages LMDB copies are not counted),
+    /// and one that says no may have fitted in pages LMDB freed inside the map.
+    public func hasRoom(for bytes: Int = 64 << 10) -> Bool {
+        guard !isReadOnly else { return false }
+        let mapRoom = environment.mapSize < maxMapSize || environment.usedSize + 2 * bytes <= environment.mapSize
+        return mapRoom && environment.hasDiskRoom(for: bytes)
     }
 
     /// Notes a commit: with `SyncMode.full` its meta page is not synced yet, which `durable` does now.
@@ -272,14 +302,42 @@ public final class JournalStore {
 
     private static let formatKey = Array("format".utf8)
 
-    /// Runs a write; when the map is full, doubles it (up to `maxMapSize`) and runs it once more.
-    func growingMap(_ write: () throws(LMDBError) -> Void) throws(LMDBError) {
+    /// Runs a write; while the map is full, doubles it (up to `limit`, `maxMapSize` unless given) and runs it again.
+    func growingMap(limit: Int? = nil, _ write: () throws(LMDBError) -> Void) throws(LMDBError) {
+        let limit = limit ?? maxMapSize
+        while true {
+            do throws(LMDBError) {
+                return try write()
+            } catch  where error.isMapFull && environment.mapSize < limit {
+                try grow(limit: limit)
+            }
+        }
+    }
+
+    /// Doubles the map, up to `limit`.
+    private func grow(limit: Int) throws(LMDBError) {
+        let doubled = environment.mapSize.multipliedReportingOverflow(by: 2)
+        try environment.setMapSize(doubled.overflow ? limit : min(doubled.partialValue, limit))
+    }
+
+    /// Takes the writer's lock on the journal in `directory`, creating the directory if needed.
+    private static func lock(_ directory: String) throws(JournalError) -> FileLock {
         do throws(LMDBError) {
-            try write()
-        } catch  where error.isMapFull && environment.mapSize < maxMapSize {
-            let doubled = environment.mapSize.multipliedReportingOverflow(by: 2)
-            try environment.setMapSize(doubled.overflow ? maxMapSize : min(doubled.partialValue, maxMapSize))
-            try write()
+            try Environment.makeDirectories(directory)
+        } catch {
+            throw JournalError(error)
+        }
+        let path = directory + "/" + lockFileName
+        do throws(FileLock.Failure) {
+            return try FileLock(path: path)
+        } catch {
+            switch error {
+            case .held(let pid):
+                let holder = pid.map { "flowlined pid \($0)" } ?? "another process"
+                throw JournalError(.inUse, "\(directory) is in use by \(holder) (it holds the lock on \(path))")
+            case .system(let call, let code):
+                throw JournalError(LMDBError(call: call, code: code))
+            }
         }
     }
 
@@ -372,28 +430,42 @@ public final class JournalStore {
     /// Upgrades format 1, then writes the `by_workflow` entries of the records after `indexed_through` (a writer
     /// that stopped with entries deferred), decoding each record for its workflow id, and drops the key.
     private func prepareForWriting() throws(JournalError) {
+        // The map may be no larger than the pages in use (LMDB opens with at least those), so this write, too,
+        // grows it when full, past `maxMapSize` if need be: refusing it would keep the daemon from starting.
+        let limit = max(maxMapSize, environment.mapSize.multipliedReportingOverflow(by: 2).partialValue)
         try journalOperation {
-            try environment.write { txn in
-                if try txn.get(Self.formatKey, in: meta) != Array(String(Self.currentFormat).utf8) {
-                    try txn.put(Array(String(Self.currentFormat).utf8), for: Self.formatKey, in: meta)
+            // Not `growingMap`: the body also throws `JournalError` (a record that breaks the layout).
+            while true {
+                do {
+                    return try prepareIndex()
+                } catch let error as LMDBError where error.isMapFull && environment.mapSize < limit {
+                    try grow(limit: limit)
                 }
-                guard let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) else {
-                    return
-                }
-                let maxKeySize = environment.maxKeySize
-                var batch = EntryBatch()
-                try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
-                    let (seq, id) = try Self.unindexed(key: key, value: value)
-                    batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
-                    return true
-                }
-                batch.sortByKey()
-                try txn.put(batch, in: byWorkflow)
-                _ = try txn.delete(Self.indexedThroughKey, in: meta)
             }
         }
         // Also the format's first writing, by `initializeFormat`.
         try didCommit(durable: true)
+    }
+
+    private func prepareIndex() throws {
+        try environment.write { txn in
+            if try txn.get(Self.formatKey, in: meta) != Array(String(Self.currentFormat).utf8) {
+                try txn.put(Array(String(Self.currentFormat).utf8), for: Self.formatKey, in: meta)
+            }
+            guard let through = try Self.indexedThrough(try txn.get(Self.indexedThroughKey, in: meta)) else {
+                return
+            }
+            let maxKeySize = environment.maxKeySize
+            var batch = EntryBatch()
+            try txn.forEach(in: events, from: JournalKey.seq(through &+ 1)) { key, value in
+                let (seq, id) = try Self.unindexed(key: key, value: value)
+                batch.append { key in JournalKey.appendIndex(id, seq: seq, maxKeySize: maxKeySize, to: &key) }
+                return true
+            }
+            batch.sortByKey()
+            try txn.put(batch, in: byWorkflow)
+            _ = try txn.delete(Self.indexedThroughKey, in: meta)
+        }
     }
 
     private static func initializeFormat(

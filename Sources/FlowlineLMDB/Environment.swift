@@ -50,6 +50,12 @@ internal import Glibc
         writableMap: Bool = false
     ) throws(LMDBError) {
         if !readOnly { try Self.makeDirectories(path) }
+        // Before LMDB maps the file: a writable map would first extend a cut file with zeros, and a read past its
+        // end is SIGBUS.
+        let fileSize = try Self.checkDataFile(in: path)
+        // A map smaller than the file (it grew at run time, or LMDB sized it to the map) would leave the first
+        // write transaction no room; and with a writable map LMDB would cut the file down to the map.
+        let mapSize = max(mapSize, fileSize)
         var handle: OpaquePointer?
         try check(unsafe mdb_env_create(&handle), "mdb_env_create")
         guard let handle = unsafe handle else { preconditionFailure("mdb_env_create succeeded without a handle") }
@@ -222,10 +228,36 @@ internal import Glibc
         let needed = min(used + Self.allocationMargin + max(bytes, 0), limit)
         guard needed > allocatedBytes else { return }
         // Pages below `allocatedBytes` already have their blocks, so only the rest is asked for.
-        let end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
-        let rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        var end = min(needed + max(4 * Self.allocationMargin, used / 8), limit)
+        var rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        if rc == ENOSPC && end > needed {
+            // The generous step does not fit, what this write needs may: without this, writes came back only
+            // once the step's ~20 MiB were free again.
+            end = needed
+            rc = Glibc.posix_fallocate(fileDescriptor, off_t(allocatedBytes), off_t(end - allocatedBytes))
+        }
         guard rc == 0 else { throw LMDBError(call: "posix_fallocate", code: rc) }
         allocatedBytes = end
+    }
+
+    /// Whether a write adding about `bytes` to the data file would find room on the disk, asked without a
+    /// transaction: with a writable map by giving the file its blocks (as `write` would); otherwise by the file
+    /// system's free space (`statvfs`), with `allocationMargin` to spare, since LMDB's `pwrite` extends the file.
+    /// The map's own limit is not looked at (`mapSize`, `usedSize`).
+    public func hasDiskRoom(for bytes: Int) -> Bool {
+        guard !isReadOnly else { return false }
+        if usesWritableMap {
+            do {
+                try allocate(beyondUse: bytes)
+                return true
+            } catch {
+                return false
+            }
+        }
+        var info = statvfs()
+        guard unsafe statvfs(path, &info) == 0 else { return true }
+        let free = Int(info.f_bavail).multipliedReportingOverflow(by: Int(info.f_frsize))
+        return free.overflow || free.partialValue >= bytes + Self.allocationMargin
     }
 
     private var fileDescriptor: Int32 {
@@ -247,10 +279,88 @@ internal import Glibc
         return Int(info.st_size)
     }
 
+    // MARK: - Checking the data file
+
+    /// Where a meta page's fields lie, in bytes from the start of its page: the page header (16 bytes), then
+    /// `MDB_meta` (`mm_magic`, `mm_version`, `mm_address`, `mm_mapsize`, the free and main `MDB_db`s of 48 bytes,
+    /// `mm_last_pg`, `mm_txnid`). The page size is kept in the free database's `md_pad`.
+    private enum Meta {
+        static let magic = 16
+        static let pageSize = 40
+        static let lastPage = 136
+        static let transaction = 144
+        static let end = 152
+        static let magicValue: UInt32 = 0xBEEF_C0DE
+    }
+
+    /// Checks `data.mdb` in `directory` against its newest meta page before LMDB maps it, and returns its size (0
+    /// when it does not exist yet).
+    ///
+    /// LMDB pages carry no checksums, and LMDB maps the file as it is: a page past the end of a cut file is read
+    /// as SIGBUS, not an error. So a file shorter than the pages its newest meta page says are in use (`mm_last_pg`
+    /// and the page size, as `mdb_env_info` would report them) is refused with `MDB_CORRUPTED`. A file that is not
+    /// an LMDB file at all is left to `mdb_env_open` (`MDB_INVALID`); an empty one is a new environment to LMDB.
+    static func checkDataFile(in directory: String) throws(LMDBError) -> Int {
+        let file = directory + "/data.mdb"
+        let fd = unsafe Glibc.open(file, O_RDONLY | O_CLOEXEC)
+        // Missing or unreadable: mdb_env_open creates it or reports why.
+        guard fd >= 0 else { return 0 }
+        defer { Glibc.close(fd) }
+        var info = stat()
+        guard unsafe fstat(fd, &info) == 0 else { throw LMDBError(call: "fstat(\(file))", code: errno) }
+        let size = Int(info.st_size)
+        guard size > 0 else { return 0 }
+        let first = try readMeta(fd, at: 0, file: file)
+        guard first.count == Meta.end else {
+            throw LMDBError(
+                call: file,
+                code: MDB_CORRUPTED,
+                detail: "\(size) bytes, too short for its first meta page: the file is truncated"
+            )
+        }
+        guard load(UInt32.self, first, Meta.magic) == Meta.magicValue else { return size }
+        let pageSize = Int(load(UInt32.self, first, Meta.pageSize))
+        guard pageSize >= 512, pageSize <= 65536, pageSize & (pageSize - 1) == 0 else { return size }
+        var newest = first
+        let second = try readMeta(fd, at: pageSize, file: file)
+        if second.count == Meta.end && load(UInt32.self, second, Meta.magic) == Meta.magicValue
+            && load(UInt64.self, second, Meta.transaction) > load(UInt64.self, first, Meta.transaction)
+        {
+            newest = second
+        }
+        let lastPage = load(UInt64.self, newest, Meta.lastPage)
+        let (needed, overflow) = (lastPage &+ 1).multipliedReportingOverflow(by: UInt64(pageSize))
+        guard !overflow, needed <= UInt64(size) else {
+            throw LMDBError(
+                call: file,
+                code: MDB_CORRUPTED,
+                detail: "\(size) bytes, but its meta page names pages up to \(lastPage) of \(pageSize) bytes "
+                    + "(\(lastPage &+ 1) pages): the file is truncated or damaged; restore it from a backup"
+            )
+        }
+        return size
+    }
+
+    /// The first `Meta.end` bytes of the page at `offset` (fewer at the end of the file).
+    private static func readMeta(_ fd: Int32, at offset: Int, file: String) throws(LMDBError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: Meta.end)
+        let count = unsafe bytes.withUnsafeMutableBytes { unsafe pread(fd, $0.baseAddress, Meta.end, off_t(offset)) }
+        guard count >= 0 else { throw LMDBError(call: "pread(\(file))", code: errno) }
+        return Array(bytes[..<count])
+    }
+
+    /// A little-endian integer of `bytes` at `offset` (LMDB writes them in the machine's order; Linux targets
+    /// are little-endian).
+    private static func load<T: FixedWidthInteger>(_: T.Type, _ bytes: [UInt8], _ offset: Int) -> T {
+        var value: T = 0
+        for i in 0..<MemoryLayout<T>.size { value |= T(bytes[offset + i]) << (8 * i) }
+        return value
+    }
+
     // MARK: - Directories
 
     /// Creates `path` and its missing parents with mode 0755, like `mkdir -p`.
-    private static func makeDirectories(_ path: String) throws(LMDBError) {
+    public static func makeDirectories(_ path: String) throws(LMDBError) {
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
             prefix += component

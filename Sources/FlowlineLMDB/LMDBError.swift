@@ -10,11 +10,14 @@ public struct LMDBError: Error, Equatable, CustomStringConvertible {
     public let call: String
     /// The code it returned.
     public let code: Int32
+    /// What was found wrong, when more is known than `code` says (a truncated data file, say).
+    public let detail: String?
 
-    /// Creates an error for `call` returning `code`.
-    public init(call: String, code: Int32) {
+    /// Creates an error for `call` returning `code`, with `detail` in place of LMDB's message for it.
+    public init(call: String, code: Int32, detail: String? = nil) {
         self.call = call
         self.code = code
+        self.detail = detail
     }
 
     /// The map is full (`mdb_put`, `mdb_txn_commit`) or the disk is (`mdb_txn_commit`); the server answers -32005.
@@ -28,13 +31,18 @@ public struct LMDBError: Error, Equatable, CustomStringConvertible {
     /// size by itself when it can, so callers see this only when a transaction of theirs was still open.
     public var isMapResized: Bool { code == MDB_MAP_RESIZED }
 
+    /// The files are not a whole LMDB environment (`MDB_INVALID`, `MDB_CORRUPTED`, `MDB_PAGE_NOTFOUND`), such as
+    /// a `data.mdb` cut short.
+    public var isCorrupt: Bool { code == MDB_INVALID || code == MDB_CORRUPTED || code == MDB_PAGE_NOTFOUND }
+
     /// The key (or record) does not exist (`MDB_NOTFOUND`), as from `openDatabase(_:create: false)`.
     public var isNotFound: Bool { code == MDB_NOTFOUND }
 
     /// The call and LMDB's message for the code, as in `"mdb_txn_commit: No space left on device"`.
     public var description: String {
+        if let detail { return "\(call): \(detail)" }
         // mdb_strerror returns a static string for LMDB's codes and strerror's for errno values.
-        "\(call): \(unsafe String(cString: mdb_strerror(code)))"
+        return "\(call): \(unsafe String(cString: mdb_strerror(code)))"
     }
 }
 

@@ -20,14 +20,19 @@ extension Daemon {
         }
         do {
             let call = try Call.decode(method: method, params: params)
-            perform(call, id: id, from: connection)
+            perform(call, id: id, from: connection, lineBytes: line.count)
         } catch {
             if id != nil { answer(RPCEncoder.error(id: id, error), to: connection.id, request: id) }
         }
     }
 
-    private func perform(_ call: Call, id: RPCID?, from connection: Connection) {
+    func perform(_ call: Call, id: RPCID?, from connection: Connection, lineBytes: Int = 0) {
         let c = connection.id
+        if call.isRead {
+            if let id { turnReads.append((c, id, call)) }
+        } else if !call.isSessionOnly && !journalHasRoom(forLine: lineBytes) {
+            return refuseWrite(id: id, to: c)
+        }
         switch call {
         case .hello(let hello): greet(hello, id: id, from: connection)
         case .submit(let spec): handle(.submit(spec, request: register(c, id)))
@@ -114,7 +119,8 @@ extension Daemon {
             dispatch(to: connection.id) { $0 += answer }
             turnReplies.append((connection.id, id))
         }
-        if first && hello.role == .worker {
+        // With a full journal the worker is registered once there is room (`Daemon.leaveFullJournal`).
+        if first && hello.role == .worker && !journalFull {
             logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
             handle(
                 .connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency)

@@ -8,16 +8,20 @@ extension Daemon {
     /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
     func endTurn(checkpoint forced: Bool = false) {
         let now = Clock.now()
-        // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn.
-        if forced || now - lastCompaction >= configuration.checkpointInterval {
+        // Room may come back with no write asking for it (a worker waiting for tasks, the housekeeping timer).
+        if journalFull { _ = journalHasRoom() }
+        // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn. Neither it
+        // nor a checkpoint is tried while the journal is full (`Daemon+Full.swift`).
+        if !journalFull && (forced || now - lastCompaction >= configuration.checkpointInterval) {
             lastCompaction = now
             let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
             handle(.compact(finishedBefore: edge, limit: 10_000))
         }
         let checkpointDue =
-            forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
-            || (now - lastCheckpoint >= configuration.checkpointInterval
-                && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty))
+            !journalFull
+            && (forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
+                || (now - lastCheckpoint >= configuration.checkpointInterval
+                    && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty)))
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
             let eventCount = turn.events.count
@@ -43,6 +47,7 @@ extension Daemon {
                 failTurn(error)
                 return
             }
+            fullSnapshot = nil
             eventsSinceCheckpoint += eventCount
             if checkpointed {
                 dirty.removeAll(keepingCapacity: true)
@@ -58,6 +63,7 @@ extension Daemon {
         turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
+        turnReads.removeAll(keepingCapacity: true)
         rearmTimer()
     }
 
@@ -113,11 +119,15 @@ extension Daemon {
     }
 
     /// The commit failed: nothing of this turn may leave. Its answers become -32005, its other output is
-    /// dropped, and the coordinator is rebuilt from what the journal holds.
+    /// dropped, and the coordinator is rebuilt from what the journal holds; its reads are answered again from
+    /// that. Requests the lost state was to answer later (`workflow.wait`) get -32005 too. When the journal is out
+    /// of space, the rebuilt state is not resumed and nothing that writes reaches it until there is room
+    /// (`Daemon+Full.swift`), so the next refused writes cost no rebuild.
     private func failTurn(_ error: any Error) {
         let outOfSpace = (error as? JournalError)?.isOutOfSpace ?? false
         logger.error("journal commit failed", metadata: ["error": "\(error)", "out_of_space": "\(outOfSpace)"])
         let replies = turnReplies
+        let reads = turnReads
         for id in turnOutput {
             guard let connection = connections[id] else { continue }
             connection.output.removeSubrange(connection.heldBytes...)
@@ -131,8 +141,35 @@ extension Daemon {
         turn.events.removeAll()
         turnTimers.removeAll()
         turnReplies.removeAll()
-        do {
-            try recover()
+        turnReads.removeAll()
+        // The rebuilt coordinator knows none of the requests it was to answer later.
+        let lost = requests.values.filter { $0.id != nil }
+        requests.removeAll()
+        if outOfSpace { watchingSpace = true }
+        journalFull = outOfSpace
+        resumeDeferred = outOfSpace
+        if outOfSpace, let snapshot = fullSnapshot {
+            // No commit since the rebuild: the journal holds what it did then.
+            coordinator = snapshot
+        } else {
+            do {
+                try recover(resuming: !outOfSpace)
+            } catch {
+                logger.critical("cannot rebuild the state from the journal", metadata: ["error": "\(error)"])
+                preconditionFailure("journal unreadable after a failed commit: \(error)")
+            }
+            fullSnapshot = outOfSpace ? coordinator : nil
+        }
+        // The reads again, from the state the journal holds; they report nothing uncommitted, so they go out now.
+        for (connection, id, call) in reads {
+            guard let peer = connections[connection] else { continue }
+            perform(call, id: id, from: peer)
+        }
+        for id in turnOutput { write(upTo: .everything, of: id) }
+        turnOutput.removeAll()
+        turnReplies.removeAll()
+        turnReads.removeAll()
+        if !outOfSpace {
             for connection in connections.values.sorted(by: { $0.id < $1.id }) {
                 guard let hello = connection.hello, hello.role == .worker else { continue }
                 handle(
@@ -144,15 +181,14 @@ extension Daemon {
                     )
                 )
             }
-        } catch {
-            logger.critical("cannot rebuild the state from the journal", metadata: ["error": "\(error)"])
-            preconditionFailure("journal unreadable after a failed commit: \(error)")
         }
         // The errors report nothing, so they go out now; what recovery decided (released leases, dispatches
         // to the re-registered workers) waits for the next turn's commit like anything else.
-        for (connection, id) in replies where id != nil {
+        for (connection, id) in replies
+        where id != nil && !reads.contains(where: { $0.connection == connection && $0.id == id }) {
             connections[connection]?.socket.write(RPCEncoder.error(id: id, .unavailable))
         }
+        for (connection, id) in lost { connections[connection]?.socket.write(RPCEncoder.error(id: id, .unavailable)) }
     }
 
     /// Writes what the turn's commit allows. Dispatches go at once. With `--sync full` the commit has synced its
@@ -259,7 +295,15 @@ extension Daemon {
     /// Fires every due timer, then sets the libuv timer for the next one.
     func fireTimers() {
         armedFor = nil
-        for id in timers.popDue(at: Clock.now()) { handle(.fireTimer(id)) }
+        let now = Clock.now()
+        let due = timers.popDue(at: now)
+        if !due.isEmpty && !journalHasRoom() {
+            // What a timer decides is written to the journal: it waits for room.
+            let later = Instant(milliseconds: now.milliseconds + Self.fullRetryMilliseconds)
+            for id in due { timers.add(id, at: later) }
+        } else {
+            for id in due { handle(.fireTimer(id)) }
+        }
         rearmTimer()
     }
 

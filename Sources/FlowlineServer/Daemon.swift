@@ -50,6 +50,24 @@ public final class Daemon {
     var held: [WorkerID] = []
     var durabilityTimer: Timer?
 
+    /// Reads handled this turn: answered again, from the state the journal holds, should the turn's commit fail.
+    var turnReads: [(connection: WorkerID, id: RPCID, call: Call)] = []
+
+    // MARK: - A full journal
+
+    /// Whether the journal refused a commit for lack of space and has not taken one since. Meanwhile the state is
+    /// what the journal holds, and nothing that would change it reaches the coordinator (`Daemon+Full.swift`).
+    var journalFull = false
+    /// Whether the rebuild after the failed commit left `Coordinator.resume` (and workers' registration) for when
+    /// the journal has room: its events could not be committed.
+    var resumeDeferred = false
+    /// Whether a commit ever failed for lack of space: from then on each write request first asks the journal
+    /// whether it has room for it.
+    var watchingSpace = false
+    /// The state the rebuild left while `journalFull`, exactly what the journal holds: a commit that fails before
+    /// any other succeeded goes back to it instead of rebuilding again.
+    var fullSnapshot: Coordinator?
+
     // MARK: - Checkpoints
 
     /// Workflows changed since the last checkpoint; their snapshots are rewritten at the next one.
@@ -69,9 +87,10 @@ public final class Daemon {
         self.journal = try JournalStore(
             directory: configuration.dataDirectory,
             sync: configuration.sync,
-            mapSize: min(configuration.mapSize, configuration.maxMapSize)
+            mapSize: min(configuration.mapSize, configuration.maxMapSize),
+            maxMapSize: configuration.maxMapSize,
+            exclusive: true
         )
-        journal.maxMapSize = configuration.maxMapSize
         // A turn's commit then syncs the records' pages without the index's; the index catches up every 2,048
         // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
         journal.indexDeferral = 2048
@@ -83,7 +102,8 @@ public final class Daemon {
     }
 
     /// Replays the journal into a fresh coordinator and resumes: open leases are given back, timers re-armed.
-    func recover() throws {
+    /// Without `resuming`, the state is left as the journal has it, for `resume` later.
+    func recover(resuming: Bool = true) throws {
         coordinator = Coordinator(futureRetention: configuration.futureRetention)
         var from: UInt64 = 1
         var snapshots = 0
@@ -121,8 +141,10 @@ public final class Daemon {
         }
         eventsSinceCheckpoint = count
         if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
-        let resumed = coordinator.resume(at: Clock.now())
-        apply(resumed)
+        if resuming {
+            let resumed = coordinator.resume(at: Clock.now())
+            apply(resumed)
+        }
         logger.info(
             "recovered",
             metadata: [
