@@ -28,5 +28,11 @@ public struct DaemonConfiguration: Sendable {
     /// ...up to this; past it (or when the disk is full) writes are refused with -32005.
     public var maxMapSize = 64 << 30
 
+    /// Where a token is required, a peer that has not said a good `hello` this long after connecting is closed.
+    public var helloTimeout: Duration = .seconds(10)
+    /// A peer with output held back for it (over `maxPendingOutputBytes`) whose socket takes no byte for this long
+    /// is closed: it does not read.
+    public var outputStallTimeout: Duration = .seconds(5)
+
     public init() {}
 }

@@ -1,4 +1,5 @@
 internal import CLibUV
+internal import Glibc
 internal import Synchronization
 
 /// One libuv loop (`uv_loop_t`). Loop-thread only: not `Sendable`; other threads get in only through `Wakeup`.
@@ -19,6 +20,7 @@ internal import Synchronization
 
     /// Creates and initializes a loop (`uv_loop_init`).
     public init() throws(UVError) {
+        Self.ignoreBrokenPipe()
         let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         do {
             try check(unsafe uv_loop_init(loop), "uv_loop_init")
@@ -31,6 +33,12 @@ internal import Synchronization
         unsafe self.loop = loop
         unsafe self.readBuffer = readBuffer
     }
+
+    /// libuv writes to sockets with write(2): a peer that has closed raises SIGPIPE, whose default kills the
+    /// process (daemon, worker or admin tool). Ignored, the write fails with EPIPE and closes that connection only.
+    /// Once per process, before the first loop can write.
+    private static func ignoreBrokenPipe() { brokenPipeIgnored }
+    private static let brokenPipeIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
     /// Runs the loop (`UV_RUN_DEFAULT`) until `stop()` is called or no active, referenced handles or requests remain.
     public func run() {

@@ -38,8 +38,14 @@ struct Flowlined: ParsableCommand {
     var maxPendingOutputBytes = 64 * 1024 * 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+    @Option(help: "With a token: close a peer that has not said a good hello this long after connecting (e.g. 10s).")
+    var helloTimeout = "10s"
+    @Option(help: "Close a peer whose output is over --max-pending-output-bytes and that reads nothing this long.")
+    var outputStallTimeout = "5s"
 
     func run() throws {
+        // A write to a peer that has closed must fail with EPIPE, not kill the daemon: libuv writes with write(2).
+        signal(SIGPIPE, SIG_IGN)
         var config = DaemonConfiguration()
         guard let colon = listen.lastIndex(of: ":"), let port = Int(listen[listen.index(after: colon)...]),
             (0...65535).contains(port)
@@ -71,6 +77,8 @@ struct Flowlined: ParsableCommand {
             }
             config.token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        config.helloTimeout = try Self.duration(helloTimeout, flag: "--hello-timeout")
+        config.outputStallTimeout = try Self.duration(outputStallTimeout, flag: "--output-stall-timeout")
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level") }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
