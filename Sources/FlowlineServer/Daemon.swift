@@ -165,7 +165,10 @@ public final class Daemon {
         listener?.close()
         listener = nil
         endTurn(checkpoint: true)
-        for connection in connections.values { connection.socket.close() }
+        for connection in connections.values {
+            connection.helloTimer?.close()
+            connection.socket.close()
+        }
         wakeTimer?.close()
         housekeeping?.close()
         turnHook?.close()

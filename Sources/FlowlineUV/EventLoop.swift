@@ -36,9 +36,14 @@ internal import Synchronization
 
     /// libuv writes to sockets with write(2): a peer that has closed raises SIGPIPE, whose default kills the
     /// process (daemon, worker or admin tool). Ignored, the write fails with EPIPE and closes that connection only.
-    /// Once per process, before the first loop can write.
-    private static func ignoreBrokenPipe() { brokenPipeIgnored }
-    private static let brokenPipeIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
+    /// Only the default action is replaced: a handler the program installed stays.
+    private static func ignoreBrokenPipe() {
+        var current = sigaction()
+        guard unsafe sigaction(SIGPIPE, nil, &current) == 0,
+            unsafe current.__sigaction_handler.sa_handler == nil
+        else { return }
+        _ = signal(SIGPIPE, SIG_IGN)
+    }
 
     /// Runs the loop (`UV_RUN_DEFAULT`) until `stop()` is called or no active, referenced handles or requests remain.
     public func run() {
