@@ -11,12 +11,14 @@ struct Backpressure {
     /// Wakes the loop to resume paused peers and to check for stalls while `peers` is not empty.
     var timer: Timer?
     var isTimerRunning = false
+    /// Bytes encoded this turn for peers' lines and deferred messages, against `encodingBudgetPerTurn`.
+    var encoded = 0
 }
 
 extension Daemon {
-    /// The most output encoded for one peer per turn from its deferred messages or its lines (at least one
-    /// message): a peer draining a large backlog or pipelining large reads does not stall the others' turns.
-    static let deferredBudgetPerTurn = 4 << 20
+    /// The most output encoded per turn for peers' lines and deferred messages (past it, at least one more
+    /// message): peers draining a large backlog or pipelining large reads do not stall the turn for the others.
+    static let encodingBudgetPerTurn = 2 << 20
 
     /// Whether what is queued for `connection` must wait: it holds deferred output already (order is kept), or
     /// what the daemon holds for it has reached the bound.
@@ -24,10 +26,10 @@ extension Daemon {
         !connection.deferred.isEmpty || connection.pendingBytes >= configuration.maxPendingOutputBytes
     }
 
-    /// Whether a peer's next lines must wait: its output must (`mustDefer`), or this turn already encoded
-    /// `deferredBudgetPerTurn` for it. A paused peer is resumed in a later turn, once under its bound.
+    /// Whether a peer's next lines must wait: its output must (`mustDefer`), or this turn's encoding budget is
+    /// spent. A paused peer is resumed in a later turn, once under its bound.
     private func mustPause(_ connection: Connection) -> Bool {
-        mustDefer(connection) || connection.output.count + connection.dispatches.count >= Self.deferredBudgetPerTurn
+        mustDefer(connection) || backpressure.encoded >= Self.encodingBudgetPerTurn
     }
 
     /// Holds `message` back until `connection` drains; a peer that makes no progress is closed (`checkStalls`).
@@ -58,6 +60,8 @@ extension Daemon {
             let limit = connection.framer.maxLineBytes
             let id = connection.id
             let end = connection.framer.feed(rest) { frame in
+                let before = connection.output.count + connection.dispatches.count
+                defer { backpressure.encoded += connection.output.count + connection.dispatches.count - before }
                 switch frame {
                 case .line(let line): handleLine(line, from: connection)
                 case .tooLong: answer(RPCEncoder.error(id: nil, .lineTooLong(limit: limit)), to: id, request: nil)
@@ -103,7 +107,7 @@ extension Daemon {
     // MARK: - Output
 
     /// After the turn's commit: this turn's deferred messages are committed too; encodes each peer's deferred
-    /// messages while it is under its bound, at most `deferredBudgetPerTurn` bytes a turn, as ordinary output
+    /// messages while it is under its bound, within the turn's `encodingBudgetPerTurn` (one message each at least), as ordinary output
     /// (answers still wait for durability). Called before the turn's output is written.
     func releaseDeferred() {
         guard !backpressure.peers.isEmpty else { return }
@@ -111,8 +115,8 @@ extension Daemon {
             guard let connection = connections[id], !connection.deferred.isEmpty else { continue }
             connection.committedDeferred = connection.deferred.count
             var taken = 0
-            var budget = Self.deferredBudgetPerTurn
-            while taken < connection.deferred.count && budget > 0
+            while taken < connection.deferred.count
+                && (taken == 0 || backpressure.encoded < Self.encodingBudgetPerTurn)
                 && connection.pendingBytes < configuration.maxPendingOutputBytes
             {
                 let before = connection.output.count + connection.dispatches.count
@@ -125,7 +129,7 @@ extension Daemon {
                 case .dispatch(let bytes): enqueue(to: connection, dispatch: true) { $0 += bytes }
                 }
                 taken += 1
-                budget -= connection.output.count + connection.dispatches.count - before
+                backpressure.encoded += connection.output.count + connection.dispatches.count - before
             }
             connection.deferred.removeFirst(taken)
             connection.committedDeferred -= taken
@@ -143,6 +147,7 @@ extension Daemon {
     /// After the turn's output is written: forgets peers that drained, closes those that stalled, and keeps the
     /// timer running for the rest.
     func afterOutputWritten() {
+        backpressure.encoded = 0
         guard !backpressure.peers.isEmpty else { return }
         let now = Clock.now()
         var resumable = false
