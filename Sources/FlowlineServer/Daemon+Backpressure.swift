@@ -11,13 +11,14 @@ struct Backpressure {
     /// Wakes the loop to resume paused peers and to check for stalls while `peers` is not empty.
     var timer: Timer?
     var isTimerRunning = false
-    /// Bytes encoded this turn for peers' lines and deferred messages, against `encodingBudgetPerTurn`.
+    /// Bytes encoded this turn for all peers (`Daemon.enqueue`), against `encodingBudgetPerTurn`.
     var encoded = 0
 }
 
 extension Daemon {
-    /// The most output encoded per turn for peers' lines and deferred messages (past it, at least one more
-    /// message): peers draining a large backlog or pipelining large reads do not stall the turn for the others.
+    /// The most output encoded per turn before peers' lines, the coordinator's replies and deferred messages wait
+    /// for the next turn (past it, one more message per peer at most): peers draining a large backlog, pipelining
+    /// large reads or waiting by the thousand on one large workflow do not stall the turn for the others.
     static let encodingBudgetPerTurn = 2 << 20
 
     /// Whether what is queued for `connection` must wait: it holds deferred output already (order is kept), or
@@ -60,8 +61,6 @@ extension Daemon {
             let limit = connection.framer.maxLineBytes
             let id = connection.id
             let end = connection.framer.feed(rest) { frame in
-                let before = connection.output.count + connection.dispatches.count
-                defer { backpressure.encoded += connection.output.count + connection.dispatches.count - before }
                 switch frame {
                 case .line(let line): handleLine(line, from: connection)
                 case .tooLong: answer(RPCEncoder.error(id: nil, .lineTooLong(limit: limit)), to: id, request: nil)
@@ -119,7 +118,6 @@ extension Daemon {
                 && (taken == 0 || backpressure.encoded < Self.encodingBudgetPerTurn)
                 && connection.pendingBytes < configuration.maxPendingOutputBytes
             {
-                let before = connection.output.count + connection.dispatches.count
                 switch connection.deferred[taken] {
                 case .reply(let request, let reply):
                     enqueue(to: connection, dispatch: false) { RPCEncoder.reply(id: request, reply, appendingTo: &$0) }
@@ -129,7 +127,6 @@ extension Daemon {
                 case .dispatch(let bytes): enqueue(to: connection, dispatch: true) { $0 += bytes }
                 }
                 taken += 1
-                backpressure.encoded += connection.output.count + connection.dispatches.count - before
             }
             connection.deferred.removeFirst(taken)
             connection.committedDeferred -= taken

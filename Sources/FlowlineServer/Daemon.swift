@@ -230,14 +230,19 @@ public final class Daemon {
         enqueue(to: connection, dispatch: false, encode)
     }
 
-    /// Appends to the output (or, `dispatch`, to the dispatches) of `connection` and marks it for this turn's write.
+    /// Appends to the output (or, `dispatch`, to the dispatches) of `connection` and marks it for this turn's write;
+    /// counts the bytes against the turn's encoding budget (`Daemon+Backpressure`).
     func enqueue(to connection: Connection, dispatch: Bool, _ encode: (inout [UInt8]) -> Void) {
         if dispatch && configuration.sync == .full {
             if connection.dispatches.isEmpty { turnDispatches.append(connection.id) }
+            let before = connection.dispatches.count
             encode(&connection.dispatches)
+            backpressure.encoded += connection.dispatches.count - before
         } else {
             if connection.output.count == connection.heldBytes { turnOutput.append(connection.id) }
+            let before = connection.output.count
             encode(&connection.output)
+            backpressure.encoded += connection.output.count - before
         }
     }
 
@@ -255,10 +260,11 @@ public final class Daemon {
         enqueue(to: connection, dispatch: true, encode)
     }
 
-    /// Queues the coordinator's answer `reply` to request `request`; over the peer's bound it waits unencoded.
+    /// Queues the coordinator's answer `reply` to request `request`; over the peer's bound, or past the turn's
+    /// encoding budget (a cancel answering thousands of waits with a large record), it waits unencoded.
     func answer(_ reply: Reply, to id: WorkerID, request: RPCID?) {
         guard let connection = connections[id] else { return }
-        guard !mustDefer(connection) else {
+        guard !mustDefer(connection), backpressure.encoded < Self.encodingBudgetPerTurn else {
             deferOutput(.reply(id: request, reply), for: connection)
             turnReplies.append((id, request))
             return
