@@ -13,6 +13,8 @@ struct Backpressure {
     var isTimerRunning = false
     /// Bytes encoded this turn for all peers (`Daemon.enqueue`), against `encodingBudgetPerTurn`.
     var encoded = 0
+    /// When the last stalled peer was closed (`Daemon.stalledCloseSpacing`).
+    var lastClose = Instant.zero
 }
 
 extension Daemon {
@@ -20,6 +22,10 @@ extension Daemon {
     /// for the next turn (past it, one more message per peer at most): peers draining a large backlog, pipelining
     /// large reads or waiting by the thousand on one large workflow do not stall the turn for the others.
     static let encodingBudgetPerTurn = 2 << 20
+
+    /// The least time between two closes of stalled peers: freeing what one held (up to the bound) takes
+    /// milliseconds, and peers that attack together stall together.
+    static let stalledCloseSpacing: Duration = .milliseconds(20)
 
     /// Whether what is queued for `connection` must wait: it holds deferred output already (order is kept), or
     /// what the daemon holds for it has reached the bound.
@@ -161,7 +167,10 @@ extension Daemon {
             if unsent < watched.unsent || unsent == 0 {
                 // The kernel took some of its bytes: the peer reads.
                 backpressure.peers[id] = (now, unsent)
-            } else if now - watched.since >= configuration.outputStallTimeout {
+            } else if now - watched.since >= configuration.outputStallTimeout
+                && now - backpressure.lastClose >= Self.stalledCloseSpacing
+            {
+                backpressure.lastClose = now
                 logger.warning(
                     "closing a peer that does not read",
                     metadata: [
