@@ -83,6 +83,39 @@ public struct LineFramer: Sendable {
         }
     }
 
+    /// Feeds one chunk as `feed(_:_:)` does, but stops after the first frame for which `body` returns false, and
+    /// returns the index of the first byte of `chunk` not consumed (`chunk.endIndex` when all were). The framer is
+    /// then between lines, so the rest can be fed later, to this framer or to a new one: the daemon stops reading a
+    /// peer whose output is over its bound and keeps the rest of the chunk until the peer drains. `body` must not
+    /// use this framer.
+    public mutating func feed(_ chunk: ArraySlice<UInt8>, while body: (FrameSlice) -> Bool) -> Int {
+        var start = chunk.startIndex
+        while start < chunk.endIndex {
+            guard let newline = Self.firstNewline(in: chunk, from: start) else {
+                // The chunk is consumed either way: its end waits for a newline, or is dropped as too long.
+                append(chunk[start...]) { _ = body($0) }
+                return chunk.endIndex
+            }
+            let rest = chunk[start..<newline]
+            start = newline + 1
+            var more = true
+            if isDiscarding {
+                isDiscarding = false
+            } else if partial.count + rest.count > maxLineBytes {
+                partial.removeAll(keepingCapacity: true)
+                more = body(.tooLong)
+            } else if partial.isEmpty {
+                Self.emit(rest) { more = body($0) }
+            } else {
+                partial.append(contentsOf: rest)
+                Self.emit(partial[...]) { more = body($0) }
+                partial.removeAll(keepingCapacity: true)
+            }
+            if !more { return start }
+        }
+        return chunk.endIndex
+    }
+
     /// Buffers the start of a line whose end is not in this chunk, unless that passes the limit.
     private mutating func append(_ bytes: ArraySlice<UInt8>, _ body: (FrameSlice) -> Void) {
         guard !isDiscarding else { return }

@@ -59,7 +59,7 @@ extension Daemon {
             outcome(lease, id: id, from: c) { .heartbeat($0, progress: progress, from: c, request: $1) }
         case .get(let w):
             guard let id else { return }
-            answer(RPCEncoder.reply(id: id, record(w)), to: c, request: id)
+            answer(record(w), to: c, request: id)
         case .list(let query): reply(id, to: c) { $0.workflowList(self.list(query)) }
         case .history(let w): history(w, id: id, to: c)
         case .workersList: reply(id, to: c) { $0.workers(self.coordinator.workers) }

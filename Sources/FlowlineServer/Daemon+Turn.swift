@@ -59,7 +59,9 @@ extension Daemon {
             releaseHeld(upTo: .held)
         }
         for (id, at) in turnTimers { timers.add(id, at: at) }
+        releaseDeferred()
         writeOutput()
+        afterOutputWritten()
         turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
         turnReplies.removeAll(keepingCapacity: true)
@@ -133,6 +135,7 @@ extension Daemon {
             connection.output.removeSubrange(connection.heldBytes...)
         }
         for id in turnDispatches { connections[id]?.dispatches.removeAll() }
+        dropUncommittedDeferred()
         turnOutput.removeAll()
         turnDispatches.removeAll()
         // What earlier turns committed still goes out, once durable.
@@ -205,7 +208,6 @@ extension Daemon {
             let bytes = connection.dispatches
             connection.dispatches.removeAll(keepingCapacity: true)
             connection.socket.write(bytes)
-            closeIfNotReading(connection)
         }
         if journal.isDurable {
             releaseHeld(upTo: .everything)
@@ -260,16 +262,8 @@ extension Daemon {
             connection.socket.write(Array(connection.output[..<count]))
             connection.output.removeSubrange(..<count)
         }
-        closeIfNotReading(connection)
-    }
-
-    private func closeIfNotReading(_ connection: Connection) {
-        // Only what the kernel has not taken counts: bytes already written wait for their callback until the
-        // next loop iteration, so pendingWriteBytes would close a peer that reads but got a large burst.
-        if connection.socket.unsentBytes > configuration.maxPendingOutputBytes {
-            logger.warning("closing a peer that does not read", metadata: ["peer": "\(connection.socket.peer)"])
-            connection.socket.close()
-        }
+        // A large message to a peer that reads goes out whole; one that does not read gets nothing more encoded
+        // (`mustDefer`) and is closed once it stalls (`afterOutputWritten`).
     }
 
     /// `durabilityDelay` passed without a commit. Events read since will be committed before the loop blocks,

@@ -34,6 +34,8 @@ public final class Daemon {
     /// Parses every connection's lines, one whole line at a time on the loop thread, so one parser's storage serves
     /// them all.
     var lineParser = JSONLineParser()
+    /// Output held back for peers over `--max-pending-output-bytes`, and their paused input.
+    var backpressure = Backpressure()
 
     // MARK: - This turn's work, committed or dropped together
 
@@ -167,6 +169,7 @@ public final class Daemon {
         wakeTimer = try Timer(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
         durabilityTimer = try Timer(loop: loop)
+        backpressure.timer = try Timer(loop: loop)
         let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
         housekeeping = try Timer(loop: loop)
         housekeeping?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
@@ -186,11 +189,15 @@ public final class Daemon {
         listener?.close()
         listener = nil
         endTurn(checkpoint: true)
-        for connection in connections.values { connection.socket.close() }
+        for connection in connections.values {
+            connection.helloTimer?.close()
+            connection.socket.close()
+        }
         wakeTimer?.close()
         housekeeping?.close()
         turnHook?.close()
         durabilityTimer?.close()
+        backpressure.timer?.close()
         for watcher in signalWatchers { watcher.close() }
         signalWatchers.removeAll()
         loop.stop()
@@ -212,38 +219,55 @@ public final class Daemon {
         socket.onRead = { [unowned self] bytes in self.received(bytes, on: id) }
         socket.onClose = { [unowned self] _ in self.closed(id) }
         socket.startReading()
+        startHelloTimer(for: connection)
     }
 
     private func received(_ bytes: [UInt8], on id: WorkerID) {
         guard let connection = connections[id] else { return }
-        // Lines are parsed straight from the read buffer. Nothing a line's handling does touches the framer, whose
-        // access lasts for the whole feed.
-        connection.framer.feed(bytes[...]) { frame in
-            switch frame {
-            case .line(let line): handleLine(line, from: connection)
-            case .tooLong:
-                answer(
-                    RPCEncoder.error(id: nil, .lineTooLong(limit: configuration.maxLineBytes)),
-                    to: id,
-                    request: nil
-                )
-            }
+        guard !connection.isPaused else {
+            // Read before the pause took effect; it waits with the rest.
+            connection.backlog += bytes
+            return
         }
+        // Lines are parsed straight from the read buffer, while the peer's output is under its bound.
+        feed(bytes[...], from: connection)
     }
 
     private func closed(_ id: WorkerID) {
-        guard connections.removeValue(forKey: id) != nil else { return }
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.helloTimer?.close()
+        connection.helloTimer = nil
         handle(.disconnect(id))
     }
 
     // MARK: - Output
 
     /// Queues what `encode` appends to a peer's output, encoded in place; nothing is encoded for a peer that is
-    /// gone.
+    /// gone. Over the peer's output bound it waits, encoded, behind what is deferred (`Daemon+Backpressure`).
     func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
-        if connection.output.count == connection.heldBytes { turnOutput.append(id) }
-        encode(&connection.output)
+        guard !mustDefer(connection) else {
+            var bytes: [UInt8] = []
+            encode(&bytes)
+            return deferOutput(.answer(bytes), for: connection)
+        }
+        enqueue(to: connection, dispatch: false, encode)
+    }
+
+    /// Appends to the output (or, `dispatch`, to the dispatches) of `connection` and marks it for this turn's write;
+    /// counts the bytes against the turn's encoding budget (`Daemon+Backpressure`).
+    func enqueue(to connection: Connection, dispatch: Bool, _ encode: (inout [UInt8]) -> Void) {
+        if dispatch && configuration.sync == .full {
+            if connection.dispatches.isEmpty { turnDispatches.append(connection.id) }
+            let before = connection.dispatches.count
+            encode(&connection.dispatches)
+            backpressure.encoded += connection.dispatches.count - before
+        } else {
+            if connection.output.count == connection.heldBytes { turnOutput.append(connection.id) }
+            let before = connection.output.count
+            encode(&connection.output)
+            backpressure.encoded += connection.output.count - before
+        }
     }
 
     /// Queues a message that needs the turn's commit but not its durability (`task.run`, `task.cancel`, `hello`'s
@@ -251,10 +275,25 @@ public final class Daemon {
     /// it. A power loss may then undo the commit of a dispatch that went out, and the task runs again, as it would
     /// after its lease expired: execution is at-least-once. With `--sync none` it is ordinary output.
     func dispatch(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
-        guard configuration.sync == .full else { return send(to: id, encode) }
         guard let connection = connections[id] else { return }
-        if connection.dispatches.isEmpty { turnDispatches.append(id) }
-        encode(&connection.dispatches)
+        guard !mustDefer(connection) else {
+            var bytes: [UInt8] = []
+            encode(&bytes)
+            return deferOutput(.dispatch(bytes), for: connection)
+        }
+        enqueue(to: connection, dispatch: true, encode)
+    }
+
+    /// Queues the coordinator's answer `reply` to request `request`; over the peer's bound, or past the turn's
+    /// encoding budget (a cancel answering thousands of waits with a large record), it waits unencoded.
+    func answer(_ reply: Reply, to id: WorkerID, request: RPCID?) {
+        guard let connection = connections[id] else { return }
+        guard !mustDefer(connection), backpressure.encoded < Self.encodingBudgetPerTurn else {
+            deferOutput(.reply(id: request, reply), for: connection)
+            turnReplies.append((id, request))
+            return
+        }
+        answer(to: id, request: request) { RPCEncoder.reply(id: request, reply, appendingTo: &$0) }
     }
 
     /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
@@ -292,10 +331,14 @@ public final class Daemon {
             switch consume effect {
             case .reply(let request, let reply):
                 guard let target = requests.removeValue(forKey: request), target.id != nil else { continue }
-                answer(to: target.connection, request: target.id) {
-                    RPCEncoder.reply(id: target.id, reply, appendingTo: &$0)
+                answer(reply, to: target.connection, request: target.id)
+            case .runTask(let worker, let run):
+                guard let connection = connections[worker] else { continue }
+                if mustDefer(connection) {
+                    deferOutput(.run(run), for: connection)
+                } else {
+                    enqueue(to: connection, dispatch: true) { RPCEncoder.taskRun(run, appendingTo: &$0) }
                 }
-            case .runTask(let worker, let run): dispatch(to: worker) { RPCEncoder.taskRun(run, appendingTo: &$0) }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
                 dispatch(to: worker) { $0 += RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason) }
             case .armTimer(let id, let at): turnTimers.append((id, at))

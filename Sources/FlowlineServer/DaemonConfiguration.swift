@@ -30,6 +30,11 @@ public struct DaemonConfiguration: Sendable {
 
     /// How many early future resolutions may be kept at once; past it one more is refused with -32602.
     public var maxKeptFutures = 1_000_000
+    /// Where a token is required, a peer that has not said a good `hello` this long after connecting is closed.
+    public var helloTimeout: Duration = .seconds(10)
+    /// A peer with output held back for it (over `maxPendingOutputBytes`) whose socket takes no byte for this long
+    /// is closed: it does not read.
+    public var outputStallTimeout: Duration = .seconds(5)
 
     public init() {}
 }

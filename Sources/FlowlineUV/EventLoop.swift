@@ -1,4 +1,5 @@
 internal import CLibUV
+internal import Glibc
 internal import Synchronization
 
 /// One libuv loop (`uv_loop_t`). Loop-thread only: not `Sendable`; other threads get in only through `Wakeup`.
@@ -19,6 +20,7 @@ internal import Synchronization
 
     /// Creates and initializes a loop (`uv_loop_init`).
     public init() throws(UVError) {
+        Self.ignoreBrokenPipe()
         let loop = UnsafeMutablePointer<uv_loop_t>.allocate(capacity: 1)
         do {
             try check(unsafe uv_loop_init(loop), "uv_loop_init")
@@ -30,6 +32,17 @@ internal import Synchronization
         unsafe loop.pointee.data = readBuffer
         unsafe self.loop = loop
         unsafe self.readBuffer = readBuffer
+    }
+
+    /// libuv writes to sockets with write(2): a peer that has closed raises SIGPIPE, whose default kills the
+    /// process (daemon, worker or admin tool). Ignored, the write fails with EPIPE and closes that connection only.
+    /// Only the default action is replaced: a handler the program installed stays.
+    private static func ignoreBrokenPipe() {
+        var current = sigaction()
+        guard unsafe sigaction(SIGPIPE, nil, &current) == 0,
+            unsafe current.__sigaction_handler.sa_handler == nil
+        else { return }
+        _ = signal(SIGPIPE, SIG_IGN)
     }
 
     /// Runs the loop (`UV_RUN_DEFAULT`) until `stop()` is called or no active, referenced handles or requests remain.

@@ -42,8 +42,14 @@ struct Flowlined: ParsableCommand {
     var logLevel = "info"
     @Option(help: "Most early future resolutions kept at once; past it one more is refused.")
     var maxKeptFutures = 1_000_000
+    @Option(help: "With a token: close a peer that has not said a good hello this long after connecting (e.g. 10s).")
+    var helloTimeout = "10s"
+    @Option(help: "Close a peer whose output is over --max-pending-output-bytes and that reads nothing this long.")
+    var outputStallTimeout = "5s"
 
     func run() throws {
+        // A write to a peer that has closed must fail with EPIPE, not kill the daemon: libuv writes with write(2).
+        signal(SIGPIPE, SIG_IGN)
         var config = DaemonConfiguration()
         guard let address = HostPort(parsing: listen, ports: 0...65535) else {
             throw ValidationError("--listen must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(listen)")
@@ -82,6 +88,8 @@ struct Flowlined: ParsableCommand {
         }
         guard maxKeptFutures >= 1 else { throw ValidationError("--max-kept-futures must be at least 1") }
         config.maxKeptFutures = maxKeptFutures
+        config.helloTimeout = try Self.duration(helloTimeout, flag: "--hello-timeout")
+        config.outputStallTimeout = try Self.duration(outputStallTimeout, flag: "--output-stall-timeout")
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level") }
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)

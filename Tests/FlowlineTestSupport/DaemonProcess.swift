@@ -35,9 +35,16 @@ public final class DaemonProcess {
         _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments =
-            ["--listen", listen, "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
+        let arguments = ["--listen", listen, "--data", data, "--sync", sync, "--log-level", "notice"] + extraArguments
+        // The test runner ignores SIGPIPE and a child inherits that; the daemon must not rely on it (issue #18), so
+        // it starts with the default action, as from a shell. env execs the daemon: the pid stays the daemon's.
+        if FileManager.default.isExecutableFile(atPath: "/usr/bin/env") {
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = ["--default-signal=PIPE", binary] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: binary)
+            process.arguments = arguments
+        }
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
         try process.run()
