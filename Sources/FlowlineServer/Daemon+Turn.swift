@@ -53,7 +53,7 @@ extension Daemon {
             // This commit's data sync put the previous commit's meta page on disk.
             releaseHeld(upTo: .held)
         }
-        for (id, at) in turnTimers { timers.add(id, at: at) }
+        for timer in turnTimers { timers.add(timer.id, due: timer.due, at: timer.at) }
         writeOutput()
         turn.events.removeAll(keepingCapacity: true)
         turnTimers.removeAll(keepingCapacity: true)
@@ -256,18 +256,32 @@ extension Daemon {
         }
     }
 
-    /// Fires every due timer, then sets the libuv timer for the next one.
+    /// `wakeTimer` went off: the due timers fire after the poll phase has read what arrived meanwhile. libuv runs
+    /// timers before it polls, so after a stall (SIGSTOP, a slow disk) the heartbeats waiting in the sockets would
+    /// otherwise come too late for leases that are healthy.
+    private func timersCameDue() {
+        armedFor = nil
+        timersDue?.schedule { [unowned self] in self.fireTimers() }
+    }
+
+    /// Fires every due timer, each with the deadline it was armed for, then sets the libuv timer for the next one.
     func fireTimers() {
         armedFor = nil
-        for id in timers.popDue(at: Clock.now()) { handle(.fireTimer(id)) }
+        loop.updateTime()
+        for timer in timers.popDue(at: loop.now) { handle(.fireTimer(timer.id, armedFor: timer.at)) }
         rearmTimer()
     }
 
+    /// Sets `wakeTimer` for the earliest timer, on the loop's monotonic clock; not while a firing is scheduled,
+    /// which rearms when it is done.
     func rearmTimer() {
-        guard let earliest = timers.earliest, let wakeTimer else { return }
+        guard let earliest = timers.earliest, let wakeTimer, timersDue?.isScheduled != true else { return }
         if let armedFor, armedFor <= earliest { return }
-        let delay = max(0, earliest.milliseconds - Clock.now().milliseconds)
+        loop.updateTime()
+        let now = loop.now
         armedFor = earliest
-        wakeTimer.start(afterMilliseconds: UInt64(delay)) { [unowned self] in self.fireTimers() }
+        wakeTimer.start(afterMilliseconds: earliest > now ? earliest - now : 0) { [unowned self] in
+            self.timersCameDue()
+        }
     }
 }

@@ -25,7 +25,11 @@ public final class Daemon {
     var nextRequest: UInt64 = 1
     var timers = TimerQueue()
     var wakeTimer: Timer?
-    var armedFor: Instant?
+    /// When `wakeTimer` is set to go off, on the loop's monotonic clock.
+    var armedFor: UInt64?
+    /// Fires the due timers once the poll phase after `wakeTimer` went off has read the sockets: after a stall, the
+    /// heartbeats and completions that arrived count before a timer gives up on their leases.
+    var timersDue: AfterPoll?
     var turnHook: TurnHook?
     /// Turns the loop at the checkpoint interval, so that an idle daemon still compacts and checkpoints.
     var housekeeping: Timer?
@@ -40,7 +44,7 @@ public final class Daemon {
     /// The turn's events, which the coordinator appends to in place, and the effects of the command being handled
     /// (emptied once performed, its storage kept for the next).
     var turn = Decision()
-    var turnTimers: [(TimerID, Instant)] = []
+    var turnTimers: [(id: TimerID, due: UInt64, at: Instant)] = []
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
     /// Peers given answers this turn (beyond what they had held), and peers given dispatches.
     var turnOutput: [WorkerID] = []
@@ -120,8 +124,9 @@ public final class Daemon {
         }
         eventsSinceCheckpoint = count
         if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
-        let resumed = coordinator.resume(at: Clock.now())
-        apply(resumed)
+        let now = Clock.now()
+        let resumed = coordinator.resume(at: now)
+        apply(resumed, at: now)
         logger.info(
             "recovered",
             metadata: [
@@ -142,6 +147,7 @@ public final class Daemon {
         }
         self.listener = listener
         wakeTimer = try Timer(loop: loop)
+        timersDue = try AfterPoll(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
         durabilityTimer = try Timer(loop: loop)
         let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
@@ -164,6 +170,7 @@ public final class Daemon {
         endTurn(checkpoint: true)
         for connection in connections.values { connection.socket.close() }
         wakeTimer?.close()
+        timersDue?.close()
         housekeeping?.close()
         turnHook?.close()
         durabilityTimer?.close()
@@ -246,22 +253,24 @@ public final class Daemon {
 
     /// Feeds a command to the coordinator and takes in its decision.
     func handle(_ command: Command) {
-        coordinator.handle(command, at: Clock.now(), into: &turn)
+        let now = Clock.now()
+        coordinator.handle(command, at: now, into: &turn)
         // Performed in place: performing an effect handles no command and touches no other part of `turn`.
-        perform(&turn.effects)
+        perform(&turn.effects, at: now)
     }
 
-    /// Takes in a decision made outside `handle` (the one `resume` returns).
-    func apply(_ decision: Decision) {
+    /// Takes in a decision made outside `handle` (the one `resume` returns) at `now`.
+    func apply(_ decision: Decision, at now: Instant = Clock.now()) {
         turn.events += decision.events
         var effects = decision.effects
-        perform(&effects)
+        perform(&effects, at: now)
     }
 
     /// Performs `effects` in order and empties the list, keeping its storage. Each effect is moved out of the list,
     /// a payload-free one left in its place: read where it lies, a `task.run`'s payload was copied (a retain per
     /// field) and then destroyed twice.
-    private func perform(_ effects: inout [Effect]) {
+    /// `now` is the wall-clock time the effects were decided at: a timer waits from then.
+    private func perform(_ effects: inout [Effect], at now: Instant) {
         for i in effects.indices {
             var effect = Effect.armTimer(.leaseTimeout(LeaseID(0)), at: .zero)
             swap(&effect, &effects[i])
@@ -274,7 +283,12 @@ public final class Daemon {
             case .runTask(let worker, let run): dispatch(to: worker) { RPCEncoder.taskRun(run, appendingTo: &$0) }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
                 dispatch(to: worker) { $0 += RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason) }
-            case .armTimer(let id, let at): turnTimers.append((id, at))
+            case .armTimer(let id, let at, let atMost):
+                // The wait, not the deadline, goes to the monotonic clock.
+                var wait = (at - now).milliseconds
+                if let atMost { wait = min(wait, max(0, atMost.milliseconds)) }
+                loop.updateTime()
+                turnTimers.append((id, loop.now + UInt64(wait), at))
             }
         }
         // What is left is placeholders, which cost nothing to drop; removeAll(keepingCapacity:) would go through the
