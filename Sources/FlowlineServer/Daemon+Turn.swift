@@ -8,15 +8,16 @@ extension Daemon {
     /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
     func endTurn(checkpoint forced: Bool = false) {
         let now = Clock.now()
+        let tick = monotonicNow
         // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn.
-        if forced || now - lastCompaction >= configuration.checkpointInterval {
-            lastCompaction = now
+        if forced || tick - lastCompaction >= configuration.checkpointInterval {
+            lastCompaction = tick
             let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
             handle(.compact(finishedBefore: edge, limit: 10_000))
         }
         let checkpointDue =
             forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
-            || (now - lastCheckpoint >= configuration.checkpointInterval
+            || (tick - lastCheckpoint >= configuration.checkpointInterval
                 && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty))
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
@@ -48,7 +49,7 @@ extension Daemon {
                 dirty.removeAll(keepingCapacity: true)
                 isAllDirty = false
                 eventsSinceCheckpoint = 0
-                lastCheckpoint = now
+                lastCheckpoint = tick
             }
             // This commit's data sync put the previous commit's meta page on disk.
             releaseHeld(upTo: .held)

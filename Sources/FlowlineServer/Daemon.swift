@@ -62,6 +62,7 @@ public final class Daemon {
     /// without hashing each id into `dirty` before the daemon listens.
     var isAllDirty = false
     var eventsSinceCheckpoint = 0
+    /// On the loop's monotonic clock (`monotonicNow`), so that a wall clock set back does not put them off.
     var lastCheckpoint: Instant
     var lastCompaction: Instant
 
@@ -80,8 +81,8 @@ public final class Daemon {
         // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
         journal.indexDeferral = 2048
         self.startedAt = Clock.now()
-        self.lastCheckpoint = startedAt
-        self.lastCompaction = startedAt
+        self.lastCheckpoint = Instant(milliseconds: Int64(loop.now))
+        self.lastCompaction = lastCheckpoint
         self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
         try recover()
     }
@@ -249,6 +250,12 @@ public final class Daemon {
     func answer(to id: WorkerID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
         send(to: id, encode)
         turnReplies.append((id, request))
+    }
+
+    /// The loop's monotonic clock, refreshed, as an `Instant`: for intervals, never for stamps.
+    var monotonicNow: Instant {
+        loop.updateTime()
+        return Instant(milliseconds: Int64(loop.now))
     }
 
     /// Feeds a command to the coordinator and takes in its decision.
