@@ -27,8 +27,11 @@ public enum Command: Sendable {
     case fail(LeaseID, error: TaskError, from: WorkerID, request: RequestID?)
     /// A worker is still on it, perhaps with progress.
     case heartbeat(LeaseID, progress: RawJSON?, from: WorkerID, request: RequestID?)
-    /// A timer the coordinator armed came due.
-    case fireTimer(TimerID)
+    /// A timer the coordinator armed came due. `armedFor` is the deadline it was armed for (`Effect.armTimer`'s
+    /// `at`): the shell waits on a monotonic clock, so the wall clock `now` may be short of that deadline (it jumped
+    /// back) or long past it (it jumped forward), and the coordinator then only checks that the timer is still
+    /// current, its deadline unchanged. Without it (tests that drive time by hand) the deadline must have passed.
+    case fireTimer(TimerID, armedFor: Instant? = nil)
     /// Drop workflows that finished before `finishedBefore` (the retention's edge), at most `limit` of them.
     case compact(finishedBefore: Instant, limit: Int)
 }

@@ -6,8 +6,14 @@ extension Coordinator {
         while !state.touchedQueues.isEmpty || !session.freedQueues.isEmpty {
             var queues: [String] = []
             swap(&queues, &state.touchedQueues)
-            for queue in session.freedQueues where !queues.contains(queue) { queues.append(queue) }
-            session.freedQueues.removeAll(keepingCapacity: true)
+            if queues.count + session.freedQueues.count <= Session.freedQueueListLimit {
+                for queue in session.freedQueues where !queues.contains(queue) { queues.append(queue) }
+            } else if !session.freedQueues.isEmpty {
+                // Many queues (a cancel that freed many workers' slots): a set keeps this linear.
+                var seen = Set(queues)
+                for queue in session.freedQueues where seen.insert(queue).inserted { queues.append(queue) }
+            }
+            session.clearFreed()
             for queue in queues { dispatch(queue, at: now, into: &decision) }
             if state.touchedQueues.isEmpty {
                 queues.removeAll(keepingCapacity: true)

@@ -101,21 +101,24 @@ extension Coordinator {
         }
     }
 
-    mutating func fire(_ timer: TimerID, at now: Instant, into decision: inout Decision) {
+    /// A timer came due. One whose deadline has moved on since it was armed (a heartbeat came, a poll was
+    /// rescheduled) is stale and does nothing; see `Command.fireTimer` for `armedFor`.
+    mutating func fire(_ timer: TimerID, armedFor: Instant?, at now: Instant, into decision: inout Decision) {
+        func due(_ deadline: Instant) -> Bool { armedFor.map { $0 == deadline } ?? (deadline <= now) }
         switch timer {
         case .leaseTimeout(let lease):
             guard state.leases[lease] != nil else { return }
             expire(lease, error: .timeout, at: now, into: &decision)
         case .heartbeat(let lease):
-            guard state.leases[lease] != nil, let due = session.heartbeatDue[lease], due <= now else { return }
+            guard state.leases[lease] != nil, let deadline = session.heartbeatDue[lease], due(deadline) else { return }
             expire(lease, error: .workerLost("no heartbeat within heartbeat_s"), at: now, into: &decision)
         case .retry(let w, let t):
             guard let task = state.workflows[w]?.task(t), task.state == .ready || task.state == .reverting,
-                let retryAt = task.retryAt, retryAt <= now
+                let retryAt = task.retryAt, due(retryAt)
             else { return }
             record(.taskRequeued(w, t, at: now), into: &decision)
         case .awaitTimeout(let w, let t, let n):
-            guard let ref = waiting(w, t, n), state.task(ref)?.awaitDeadline.map({ $0 <= now }) == true else { return }
+            guard let ref = waiting(w, t, n), state.task(ref)?.awaitDeadline.map(due) == true else { return }
             dropLease(ref, reason: "timeout", into: &decision)
             attemptFailed(
                 ref,
@@ -124,7 +127,7 @@ extension Coordinator {
                 into: &decision
             )
         case .wake(let w, let t, let n):
-            guard let ref = waiting(w, t, n), let task = state.task(ref), let wakeAt = task.wakeAt, wakeAt <= now else {
+            guard let ref = waiting(w, t, n), let task = state.task(ref), let wakeAt = task.wakeAt, due(wakeAt) else {
                 return
             }
             if case .sleep = task.awaiting {
@@ -133,7 +136,7 @@ extension Coordinator {
                 record(.taskRequeued(w, t, at: now), into: &decision)
             }
         case .futureExpiry(let key):
-            guard let kept = state.keptFutures[key], kept.at + futureRetention <= now else { return }
+            guard let kept = state.keptFutures[key], due(kept.at + futureRetention) else { return }
             record(.futureExpired(key: key, at: now), into: &decision)
         case .workflowTimeout(let w):
             // A reverting workflow has already failed or been cancelled: its reverts run to the end.

@@ -55,7 +55,7 @@ public struct Coordinator: Sendable {
         case .quiet(let worker): session.workers[worker]?.concurrency = 0
         case .heartbeat(let lease, let progress, let from, let request):
             heartbeat(lease, progress: progress, from: from, request: request, at: now, into: &decision)
-        case .fireTimer(let timer): fire(timer, at: now, into: &decision)
+        case .fireTimer(let timer, let armedFor): fire(timer, armedFor: armedFor, at: now, into: &decision)
         case .compact(let edge, let limit):
             var old: [WorkflowID] = []
             for id in state.order where old.count < limit {
@@ -103,26 +103,44 @@ public struct Coordinator: Sendable {
             guard let task = state.task(ref) else { continue }
             record(.leaseReleased(ref.workflow, task.id, at: now), into: &decision)
         }
+        // Each timer at its persisted deadline, waiting at most its own length: a wall clock set back while the
+        // daemon was down would otherwise hold it back by as much.
         for workflow in state.workflows(where: { !$0.state.isTerminal }) {
             let id = workflow.id
             if let timeout = workflow.timeout {
-                decision.effects.append(.armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout))
+                decision.effects.append(
+                    .armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout, atMost: timeout)
+                )
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
-                    decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt))
+                    let attempts = task.state == .reverting ? task.revertAttempts : task.attempts
+                    let backoff = task.spec.retry.delay(afterAttempt: attempts)
+                    decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt, atMost: backoff))
                 }
                 guard task.state == .waiting else { continue }
                 if let deadline = task.awaitDeadline {
-                    decision.effects.append(.armTimer(.awaitTimeout(id, task.id, n: task.awaitNumber), at: deadline))
+                    decision.effects.append(
+                        .armTimer(
+                            .awaitTimeout(id, task.id, n: task.awaitNumber),
+                            at: deadline,
+                            atMost: task.awaiting?.timeout
+                        )
+                    )
                 }
                 if let wakeAt = task.wakeAt {
-                    decision.effects.append(.armTimer(.wake(id, task.id, n: task.awaitNumber), at: wakeAt))
+                    var length = task.pollInterval
+                    if case .sleep(let duration) = task.awaiting { length = duration }
+                    decision.effects.append(
+                        .armTimer(.wake(id, task.id, n: task.awaitNumber), at: wakeAt, atMost: length)
+                    )
                 }
             }
         }
         for (key, kept) in state.keptFutures.sorted(by: { $0.key < $1.key }) {
-            decision.effects.append(.armTimer(.futureExpiry(key: key), at: kept.at + futureRetention))
+            decision.effects.append(
+                .armTimer(.futureExpiry(key: key), at: kept.at + futureRetention, atMost: futureRetention)
+            )
         }
         state.touchedQueues.removeAll()
         return decision

@@ -6,8 +6,11 @@ public enum Effect: Hashable, Sendable {
     case runTask(WorkerID, TaskRun)
     /// Send `task.cancel` to a worker for a lease that ended.
     case cancelTask(WorkerID, lease: LeaseID, WorkflowID, TaskID, reason: String)
-    /// Fire `.fireTimer(id)` at the instant (at once when it has passed).
-    case armTimer(TimerID, at: Instant)
+    /// Fire `.fireTimer(id, armedFor: at)` at the instant (at once when it has passed), waiting on a monotonic clock:
+    /// the wait is `at` minus the wall clock when armed, and at most `atMost`. `resume` sets `atMost` to the timer's
+    /// own length: across a restart the wall clock is the only shared clock, and one set back must not hold a timer
+    /// back by more than that.
+    case armTimer(TimerID, at: Instant, atMost: Duration? = nil)
 }
 
 /// The answer to a request.

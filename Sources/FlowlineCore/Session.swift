@@ -27,8 +27,31 @@ struct Session: Sendable {
     var heartbeatDue: [LeaseID: Instant] = [:]
     var waiters: [WorkflowID: [RequestID]] = [:]
     var waitTimeouts: [RequestID: WorkflowID] = [:]
-    /// Queues of workers that got a slot back since the coordinator last dispatched.
+    /// Queues of workers that got a slot back since the coordinator last dispatched, each once.
     var freedQueues: [String] = []
+    /// `freedQueues` as a set, kept only once the list is long (`noteFreed`): a cancel that frees the leases of a
+    /// thousand workers of a hundred queues each checked each name against the whole list, 33 s of quadratic work.
+    var freedQueueSet: Set<String> = []
+
+    /// Up to this many freed queues a look through the list costs less than hashing the name.
+    static let freedQueueListLimit = 16
+
+    /// Adds `queue` to `freedQueues` unless it is there.
+    mutating func noteFreed(_ queue: String) {
+        if freedQueues.count < Self.freedQueueListLimit {
+            guard !freedQueues.contains(queue) else { return }
+        } else {
+            if freedQueueSet.isEmpty { freedQueueSet = Set(freedQueues) }
+            guard freedQueueSet.insert(queue).inserted else { return }
+        }
+        freedQueues.append(queue)
+    }
+
+    /// Empties `freedQueues` (and its set), keeping the list's storage.
+    mutating func clearFreed() {
+        freedQueues.removeAll(keepingCapacity: true)
+        if !freedQueueSet.isEmpty { freedQueueSet.removeAll() }
+    }
 
     /// True when the queue at `qi` in `queueWorkers` has a connected worker.
     mutating func hasWorkers(at qi: Dictionary<String, QueueWorkers>.Index) -> Bool {
@@ -88,9 +111,7 @@ struct Session: Sendable {
         // In place: a copy of the whole WorkerInfo would share its `running` set, and the removal would then copy
         // that set (up to `concurrency` leases) once per completion. Each queue goes in once (dispatch would skip
         // the repeats): appending one string is cheaper than the generic append of a list.
-        for queue in Self.release(lease, from: &workers.values[wi]) where !freedQueues.contains(queue) {
-            freedQueues.append(queue)
-        }
+        for queue in Self.release(lease, from: &workers.values[wi]) { noteFreed(queue) }
         return owner
     }
 }

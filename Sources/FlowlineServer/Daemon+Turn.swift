@@ -8,19 +8,20 @@ extension Daemon {
     /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
     func endTurn(checkpoint forced: Bool = false) {
         let now = Clock.now()
+        let tick = monotonicNow
         // Room may come back with no write asking for it (a worker waiting for tasks, the housekeeping timer).
         if journalFull { _ = journalHasRoom() }
         // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn. Neither it
         // nor a checkpoint is tried while the journal is full (`Daemon+Full.swift`).
-        if !journalFull && (forced || now - lastCompaction >= configuration.checkpointInterval) {
-            lastCompaction = now
+        if !journalFull && (forced || tick - lastCompaction >= configuration.checkpointInterval) {
+            lastCompaction = tick
             let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
             handle(.compact(finishedBefore: edge, limit: 10_000))
         }
         let checkpointDue =
             !journalFull
             && (forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
-                || (now - lastCheckpoint >= configuration.checkpointInterval
+                || (tick - lastCheckpoint >= configuration.checkpointInterval
                     && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty)))
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
@@ -53,12 +54,12 @@ extension Daemon {
                 dirty.removeAll(keepingCapacity: true)
                 isAllDirty = false
                 eventsSinceCheckpoint = 0
-                lastCheckpoint = now
+                lastCheckpoint = tick
             }
             // This commit's data sync put the previous commit's meta page on disk.
             releaseHeld(upTo: .held)
         }
-        for (id, at) in turnTimers { timers.add(id, at: at) }
+        for timer in turnTimers { timers.add(timer.id, due: timer.due, at: timer.at) }
         releaseDeferred()
         writeOutput()
         afterOutputWritten()
@@ -286,26 +287,39 @@ extension Daemon {
         }
     }
 
-    /// Fires every due timer, then sets the libuv timer for the next one.
+    /// `wakeTimer` went off: the due timers fire after the poll phase has read what arrived meanwhile. libuv runs
+    /// timers before it polls, so after a stall (SIGSTOP, a slow disk) the heartbeats waiting in the sockets would
+    /// otherwise come too late for leases that are healthy.
+    private func timersCameDue() {
+        armedFor = nil
+        timersDue?.schedule { [unowned self] in self.fireTimers() }
+    }
+
+    /// Fires every due timer, each with the deadline it was armed for, then sets the libuv timer for the next one.
     func fireTimers() {
         armedFor = nil
-        let now = Clock.now()
-        let due = timers.popDue(at: now)
+        loop.updateTime()
+        let due = timers.popDue(at: loop.now)
         if !due.isEmpty && !journalHasRoom() {
             // What a timer decides is written to the journal: it waits for room.
-            let later = Instant(milliseconds: now.milliseconds + Self.fullRetryMilliseconds)
-            for id in due { timers.add(id, at: later) }
+            let later = loop.now + UInt64(Self.fullRetryMilliseconds)
+            for timer in due { timers.add(timer.id, due: later, at: timer.at) }
         } else {
-            for id in due { handle(.fireTimer(id)) }
+            for timer in due { handle(.fireTimer(timer.id, armedFor: timer.at)) }
         }
         rearmTimer()
     }
 
+    /// Sets `wakeTimer` for the earliest timer, on the loop's monotonic clock; not while a firing is scheduled,
+    /// which rearms when it is done.
     func rearmTimer() {
-        guard let earliest = timers.earliest, let wakeTimer else { return }
+        guard let earliest = timers.earliest, let wakeTimer, timersDue?.isScheduled != true else { return }
         if let armedFor, armedFor <= earliest { return }
-        let delay = max(0, earliest.milliseconds - Clock.now().milliseconds)
+        loop.updateTime()
+        let now = loop.now
         armedFor = earliest
-        wakeTimer.start(afterMilliseconds: UInt64(delay)) { [unowned self] in self.fireTimers() }
+        wakeTimer.start(afterMilliseconds: earliest > now ? earliest - now : 0) { [unowned self] in
+            self.timersCameDue()
+        }
     }
 }

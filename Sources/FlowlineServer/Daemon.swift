@@ -25,7 +25,11 @@ public final class Daemon {
     var nextRequest: UInt64 = 1
     var timers = TimerQueue()
     var wakeTimer: Timer?
-    var armedFor: Instant?
+    /// When `wakeTimer` is set to go off, on the loop's monotonic clock.
+    var armedFor: UInt64?
+    /// Fires the due timers once the poll phase after `wakeTimer` went off has read the sockets: after a stall, the
+    /// heartbeats and completions that arrived count before a timer gives up on their leases.
+    var timersDue: AfterPoll?
     var turnHook: TurnHook?
     /// Turns the loop at the checkpoint interval, so that an idle daemon still compacts and checkpoints.
     var housekeeping: Timer?
@@ -42,7 +46,7 @@ public final class Daemon {
     /// The turn's events, which the coordinator appends to in place, and the effects of the command being handled
     /// (emptied once performed, its storage kept for the next).
     var turn = Decision()
-    var turnTimers: [(TimerID, Instant)] = []
+    var turnTimers: [(id: TimerID, due: UInt64, at: Instant)] = []
     var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
     /// Peers given answers this turn (beyond what they had held), and peers given dispatches.
     var turnOutput: [WorkerID] = []
@@ -78,6 +82,7 @@ public final class Daemon {
     /// without hashing each id into `dirty` before the daemon listens.
     var isAllDirty = false
     var eventsSinceCheckpoint = 0
+    /// On the loop's monotonic clock (`monotonicNow`), so that a wall clock set back does not put them off.
     var lastCheckpoint: Instant
     var lastCompaction: Instant
 
@@ -97,8 +102,8 @@ public final class Daemon {
         // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
         journal.indexDeferral = 2048
         self.startedAt = Clock.now()
-        self.lastCheckpoint = startedAt
-        self.lastCompaction = startedAt
+        self.lastCheckpoint = Instant(milliseconds: Int64(loop.now))
+        self.lastCompaction = lastCheckpoint
         self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
         try recover()
     }
@@ -144,8 +149,9 @@ public final class Daemon {
         eventsSinceCheckpoint = count
         if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
         if resuming {
-            let resumed = coordinator.resume(at: Clock.now())
-            apply(resumed)
+            let now = Clock.now()
+            let resumed = coordinator.resume(at: now)
+            apply(resumed, at: now)
         }
         logger.info(
             "recovered",
@@ -167,6 +173,7 @@ public final class Daemon {
         }
         self.listener = listener
         wakeTimer = try Timer(loop: loop)
+        timersDue = try AfterPoll(loop: loop)
         turnHook = try TurnHook(loop: loop) { [unowned self] in self.endTurn() }
         durabilityTimer = try Timer(loop: loop)
         backpressure.timer = try Timer(loop: loop)
@@ -194,6 +201,7 @@ public final class Daemon {
             connection.socket.close()
         }
         wakeTimer?.close()
+        timersDue?.close()
         housekeeping?.close()
         turnHook?.close()
         durabilityTimer?.close()
@@ -307,24 +315,32 @@ public final class Daemon {
         turnReplies.append((id, request))
     }
 
-    /// Feeds a command to the coordinator and takes in its decision.
-    func handle(_ command: Command) {
-        coordinator.handle(command, at: Clock.now(), into: &turn)
-        // Performed in place: performing an effect handles no command and touches no other part of `turn`.
-        perform(&turn.effects)
+    /// The loop's monotonic clock, refreshed, as an `Instant`: for intervals, never for stamps.
+    var monotonicNow: Instant {
+        loop.updateTime()
+        return Instant(milliseconds: Int64(loop.now))
     }
 
-    /// Takes in a decision made outside `handle` (the one `resume` returns).
-    func apply(_ decision: Decision) {
+    /// Feeds a command to the coordinator and takes in its decision.
+    func handle(_ command: Command) {
+        let now = Clock.now()
+        coordinator.handle(command, at: now, into: &turn)
+        // Performed in place: performing an effect handles no command and touches no other part of `turn`.
+        perform(&turn.effects, at: now)
+    }
+
+    /// Takes in a decision made outside `handle` (the one `resume` returns) at `now`.
+    func apply(_ decision: Decision, at now: Instant = Clock.now()) {
         turn.events += decision.events
         var effects = decision.effects
-        perform(&effects)
+        perform(&effects, at: now)
     }
 
     /// Performs `effects` in order and empties the list, keeping its storage. Each effect is moved out of the list,
     /// a payload-free one left in its place: read where it lies, a `task.run`'s payload was copied (a retain per
     /// field) and then destroyed twice.
-    private func perform(_ effects: inout [Effect]) {
+    /// `now` is the wall-clock time the effects were decided at: a timer waits from then.
+    private func perform(_ effects: inout [Effect], at now: Instant) {
         for i in effects.indices {
             var effect = Effect.armTimer(.leaseTimeout(LeaseID(0)), at: .zero)
             swap(&effect, &effects[i])
@@ -341,7 +357,12 @@ public final class Daemon {
                 }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
                 dispatch(to: worker) { $0 += RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason) }
-            case .armTimer(let id, let at): turnTimers.append((id, at))
+            case .armTimer(let id, let at, let atMost):
+                // The wait, not the deadline, goes to the monotonic clock.
+                var wait = (at - now).milliseconds
+                if let atMost { wait = min(wait, max(0, atMost.milliseconds)) }
+                loop.updateTime()
+                turnTimers.append((id, loop.now + UInt64(wait), at))
             }
         }
         // What is left is placeholders, which cost nothing to drop; removeAll(keepingCapacity:) would go through the

@@ -1,17 +1,20 @@
 import FlowlineCore
 
-/// The coordinator's timers, kept in a heap behind one libuv timer. Entries are never cancelled: the
-/// coordinator ignores a firing that no longer matters, so a stale entry costs one call.
+/// The coordinator's timers, kept in a heap behind one libuv timer, by when they are due on the loop's monotonic
+/// clock (milliseconds of `EventLoop.now`); each keeps the wall-clock deadline it was armed for, which its firing
+/// hands back to the coordinator. Entries are never cancelled: the coordinator ignores a firing that no longer
+/// matters, so a stale entry costs one call.
 struct TimerQueue {
-    private var heap: [(at: Instant, order: UInt64, id: TimerID)] = []
+    private var heap: [(due: UInt64, order: UInt64, id: TimerID, at: Instant)] = []
     private var counter: UInt64 = 0
 
-    var earliest: Instant? { heap.first?.at }
+    var earliest: UInt64? { heap.first?.due }
     var count: Int { heap.count }
 
-    mutating func add(_ id: TimerID, at: Instant) {
+    /// Adds `id`, due at `due` on the monotonic clock, armed for the wall-clock deadline `at`.
+    mutating func add(_ id: TimerID, due: UInt64, at: Instant) {
         counter += 1
-        heap.append((at, counter, id))
+        heap.append((due, counter, id, at))
         var child = heap.count - 1
         while child > 0 {
             let parent = (child - 1) / 2
@@ -21,11 +24,12 @@ struct TimerQueue {
         }
     }
 
-    /// Removes and returns every timer due at `now`, earliest first.
-    mutating func popDue(at now: Instant) -> [TimerID] {
-        var due: [TimerID] = []
-        while let first = heap.first, first.at <= now {
-            due.append(first.id)
+    /// Removes and returns every timer due at `now` (monotonic), earliest first, with the deadline each was armed
+    /// for.
+    mutating func popDue(at now: UInt64) -> [(id: TimerID, at: Instant)] {
+        var due: [(id: TimerID, at: Instant)] = []
+        while let first = heap.first, first.due <= now {
+            due.append((first.id, first.at))
             heap.swapAt(0, heap.count - 1)
             heap.removeLast()
             siftDown()
@@ -47,9 +51,9 @@ struct TimerQueue {
     }
 
     private func before(
-        _ a: (at: Instant, order: UInt64, id: TimerID),
-        _ b: (at: Instant, order: UInt64, id: TimerID)
+        _ a: (due: UInt64, order: UInt64, id: TimerID, at: Instant),
+        _ b: (due: UInt64, order: UInt64, id: TimerID, at: Instant)
     ) -> Bool {
-        a.at != b.at ? a.at < b.at : a.order < b.order
+        a.due != b.due ? a.due < b.due : a.order < b.order
     }
 }

@@ -131,7 +131,7 @@ extension Harness {
             now += Int64.random(in: 0...300, using: &random)
             let decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
             for case .runTask(_, let run) in decision.effects { open.append(run) }
-            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
+            for case .armTimer(let id, _, _) in decision.effects { timers.append(id) }
             afterStep(h)
         }
         return (h, now)

@@ -58,7 +58,7 @@ extension Decision {
     }
     var timers: [TimerID: Instant] {
         var result: [TimerID: Instant] = [:]
-        for case .armTimer(let id, let at) in effects { result[id] = at }
+        for case .armTimer(let id, let at, _) in effects { result[id] = at }
         return result
     }
     var replies: [Reply] {

@@ -30,7 +30,7 @@ struct InvariantTests {
                 decision = h.randomCommand(step: step, open: open, timers: timers, random: &random, now: now)
             }
             for case .runTask(_, let run) in decision.effects { open.append(run) }
-            for case .armTimer(let id, _) in decision.effects { timers.append(id) }
+            for case .armTimer(let id, _, _) in decision.effects { timers.append(id) }
             let s = h.coordinator.state
             expectCountsMatchRecount(s, "seed \(seed) step \(step)")
             var lastOrder: [WorkflowID: UInt64] = [:]

@@ -22,11 +22,13 @@ public final class DaemonProcess {
 
     /// Starts `flowlined --listen <listen> --data <data>` and waits (at most 10 s) for its listening line.
     /// `listen` defaults to `127.0.0.1:0` (a free port); a fixed one lets a restarted daemon keep its address.
+    /// `environment` is added to the test's own.
     public init(
         data: String,
         sync: String = "none",
         listen: String = "127.0.0.1:0",
-        extraArguments: [String] = []
+        extraArguments: [String] = [],
+        environment: [String: String] = [:]
     ) throws {
         guard let binary = Self.binary() else { throw StartError.binaryNotFound }
         self.data = data
@@ -44,6 +46,9 @@ public final class DaemonProcess {
         } else {
             process.executableURL = URL(fileURLWithPath: binary)
             process.arguments = arguments
+        }
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         }
         process.standardOutput = FileHandle(forWritingAtPath: stdoutPath)
         process.standardError = FileHandle(forWritingAtPath: stderrPath)
