@@ -26,8 +26,12 @@ extension TCPConnection {
     ) {
         do {
             let connection = try unsafe TCPConnection(loop: loop.loop)
-            connection.startConnect(to: addresses[addresses.startIndex], loop: loop) { result in
-                if case .failure = result, addresses.count > 1 {
+            // Weak: the completion is stored on the connection, which the loop's handles keep; and a connect
+            // cancelled because the loop is going away (ECANCELED) tries nothing more.
+            connection.startConnect(to: addresses[addresses.startIndex], loop: loop) { [weak loop] result in
+                if case .failure(let error) = result, addresses.count > 1, let loop,
+                    error.code != UV_ECANCELED.rawValue
+                {
                     attempt(addresses.dropFirst(), loop: loop, completion)
                 } else {
                     completion(result)

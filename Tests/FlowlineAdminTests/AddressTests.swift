@@ -50,13 +50,7 @@ struct AddressTests {
         #expect(unbracketed.status != 0 && unbracketed.stderr.contains("[IPv6]"), "\(unbracketed)")
         let tool = try ToolProcess.run(["--server", "::1:7420", "stats"])
         #expect(tool.status == 2 && tool.stderr.contains("HOST:PORT"), "\(tool)")
-        let unknown = try ToolProcess.run(["--server", "no-such-host.invalid:7420", "stats"])
-        #expect(unknown.status == 2 && unknown.stderr.contains("cannot reach"), "\(unknown)")
-        let listen = try ToolProcess.runProgram(
-            try #require(DaemonProcess.binary()),
-            ["--listen", "no-such-host.invalid:0", "--data", directory.path + "/data"]
-        )
-        #expect(listen.status != 0 && listen.stderr.contains("cannot listen"), "\(listen)")
+        // Tests ask the resolver about no name it would have to send to DNS: nothing leaves this machine.
     }
 
     @Test func bothExecutablesPrintTheirVersion() throws {

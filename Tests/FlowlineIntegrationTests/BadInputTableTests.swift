@@ -156,7 +156,9 @@ struct BadInputTableTests {
     }
 
     @Test func aWorkflowOfAHundredThousandTasksIsAcceptedAndOneMoreIsNot() throws {
-        let f = try Fixture()
+        // The 30 s checkpoint of a 100,000-task workflow takes 1.5-3 s in a debug build and would land inside the
+        // 2 s this test gives other clients whenever the machine is slow; what it checks is submit and cancel.
+        let f = try Fixture(arguments: ["--checkpoint-interval", "1000s"])
         let client = try f.client()
         let count = 100_000
         func chain(_ n: Int, id: String) -> String {
