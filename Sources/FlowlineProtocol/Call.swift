@@ -80,6 +80,7 @@ public enum Call: Sendable {
             if let progress = p.object["progress"] {
                 switch progress {
                 case .int, .double, .string, .null: break
+                case .raw(let text) where text.isNumberOrString: break
                 default: throw RPCError.invalidParams("must be a number or a string", path: "progress")
                 }
             }
@@ -120,9 +121,19 @@ public enum Call: Sendable {
 
     /// `{"done": false}` or `{"done": true, "result": X}`; anything else is no poll answer.
     private static func pollAnswer(_ result: JSON?) -> PollAnswer? {
+        var result = result
+        // A result kept as text is read again only when it could be a poll answer: an object with a "done" key.
+        if case .raw(let text)? = result {
+            guard text.bytes.first == ASCII.openBrace, text.bytes.contains(subsequence: doneKey),
+                let parsed = try? JSONParser.parse(text.bytes, keepingPayloadsFrom: 1)
+            else { return nil }
+            result = parsed
+        }
         guard case .object(let answer)? = result, case .bool(let done)? = answer["done"] else { return nil }
         return PollAnswer(done: done, result: answer["result"].map { RawJSON(json: $0) } ?? .null)
     }
+
+    private static let doneKey = Array(#""done""#.utf8)
 
     private static func rejection(_ p: ParamReader) throws(RPCError) -> TaskError {
         switch p.object["error"] {

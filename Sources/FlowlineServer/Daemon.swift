@@ -33,7 +33,7 @@ public final class Daemon {
     let startedAt: Instant
     /// Parses every connection's lines, one whole line at a time on the loop thread, so one parser's storage serves
     /// them all.
-    var lineParser = JSONLineParser()
+    var lineParser = JSONLineParser(capturesPayloads: true)
 
     // MARK: - This turn's work, committed or dropped together
 

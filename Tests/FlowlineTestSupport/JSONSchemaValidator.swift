@@ -1,3 +1,4 @@
+import FlowlineCore
 public import FlowlineProtocol
 import Foundation
 
@@ -89,7 +90,7 @@ public struct JSONSchemaValidator: Sendable {
             return
         case .object(let members):
             keywords = members
-        case .null, .int, .double, .string, .array:
+        case .null, .int, .double, .string, .array, .raw:
             errors.append("\(path): the schema in \(scope.file) is not an object or boolean")
             return
         }
@@ -127,7 +128,7 @@ public struct JSONSchemaValidator: Sendable {
             switch argument {
             case .string(let name): allowed = [name]
             case .array(let list): allowed = list.compactMap { if case .string(let name) = $0 { name } else { nil } }
-            case .null, .bool, .int, .double, .object: allowed = []
+            case .null, .bool, .int, .double, .object, .raw: allowed = []
             }
             if allowed.contains(where: { Self.hasType(value, $0) }) { return nil }
             return "expected \(allowed.joined(separator: " or ")), got \(Self.typeName(value))"
@@ -243,7 +244,7 @@ public struct JSONSchemaValidator: Sendable {
             case .array(let items):
                 guard let index = Int(name), items.indices.contains(index) else { return nil }
                 node = items[index]
-            case .null, .bool, .int, .double, .string:
+            case .null, .bool, .int, .double, .string, .raw:
                 return nil
             }
         }
@@ -273,6 +274,7 @@ public struct JSONSchemaValidator: Sendable {
         case .string: "string"
         case .array: "array"
         case .object: "object"
+        case .raw: "raw text"
         }
     }
 
@@ -280,7 +282,7 @@ public struct JSONSchemaValidator: Sendable {
         switch value {
         case .int(let number): Double(number)
         case .double(let number): number
-        case .null, .bool, .string, .array, .object: nil
+        case .null, .bool, .string, .array, .object, .raw: nil
         }
     }
 
@@ -333,6 +335,7 @@ public struct JSONSchemaValidator: Sendable {
                 "\(describe(.string($0.key))): \(describe($0.value))"
             }
             return "{" + rendered.joined(separator: ", ") + "}"
+        case .raw(let text): return String(decoding: text.bytes, as: UTF8.self)
         }
     }
 }
