@@ -52,31 +52,38 @@ public enum Call: Sendable {
         case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
         case "task.complete":
             let p = try ParamReader(params)
+            try p.onlyFields(["lease", "result"])
             let result = p.object["result"]
             return .complete(try lease(p), result: result.map { RawJSON(json: $0) } ?? .null, poll: pollAnswer(result))
         case "task.await":
             let p = try ParamReader(params)
+            try p.onlyFields(["lease", "future"])
             guard let future = try p.object("future") else {
                 throw RPCError.invalidParams("is required", path: "future")
             }
             return .await(try lease(p), try Self.future(future))
         case "task.spawn":
             let p = try ParamReader(params)
+            try p.onlyFields(["lease", "tasks", "output"])
             let tasks = try p.array("tasks") ?? []
             var specs: [TaskSpec] = []
             for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, element: i, of: "tasks")) }
             return .spawn(try lease(p), tasks: specs, output: try p.requiredString("output"))
         case "future.resolve":
             let p = try ParamReader(params)
+            try p.onlyFields(["key", "result"])
             return .resolve(key: try futureKey(p), .resolved(p.raw("result", default: .null) ?? .null))
         case "future.reject":
             let p = try ParamReader(params)
+            try p.onlyFields(["key", "error"])
             return .resolve(key: try futureKey(p), .rejected(try rejection(p)))
         case "task.fail":
             let p = try ParamReader(params)
+            try p.onlyFields(["lease", "error"])
             return .fail(try lease(p), try taskError(p))
         case "task.heartbeat":
             let p = try ParamReader(params)
+            try p.onlyFields(["lease", "progress"])
             if let progress = p.object["progress"] {
                 switch progress {
                 case .int, .double, .string, .null: break
@@ -85,13 +92,15 @@ public enum Call: Sendable {
                 }
             }
             return .heartbeat(try lease(p), progress: p.has("progress") ? p.raw("progress") : nil)
-        case "workflow.get": return .get(try workflowID(params))
-        case "workflow.history": return .history(try workflowID(params))
+        case "workflow.get": return .get(try workflowID(params, only: ["workflow_id"]))
+        case "workflow.history": return .history(try workflowID(params, only: ["workflow_id"]))
         case "workflow.wait":
             let p = try ParamReader(params)
+            try p.onlyFields(["workflow_id", "timeout_s"])
             return .wait(try workflowID(params), timeout: try p.seconds("timeout_s"))
         case "workflow.cancel":
             let p = try ParamReader(params)
+            try p.onlyFields(["workflow_id", "reason", "revert"])
             return .cancel(
                 try workflowID(params),
                 reason: try p.string("reason") ?? "cancelled",
@@ -100,7 +109,10 @@ public enum Call: Sendable {
         case "workflow.list": return .list(try listQuery(params))
         case "hello": return .hello(try hello(params))
         case "workers.list": return .workersList
-        case "task.release": return .release(try lease(try ParamReader(params)))
+        case "task.release":
+            let p = try ParamReader(params)
+            try p.onlyFields(["lease"])
+            return .release(try lease(p))
         case "worker.quiet": return .quiet
         case "stats": return .stats
         default: throw RPCError.methodNotFound(method)
@@ -150,6 +162,7 @@ public enum Call: Sendable {
     }
 
     private static func future(_ f: ParamReader) throws(RPCError) -> Future {
+        try f.onlyFields(["key", "timeout_s", "sleep_s", "poll"])
         if let key = try f.string("key") {
             guard !key.isEmpty, key.utf8.count <= 1024 else {
                 throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "future.key")
@@ -158,6 +171,7 @@ public enum Call: Sendable {
         }
         if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
         if let poll = try f.object("poll") {
+            try poll.onlyFields(["handler", "input", "interval_s"])
             let handler = try poll.requiredString("handler")
             guard !handler.isEmpty else {
                 throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler")
@@ -172,8 +186,10 @@ public enum Call: Sendable {
         throw RPCError.invalidParams("must have key, sleep_s or poll", path: "future")
     }
 
-    private static func workflowID(_ params: JSON) throws(RPCError) -> WorkflowID {
-        WorkflowID(try ParamReader(params).requiredString("workflow_id"))
+    private static func workflowID(_ params: JSON, only fields: [String]? = nil) throws(RPCError) -> WorkflowID {
+        let p = try ParamReader(params)
+        if let fields { try p.onlyFields(fields) }
+        return WorkflowID(try p.requiredString("workflow_id"))
     }
 
     private static func taskError(_ p: ParamReader) throws(RPCError) -> TaskError {
@@ -187,6 +203,7 @@ public enum Call: Sendable {
 
     private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
         let p = try ParamReader(params)
+        try p.onlyFields(["state", "name", "limit", "after"])
         var state: WorkflowState?
         if let s = try p.string("state") {
             guard let parsed = WorkflowState(rawValue: s) else {

@@ -33,6 +33,17 @@ public struct ParamReader {
 
     public func pathOf(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+    /// Throws -32602 naming the first member whose key is not in `fields` (SPEC §7: documents are strict, so a
+    /// misspelt `timeout` is an error rather than a timeout silently not set).
+    public func onlyFields(_ fields: [String]) throws(RPCError) {
+        // Messages have a handful of members and fields, so scanning beats building a set.
+        for i in object.indices {
+            let key = object[i].key
+            guard !fields.contains(key) else { continue }
+            throw RPCError.invalidParams("is not a field here", path: pathOf(key))
+        }
+    }
+
     public func has(_ key: String) -> Bool {
         if let value = object[key], value != .null { return true }
         return false
