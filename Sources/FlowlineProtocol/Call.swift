@@ -52,38 +52,38 @@ public enum Call: Sendable {
         case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
         case "task.complete":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease", "result"])
+            try p.onlyFields(Fields.complete)
             let result = p.object["result"]
             return .complete(try lease(p), result: result.map { RawJSON(json: $0) } ?? .null, poll: pollAnswer(result))
         case "task.await":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease", "future"])
+            try p.onlyFields(Fields.awaitFuture)
             guard let future = try p.object("future") else {
                 throw RPCError.invalidParams("is required", path: "future")
             }
             return .await(try lease(p), try Self.future(future))
         case "task.spawn":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease", "tasks", "output"])
+            try p.onlyFields(Fields.spawn)
             let tasks = try p.array("tasks") ?? []
             var specs: [TaskSpec] = []
             for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, element: i, of: "tasks")) }
             return .spawn(try lease(p), tasks: specs, output: try p.requiredString("output"))
         case "future.resolve":
             let p = try ParamReader(params)
-            try p.onlyFields(["key", "result"])
+            try p.onlyFields(Fields.resolve)
             return .resolve(key: try futureKey(p), .resolved(p.raw("result", default: .null) ?? .null))
         case "future.reject":
             let p = try ParamReader(params)
-            try p.onlyFields(["key", "error"])
+            try p.onlyFields(Fields.reject)
             return .resolve(key: try futureKey(p), .rejected(try rejection(p)))
         case "task.fail":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease", "error"])
+            try p.onlyFields(Fields.fail)
             return .fail(try lease(p), try taskError(p))
         case "task.heartbeat":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease", "progress"])
+            try p.onlyFields(Fields.heartbeat)
             if let progress = p.object["progress"] {
                 switch progress {
                 case .int, .double, .string, .null: break
@@ -92,15 +92,15 @@ public enum Call: Sendable {
                 }
             }
             return .heartbeat(try lease(p), progress: p.has("progress") ? p.raw("progress") : nil)
-        case "workflow.get": return .get(try workflowID(params, only: ["workflow_id"]))
-        case "workflow.history": return .history(try workflowID(params, only: ["workflow_id"]))
+        case "workflow.get": return .get(try workflowID(params, only: Fields.workflowID))
+        case "workflow.history": return .history(try workflowID(params, only: Fields.workflowID))
         case "workflow.wait":
             let p = try ParamReader(params)
-            try p.onlyFields(["workflow_id", "timeout_s"])
+            try p.onlyFields(Fields.wait)
             return .wait(try workflowID(params), timeout: try p.seconds("timeout_s"))
         case "workflow.cancel":
             let p = try ParamReader(params)
-            try p.onlyFields(["workflow_id", "reason", "revert"])
+            try p.onlyFields(Fields.cancel)
             return .cancel(
                 try workflowID(params),
                 reason: try p.string("reason") ?? "cancelled",
@@ -111,12 +111,30 @@ public enum Call: Sendable {
         case "workers.list": return .workersList
         case "task.release":
             let p = try ParamReader(params)
-            try p.onlyFields(["lease"])
+            try p.onlyFields(Fields.release)
             return .release(try lease(p))
         case "worker.quiet": return .quiet
         case "stats": return .stats
         default: throw RPCError.methodNotFound(method)
         }
+    }
+
+    /// The params each method takes (SPEC §3), made once rather than per call: unknown ones are -32602.
+    private enum Fields {
+        static let poll = ["handler", "input", "interval_s"]
+        static let reject = ["key", "error"]
+        static let resolve = ["key", "result"]
+        static let future = ["key", "timeout_s", "sleep_s", "poll"]
+        static let release = ["lease"]
+        static let fail = ["lease", "error"]
+        static let awaitFuture = ["lease", "future"]
+        static let heartbeat = ["lease", "progress"]
+        static let complete = ["lease", "result"]
+        static let spawn = ["lease", "tasks", "output"]
+        static let list = ["state", "name", "limit", "after"]
+        static let workflowID = ["workflow_id"]
+        static let cancel = ["workflow_id", "reason", "revert"]
+        static let wait = ["workflow_id", "timeout_s"]
     }
 
     private static func lease(_ p: ParamReader) throws(RPCError) -> LeaseID? {
@@ -162,7 +180,7 @@ public enum Call: Sendable {
     }
 
     private static func future(_ f: ParamReader) throws(RPCError) -> Future {
-        try f.onlyFields(["key", "timeout_s", "sleep_s", "poll"])
+        try f.onlyFields(Fields.future)
         if let key = try f.string("key") {
             guard !key.isEmpty, key.utf8.count <= 1024 else {
                 throw RPCError.invalidParams("must be 1 to 1024 bytes", path: "future.key")
@@ -171,7 +189,7 @@ public enum Call: Sendable {
         }
         if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
         if let poll = try f.object("poll") {
-            try poll.onlyFields(["handler", "input", "interval_s"])
+            try poll.onlyFields(Fields.poll)
             let handler = try poll.requiredString("handler")
             guard !handler.isEmpty else {
                 throw RPCError.invalidParams("must be a non-empty string", path: "future.poll.handler")
@@ -203,7 +221,7 @@ public enum Call: Sendable {
 
     private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
         let p = try ParamReader(params)
-        try p.onlyFields(["state", "name", "limit", "after"])
+        try p.onlyFields(Fields.list)
         var state: WorkflowState?
         if let s = try p.string("state") {
             guard let parsed = WorkflowState(rawValue: s) else {
