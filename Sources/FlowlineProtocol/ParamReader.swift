@@ -44,9 +44,13 @@ public struct ParamReader {
         }
     }
 
+    /// Whether the member is there and not null (a payload kept as text counts as null when its text is `null`).
     public func has(_ key: String) -> Bool {
-        if let value = object[key], value != .null { return true }
-        return false
+        switch object[key] {
+        case nil, .null?: return false
+        case .raw(let text)?: return text != .null
+        default: return true
+        }
     }
 
     public func string(_ key: String) throws(RPCError) -> String? {

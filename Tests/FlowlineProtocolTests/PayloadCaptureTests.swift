@@ -104,13 +104,16 @@ struct PayloadCaptureTests {
     }
 
     @Test func progressKeptAsTextMustStillBeANumberOrAString() throws {
-        for (progress, ok) in [("12345678901234567890.5", true), (#""half""#, true), ("{}", false), ("[1]", false)] {
+        for (progress, ok) in [
+            ("12345678901234567890.5", true), (#""half""#, true), ("null", true), ("{}", false), ("[1]", false),
+        ] {
             let message = try parse(#"{"params":{"lease":"L1","progress":\#(progress)}}"#)
             let decoded = Result { () throws(RPCError) in
                 try Call.decode(method: "task.heartbeat", params: message["params"]!)
             }
             switch decoded {
-            case .success(.heartbeat(_, let kept)): #expect(ok && kept == RawJSON(progress), "\(progress)")
+            case .success(.heartbeat(_, let kept)):
+                #expect(ok && kept == (progress == "null" ? nil : RawJSON(progress)), "\(progress)")
             case .success: Issue.record("not a heartbeat")
             case .failure(let error): #expect(!ok && error.data?["path"] == "progress", "\(progress)")
             }
