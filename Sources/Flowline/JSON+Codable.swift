@@ -1,3 +1,4 @@
+internal import FlowlineCore
 public import FlowlineProtocol
 import Foundation
 
@@ -35,6 +36,15 @@ extension JSON: Codable {
         case .string(let s): try c.encode(s)
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o.dictionary)
+        case .raw(let text):
+            // Only a parser asked to keep payloads makes these; encoded as the value the text is.
+            guard let value = try? JSONParser.parse(text.bytes) else {
+                throw EncodingError.invalidValue(
+                    text.description,
+                    .init(codingPath: c.codingPath, debugDescription: "not JSON")
+                )
+            }
+            try c.encode(value)
         }
     }
 }

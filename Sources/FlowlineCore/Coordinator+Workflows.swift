@@ -1,7 +1,10 @@
 extension Coordinator {
     mutating func submit(_ spec: WorkflowSpec, request: RequestID, at now: Instant, into decision: inout Decision) {
-        if let id = spec.id, state.workflows[id] != nil {
-            reply(request, .submitted(id, created: false), into: &decision)
+        if let id = spec.id, let existing = state.workflows[id] {
+            // SPEC §7: an id names one document. The same one again is an idempotent retry; another is an error.
+            let answer: Reply =
+                existing.wasSubmitted(as: spec) ? .submitted(id, created: false) : .failure(.idInUse(id))
+            reply(request, answer, into: &decision)
             return
         }
         var spec = spec
@@ -147,5 +150,29 @@ extension Coordinator {
             session.waiters[w]?.removeAll { $0 == request }
             if let workflow = state.workflows[w] { reply(request, .workflow(workflow), into: &decision) }
         }
+    }
+}
+
+extension Workflow {
+    /// Whether `spec` is the document this workflow was submitted as, compared as decoded (defaults filled in)
+    /// with payloads equal as JSON values: member order, spacing and escapes do not count.
+    func wasSubmitted(as spec: borrowing WorkflowSpec) -> Bool {
+        guard name == spec.name, timeout == spec.timeout, input.isEquivalent(to: spec.input),
+            metadata.count == spec.metadata.count,
+            Set(metadata) == Set(spec.metadata)
+        else { return false }
+        // The submitted tasks are the first ones, in document order; spawned ones come after.
+        var i = 0
+        for task in tasks where task.parent == nil {
+            guard i < spec.tasks.count else { return false }
+            var mine = task.spec
+            var theirs = spec.tasks[i]
+            guard mine.input.isEquivalent(to: theirs.input) else { return false }
+            mine.input = .null
+            theirs.input = .null
+            guard mine == theirs else { return false }
+            i += 1
+        }
+        return i == spec.tasks.count
     }
 }

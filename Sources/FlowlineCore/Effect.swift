@@ -33,6 +33,8 @@ public enum Rejection: Hashable, Sendable {
     case staleLease
     /// -32002: no such workflow.
     case unknownWorkflow(WorkflowID)
+    /// -32006: the workflow id is taken by a different document.
+    case idInUse(WorkflowID)
     /// -32602: the request is malformed in a way only the coordinator can see.
     case invalid(SpecError)
 }

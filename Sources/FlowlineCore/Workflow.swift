@@ -4,6 +4,8 @@ public struct Workflow: Hashable, Sendable {
     public var name: String
     public var input: RawJSON
     public var timeout: Duration?
+    /// The document's `metadata` pairs, in the order written.
+    public var metadata: [MetadataEntry] = []
     public var state: WorkflowState = .running
     public var createdAt: Instant
     public var finishedAt: Instant?
@@ -29,6 +31,7 @@ public struct Workflow: Hashable, Sendable {
         self.name = spec.name
         self.input = spec.input
         self.timeout = spec.timeout
+        self.metadata = spec.metadata
         self.createdAt = now
     }
 

@@ -8,6 +8,18 @@ public struct WorkflowSpec: Hashable, Sendable {
     public var id: WorkflowID?
     public var input: RawJSON
     public var timeout: Duration?
+    /// Free-form string pairs (SPEC §7), in the order written; shown in records and lists, never interpreted.
+    public var metadata: [MetadataEntry] = []
+}
+
+/// One `metadata` pair of a workflow.
+public struct MetadataEntry: Hashable, Sendable {
+    public var key: String
+    public var value: String
+    public init(key: String, value: String) {
+        self.key = key
+        self.value = value
+    }
 }
 
 extension WorkflowSpec {
@@ -19,9 +31,10 @@ extension WorkflowSpec {
         id: WorkflowID? = nil,
         input: RawJSON = .emptyObject,
         timeout: Duration? = nil,
+        metadata: [MetadataEntry] = [],
         tasks: [TaskSpec]
     ) {
-        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout)
+        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout, metadata: metadata)
     }
 }
 
@@ -139,4 +152,9 @@ public enum SpecLimits {
 
     /// Whether `name` has at most `maxNameBytes` bytes.
     public static func fits(_ name: String) -> Bool { name.utf8.count <= maxNameBytes }
+
+    /// `metadata`: at most this many pairs, keys and values of at most these many bytes (SPEC §7).
+    public static let maxMetadataPairs = 32
+    public static let maxMetadataKeyBytes = 64
+    public static let maxMetadataValueBytes = 256
 }

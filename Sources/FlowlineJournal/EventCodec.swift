@@ -280,6 +280,15 @@ extension ByteWriter {
         duration(s.timeout)
         u64(UInt64(s.tasks.count))
         for task in s.tasks { self.task(task) }
+        // Last and only when there is some: a record of a workflow without metadata is byte for byte what builds
+        // before metadata wrote, and their records read as having none. A submission is the only event with a spec,
+        // and the spec is its last field.
+        if !s.metadata.isEmpty { metadata(s.metadata) }
+    }
+
+    mutating func metadata(_ entries: [MetadataEntry]) {
+        u64(UInt64(entries.count))
+        for entry in entries { strings(entry.key, entry.value) }
     }
 
     mutating func future(_ f: Future) {
@@ -363,7 +372,17 @@ extension ByteReader {
         var tasks: [TaskSpec] = []
         tasks.reserveCapacity(n)
         for _ in 0..<n { tasks.append(try task()) }
-        return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, tasks: tasks)
+        let metadata = isAtEnd ? [] : try self.metadata()
+        return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, metadata: metadata, tasks: tasks)
+    }
+
+    /// What `ByteWriter.metadata` wrote.
+    mutating func metadata() throws(JournalError) -> [MetadataEntry] {
+        let n = try count()
+        var entries: [MetadataEntry] = []
+        entries.reserveCapacity(n)
+        for _ in 0..<n { entries.append(MetadataEntry(key: try string(), value: try string())) }
+        return entries
     }
 
     mutating func task() throws(JournalError) -> TaskSpec {

@@ -31,6 +31,9 @@ public enum SnapshotCodec {
         out.u64(w.number)
         out.u64(UInt64(w.tasks.count))
         for task in w.tasks { out.taskRecord(task) }
+        // Last and only when there is some, as in a submission's event: snapshots written before metadata read
+        // as having none.
+        if !w.metadata.isEmpty { out.metadata(w.metadata) }
         return out.bytes
     }
 
@@ -69,6 +72,7 @@ public enum SnapshotCodec {
         for _ in 0..<(try r.count()) { w.revertQueue.append(try r.int()) }
         w.number = try r.u64()
         for _ in 0..<(try r.count()) { w.append(try r.taskRecord()) }
+        if !r.isAtEnd { w.metadata = try r.metadata() }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in a workflow snapshot") }
         return w
     }

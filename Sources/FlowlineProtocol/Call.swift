@@ -52,45 +52,55 @@ public enum Call: Sendable {
         case "workflow.submit": return .submit(try WorkflowSpec(wire: params))
         case "task.complete":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.complete)
             let result = p.object["result"]
             return .complete(try lease(p), result: result.map { RawJSON(json: $0) } ?? .null, poll: pollAnswer(result))
         case "task.await":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.awaitFuture)
             guard let future = try p.object("future") else {
                 throw RPCError.invalidParams("is required", path: "future")
             }
             return .await(try lease(p), try Self.future(future))
         case "task.spawn":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.spawn)
             let tasks = try p.array("tasks") ?? []
             var specs: [TaskSpec] = []
             for (i, task) in tasks.enumerated() { specs.append(try TaskSpec(wire: task, element: i, of: "tasks")) }
             return .spawn(try lease(p), tasks: specs, output: try p.requiredString("output"))
         case "future.resolve":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.resolve)
             return .resolve(key: try futureKey(p), .resolved(p.raw("result", default: .null) ?? .null))
         case "future.reject":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.reject)
             return .resolve(key: try futureKey(p), .rejected(try rejection(p)))
         case "task.fail":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.fail)
             return .fail(try lease(p), try taskError(p))
         case "task.heartbeat":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.heartbeat)
             if let progress = p.object["progress"] {
                 switch progress {
                 case .int, .double, .string, .null: break
+                case .raw(let text) where text.isNumberOrString: break
                 default: throw RPCError.invalidParams("must be a number or a string", path: "progress")
                 }
             }
             return .heartbeat(try lease(p), progress: p.has("progress") ? p.raw("progress") : nil)
-        case "workflow.get": return .get(try workflowID(params))
-        case "workflow.history": return .history(try workflowID(params))
+        case "workflow.get": return .get(try workflowID(params, only: Fields.workflowID))
+        case "workflow.history": return .history(try workflowID(params, only: Fields.workflowID))
         case "workflow.wait":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.wait)
             return .wait(try workflowID(params), timeout: try p.seconds("timeout_s"))
         case "workflow.cancel":
             let p = try ParamReader(params)
+            try p.onlyFields(Fields.cancel)
             return .cancel(
                 try workflowID(params),
                 reason: try p.string("reason") ?? "cancelled",
@@ -99,11 +109,32 @@ public enum Call: Sendable {
         case "workflow.list": return .list(try listQuery(params))
         case "hello": return .hello(try hello(params))
         case "workers.list": return .workersList
-        case "task.release": return .release(try lease(try ParamReader(params)))
+        case "task.release":
+            let p = try ParamReader(params)
+            try p.onlyFields(Fields.release)
+            return .release(try lease(p))
         case "worker.quiet": return .quiet
         case "stats": return .stats
         default: throw RPCError.methodNotFound(method)
         }
+    }
+
+    /// The params each method takes (SPEC §3), made once rather than per call: unknown ones are -32602.
+    private enum Fields {
+        static let poll = ["handler", "input", "interval_s"]
+        static let reject = ["key", "error"]
+        static let resolve = ["key", "result"]
+        static let future = ["key", "timeout_s", "sleep_s", "poll"]
+        static let release = ["lease"]
+        static let fail = ["lease", "error"]
+        static let awaitFuture = ["lease", "future"]
+        static let heartbeat = ["lease", "progress"]
+        static let complete = ["lease", "result"]
+        static let spawn = ["lease", "tasks", "output"]
+        static let list = ["state", "name", "limit", "after"]
+        static let workflowID = ["workflow_id"]
+        static let cancel = ["workflow_id", "reason", "revert"]
+        static let wait = ["workflow_id", "timeout_s"]
     }
 
     private static func lease(_ p: ParamReader) throws(RPCError) -> LeaseID? {
@@ -120,9 +151,19 @@ public enum Call: Sendable {
 
     /// `{"done": false}` or `{"done": true, "result": X}`; anything else is no poll answer.
     private static func pollAnswer(_ result: JSON?) -> PollAnswer? {
+        var result = result
+        // A result kept as text is read again only when it could be a poll answer: an object with a "done" key.
+        if case .raw(let text)? = result {
+            guard text.bytes.first == ASCII.openBrace, text.bytes.contains(subsequence: doneKey),
+                let parsed = try? JSONParser.parse(text.bytes, keepingPayloadsFrom: 1)
+            else { return nil }
+            result = parsed
+        }
         guard case .object(let answer)? = result, case .bool(let done)? = answer["done"] else { return nil }
         return PollAnswer(done: done, result: answer["result"].map { RawJSON(json: $0) } ?? .null)
     }
+
+    private static let doneKey = Array(#""done""#.utf8)
 
     private static func rejection(_ p: ParamReader) throws(RPCError) -> TaskError {
         switch p.object["error"] {
@@ -139,6 +180,7 @@ public enum Call: Sendable {
     }
 
     private static func future(_ f: ParamReader) throws(RPCError) -> Future {
+        try f.onlyFields(Fields.future)
         if let key = try f.string("key") {
             guard !key.isEmpty, SpecLimits.fits(key) else {
                 throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "future.key")
@@ -147,6 +189,7 @@ public enum Call: Sendable {
         }
         if let sleep = try f.seconds("sleep_s") { return .sleep(sleep) }
         if let poll = try f.object("poll") {
+            try poll.onlyFields(Fields.poll)
             let handler = try poll.requiredString("handler")
             guard !handler.isEmpty, SpecLimits.fits(handler) else {
                 throw RPCError.invalidParams(
@@ -164,8 +207,10 @@ public enum Call: Sendable {
         throw RPCError.invalidParams("must have key, sleep_s or poll", path: "future")
     }
 
-    private static func workflowID(_ params: JSON) throws(RPCError) -> WorkflowID {
-        WorkflowID(try ParamReader(params).requiredString("workflow_id"))
+    private static func workflowID(_ params: JSON, only fields: [String]? = nil) throws(RPCError) -> WorkflowID {
+        let p = try ParamReader(params)
+        if let fields { try p.onlyFields(fields) }
+        return WorkflowID(try p.requiredString("workflow_id"))
     }
 
     private static func taskError(_ p: ParamReader) throws(RPCError) -> TaskError {
@@ -179,6 +224,7 @@ public enum Call: Sendable {
 
     private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
         let p = try ParamReader(params)
+        try p.onlyFields(Fields.list)
         var state: WorkflowState?
         if let s = try p.string("state") {
             guard let parsed = WorkflowState(rawValue: s) else {

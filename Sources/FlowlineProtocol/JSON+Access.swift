@@ -30,7 +30,7 @@ extension JSON {
         switch self {
         case .int(let i): i
         case .double(let d): Int64(exactly: d)
-        case .null, .bool, .string, .array, .object: nil
+        case .null, .bool, .string, .array, .object, .raw: nil
         }
     }
 
@@ -39,7 +39,7 @@ extension JSON {
         switch self {
         case .int(let i): Double(i)
         case .double(let d): d
-        case .null, .bool, .string, .array, .object: nil
+        case .null, .bool, .string, .array, .object, .raw: nil
         }
     }
 

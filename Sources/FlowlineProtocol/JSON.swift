@@ -1,3 +1,5 @@
+public import FlowlineCore
+
 /// A parsed JSON value. Objects are `JSONObject`s: member lists that compare and look up like dictionaries but
 /// keep the members in an array, which is cheaper to build and to search for the few members a message has.
 public enum JSON: Equatable, Sendable {
@@ -15,6 +17,9 @@ public enum JSON: Equatable, Sendable {
     case array([JSON])
     /// An object.
     case object(JSONObject)
+    /// A value kept as the sender's text, checked to be valid JSON but not built: a payload (SPEC §7), which a
+    /// parser made with `capturesPayloads` hands over this way so that it is carried verbatim.
+    case raw(RawJSON)
 }
 
 // MARK: - Literals

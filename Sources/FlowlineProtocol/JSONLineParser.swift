@@ -8,9 +8,11 @@ public struct JSONLineParser {
 
     private var parser: Parser
 
-    /// Creates a parser that rejects more than `maxDepth` nested arrays and objects.
-    public init(maxDepth: Int = 256) {
-        parser = Parser(maxDepth: maxDepth)
+    /// Creates a parser that rejects more than `maxDepth` nested arrays and objects. With `capturesPayloads`, the
+    /// members named `input`, `result` and `progress` within a message's `params` come back as `.raw` text, for a
+    /// daemon that carries them verbatim (SPEC §7); without, every value is built.
+    public init(maxDepth: Int = 256, capturesPayloads: Bool = false) {
+        parser = Parser(maxDepth: maxDepth, payloadDepth: capturesPayloads ? 2 : .max)
     }
 
     /// Parses exactly one JSON value from `bytes`, allowing whitespace around it.

@@ -1,3 +1,5 @@
+internal import FlowlineCore
+
 /// Why a byte sequence is not one acceptable JSON value, and where.
 public struct JSONParseError: Error, Equatable, CustomStringConvertible {
     /// The offset of the offending byte, counted from the start of the input.
@@ -35,6 +37,17 @@ public enum JSONParser {
     /// Parses exactly one JSON value from `bytes`; error offsets count from `bytes.startIndex`.
     public static func parse(_ bytes: ArraySlice<UInt8>, maxDepth: Int = 256) throws(JSONParseError) -> JSON {
         var parser = Parser(maxDepth: maxDepth)
+        return try parser.parseDocument(bytes.span)
+    }
+
+    /// Parses `bytes` as `parse` does, but keeps the members named `input`, `result` and `progress` of objects
+    /// at least `payloadDepth` deep (the outermost value is depth 1) as `.raw` text.
+    public static func parse(
+        _ bytes: [UInt8],
+        keepingPayloadsFrom payloadDepth: Int,
+        maxDepth: Int = 256
+    ) throws(JSONParseError) -> JSON {
+        var parser = Parser(maxDepth: maxDepth, payloadDepth: payloadDepth)
         return try parser.parseDocument(bytes.span)
     }
 }
@@ -89,9 +102,13 @@ struct Parser {
     private var openKeys: [KeySet] = []
     // The position in `KnownStrings.all` of the string `parseString` returned last, or -1 if it is not one of them.
     private var lastKnownOrdinal = -1
+    /// Members named `input`, `result` or `progress` of objects at least this deep (the message is depth 1, its
+    /// `params` 2) are payloads: checked and kept as text (`.raw`) rather than built. `Int.max`: none are.
+    let payloadDepth: Int
 
-    init(maxDepth: Int) {
+    init(maxDepth: Int, payloadDepth: Int = .max) {
         self.maxDepth = maxDepth
+        self.payloadDepth = payloadDepth
     }
 
     mutating func parseDocument(_ s: Span<UInt8>) throws(JSONParseError) -> JSON {
@@ -169,6 +186,10 @@ struct Parser {
 
     /// Parses a scalar or an empty container and returns it, or opens a container and returns nil.
     private mutating func startValue(_ s: Span<UInt8>) throws(JSONParseError) -> JSON? {
+        // `lastKnownOrdinal` is still the key's: nothing is parsed between a key and its value.
+        if depth >= payloadDepth && inObject && Self.isPayloadKey(lastKnownOrdinal, pendingKey) {
+            return .raw(try captureValue(s))
+        }
         let b = try peek(s)
         switch b {
         case ASCII.quote: return .string(try parseString(s))
@@ -570,5 +591,226 @@ extension Parser {
         let text = try decodeUTF8(s, start..<index)
         guard let value = Double(text), value.isFinite else { throw error("number out of range", at: start) }
         return value
+    }
+}
+
+// MARK: - Payloads kept as text
+
+extension Parser {
+    private static let inputOrdinal = KnownStrings.all.firstIndex(of: "input") ?? -1
+    private static let resultOrdinal = KnownStrings.all.firstIndex(of: "result") ?? -1
+    private static let progressOrdinal = KnownStrings.all.firstIndex(of: "progress") ?? -1
+
+    /// Whether a member key (its known-string ordinal, and the key itself for one written with escapes) names a
+    /// payload.
+    @inline(__always)
+    static func isPayloadKey(_ ordinal: Int, _ key: String) -> Bool {
+        if ordinal >= 0 { return ordinal == inputOrdinal || ordinal == resultOrdinal || ordinal == progressOrdinal }
+        return key == "input" || key == "result" || key == "progress"
+    }
+
+    /// Checks the value at `index` against the grammar without building it and returns its text, with whitespace
+    /// outside strings dropped. Numbers are checked for form only: `1e400` and 30-digit integers are kept as written.
+    mutating func captureValue(_ s: Span<UInt8>) throws(JSONParseError) -> RawJSON {
+        skipWhitespace(s)
+        let start = index
+        var spaced = false
+        try skipValue(s, spaced: &spaced)
+        let end = index
+        let count = end - start
+        // The commonest payloads share one array each.
+        if count == 4 && s[start] == UInt8(ascii: "n") { return .null }
+        if count == 2 && s[start] == ASCII.openBrace { return .emptyObject }
+        var bytes: [UInt8] = []
+        if !spaced {
+            bytes.append(addingCapacity: count) { out in
+                for i in start..<end { out.append(s[i]) }
+            }
+            return RawJSON(bytes: bytes)
+        }
+        bytes.reserveCapacity(count)
+        var inString = false
+        var escaped = false
+        for i in start..<end {
+            let b = s[i]
+            if inString {
+                bytes.append(b)
+                if escaped {
+                    escaped = false
+                } else if b == ASCII.backslash {
+                    escaped = true
+                } else if b == ASCII.quote {
+                    inString = false
+                }
+            } else if b != ASCII.space && b != ASCII.newline && b != ASCII.carriageReturn && b != ASCII.tab {
+                bytes.append(b)
+                if b == ASCII.quote { inString = true }
+            }
+        }
+        return RawJSON(bytes: bytes)
+    }
+
+    /// Skips whitespace, noting whether there was any.
+    @inline(__always)
+    private mutating func skipSpace(_ s: Span<UInt8>, _ spaced: inout Bool) {
+        let before = index
+        skipWhitespace(s)
+        if index != before { spaced = true }
+    }
+
+    /// Checks one value of any depth (up to `maxDepth` in all) and moves past it, building nothing: the containers
+    /// open within it are a bit each, object or array.
+    private mutating func skipValue(_ s: Span<UInt8>, spaced: inout Bool) throws(JSONParseError) {
+        var open = 0
+        var kinds: [UInt64] = []
+        var top: UInt64 = 0  // bit k: the (k+1)th open container, while fewer than 64 are open, is an object
+        func isObject(_ level: Int, _ top: UInt64, _ kinds: [UInt64]) -> Bool {
+            let word = level >> 6 == 0 ? top : kinds[(level >> 6) - 1]
+            return word >> UInt64(level & 63) & 1 == 1
+        }
+        nextValue: while true {
+            skipSpace(s, &spaced)
+            let b = try peek(s)
+            switch b {
+            case ASCII.quote: try skipString(s)
+            case ASCII.openBrace, ASCII.openBracket:
+                guard depth + open < maxDepth else { throw error("nesting deeper than \(maxDepth)") }
+                let isObjectValue = b == ASCII.openBrace
+                index += 1
+                skipSpace(s, &spaced)
+                if try peek(s) == (isObjectValue ? ASCII.closeBrace : ASCII.closeBracket) {
+                    index += 1
+                } else {
+                    let bit: UInt64 = isObjectValue ? 1 << UInt64(open & 63) : 0
+                    if open >> 6 == 0 {
+                        top |= bit
+                    } else {
+                        if (open & 63) == 0 { kinds.append(0) }
+                        kinds[(open >> 6) - 1] |= bit
+                    }
+                    open += 1
+                    if isObjectValue { try skipKey(s, &spaced) }
+                    continue nextValue
+                }
+            case ASCII.minus, ASCII.zero...ASCII.nine: try skipNumber(s)
+            case UInt8(ascii: "t"): _ = try parseLiteral("true", .null, s)
+            case UInt8(ascii: "f"): _ = try parseLiteral("false", .null, s)
+            case UInt8(ascii: "n"): _ = try parseLiteral("null", .null, s)
+            default: throw error(b < 0x80 ? "unexpected character" : "unexpected non-ASCII byte outside a string")
+            }
+            while open > 0 {
+                let inObjectValue = isObject(open - 1, top, kinds)
+                skipSpace(s, &spaced)
+                let c = try peek(s)
+                index += 1
+                if c == ASCII.comma {
+                    if inObjectValue { try skipKey(s, &spaced) }
+                    continue nextValue
+                }
+                guard c == (inObjectValue ? ASCII.closeBrace : ASCII.closeBracket) else {
+                    throw error(inObjectValue ? "expected ',' or '}'" : "expected ',' or ']'", at: index - 1)
+                }
+                open -= 1
+                if open >> 6 == 0 {
+                    top &= ~(1 << UInt64(open & 63))
+                } else {
+                    kinds[(open >> 6) - 1] &= ~(1 << UInt64(open & 63))
+                    if (open & 63) == 0 { kinds.removeLast() }
+                }
+            }
+            return
+        }
+    }
+
+    private mutating func skipKey(_ s: Span<UInt8>, _ spaced: inout Bool) throws(JSONParseError) {
+        skipSpace(s, &spaced)
+        guard try peek(s) == ASCII.quote else { throw error("expected a string key") }
+        try skipString(s)
+        skipSpace(s, &spaced)
+        guard try peek(s) == ASCII.colon else { throw error("expected ':'") }
+        index += 1
+    }
+
+    /// Checks the string at `index` (its opening quote) as `parseString` does, without decoding it.
+    private mutating func skipString(_ s: Span<UInt8>) throws(JSONParseError) {
+        let start = index + 1
+        var i = start
+        var runStart = start
+        var nonASCII = false
+        while i < s.count {
+            let b = s[i]
+            if b <= ASCII.backslash {
+                if b == ASCII.quote {
+                    if nonASCII { try validateUTF8(s, runStart..<i) }
+                    index = i + 1
+                    return
+                }
+                if b == ASCII.backslash {
+                    if nonASCII { try validateUTF8(s, runStart..<i) }
+                    nonASCII = false
+                    index = i
+                    try skipEscape(s)
+                    i = index
+                    runStart = i
+                    continue
+                }
+                if b < 0x20 {
+                    index = i
+                    throw error("unescaped control character in string")
+                }
+            } else if b >= 0x80 {
+                nonASCII = true
+            }
+            i += 1
+        }
+        index = i
+        throw error("unterminated string", at: start - 1)
+    }
+
+    private func validateUTF8(_ s: Span<UInt8>, _ range: Range<Int>) throws(JSONParseError) {
+        do throws(UTF8.ValidationError) {
+            _ = try UTF8Span(validating: s.extracting(range))
+        } catch {
+            throw self.error("invalid UTF-8 in string", at: range.lowerBound + error.byteOffsets.lowerBound)
+        }
+    }
+
+    /// Checks the escape at `index` (its backslash) and moves past it.
+    private mutating func skipEscape(_ s: Span<UInt8>) throws(JSONParseError) {
+        let escapeStart = index
+        index += 1
+        let c = try peek(s)
+        index += 1
+        switch c {
+        case ASCII.quote, ASCII.backslash, ASCII.slash, UInt8(ascii: "b"), UInt8(ascii: "f"), UInt8(ascii: "n"),
+            UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return
+        case UInt8(ascii: "u"): _ = try parseUnicodeEscape(s, escapeStart: escapeStart)
+        default: throw error("invalid escape", at: escapeStart)
+        }
+    }
+
+    /// Checks the number at `index` against the grammar (no range check) and moves past it.
+    private mutating func skipNumber(_ s: Span<UInt8>) throws(JSONParseError) {
+        let start = index
+        if s[index] == ASCII.minus { index += 1 }
+        guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit") }
+        if s[index] == ASCII.zero {
+            index += 1
+            if index < s.count, ASCII.isDigit(s[index]) { throw error("leading zero in number", at: start) }
+        } else {
+            while index < s.count, ASCII.isDigit(s[index]) { index += 1 }
+        }
+        if index < s.count, s[index] == ASCII.dot {
+            index += 1
+            guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit after '.'") }
+            while index < s.count, ASCII.isDigit(s[index]) { index += 1 }
+        }
+        if index < s.count, s[index] == ASCII.lowerE || s[index] == ASCII.upperE {
+            index += 1
+            if index < s.count, s[index] == ASCII.minus || s[index] == ASCII.plus { index += 1 }
+            guard index < s.count, ASCII.isDigit(s[index]) else { throw error("expected a digit in exponent") }
+            while index < s.count, ASCII.isDigit(s[index]) { index += 1 }
+        }
     }
 }

@@ -1,3 +1,5 @@
+internal import FlowlineCore
+
 /// Appends compact JSON to a byte buffer. The caller writes object members in the order it wants; commas are
 /// inserted automatically.
 ///
@@ -33,6 +35,7 @@ public struct JSONWriter: Sendable {
         case .int(let i): int(i)
         case .double(let d): double(d)
         case .string(let s): string(s)
+        case .raw(let text): raw(text.bytes)
         case .array(let elements):
             beginArray()
             for element in elements { write(element) }

@@ -7,6 +7,7 @@ extension Rejection {
         case .staleLease: .staleLease
         case .unknownWorkflow(let id): .notFound("no workflow '\(id.rawValue)'")
         case .invalid(let e): .invalidParams(e.message, path: e.path)
+        case .idInUse(let id): .idInUse(id.rawValue)
         }
     }
 }

@@ -33,9 +33,24 @@ public struct ParamReader {
 
     public func pathOf(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
+    /// Throws -32602 naming the first member whose key is not in `fields` (SPEC §7: documents are strict, so a
+    /// misspelt `timeout` is an error rather than a timeout silently not set).
+    public func onlyFields(_ fields: [String]) throws(RPCError) {
+        // Messages have a handful of members and fields, so scanning beats building a set.
+        for i in object.indices {
+            let key = object[i].key
+            guard !fields.contains(key) else { continue }
+            throw RPCError.invalidParams("is not a field here", path: pathOf(key))
+        }
+    }
+
+    /// Whether the member is there and not null (a payload kept as text counts as null when its text is `null`).
     public func has(_ key: String) -> Bool {
-        if let value = object[key], value != .null { return true }
-        return false
+        switch object[key] {
+        case nil, .null?: return false
+        case .raw(let text)?: return text != .null
+        default: return true
+        }
     }
 
     public func string(_ key: String) throws(RPCError) -> String? {
@@ -121,6 +136,7 @@ public struct ParamReader {
     /// Any JSON value, re-encoded compactly for the core to carry; `fallback` when absent.
     public func raw(_ key: String, default fallback: RawJSON? = nil) -> RawJSON? {
         guard let value = object[key] else { return fallback }
+        if case .raw(let text) = value { return text }
         return RawJSON(json: value)
     }
 }
@@ -136,10 +152,34 @@ extension RawJSON {
         case .object(let object) where object.isEmpty:
             self = .emptyObject
             return
+        case .raw(let text):
+            self = text
+            return
         case .bool, .int, .double, .string, .array, .object: break
         }
         var writer = JSONWriter(capacity: 64)
         writer.write(json)
         self.init(bytes: writer.bytes)
+    }
+}
+
+extension RawJSON {
+    /// Whether the text is a number, a string or null (what `progress` may be); its first byte tells.
+    var isNumberOrString: Bool {
+        guard let first = bytes.first else { return false }
+        return first == ASCII.quote || first == ASCII.minus || ASCII.isDigit(first) || first == UInt8(ascii: "n")
+    }
+}
+
+extension Array where Element == UInt8 {
+    /// Whether `needle` occurs in these bytes.
+    func contains(subsequence needle: [UInt8]) -> Bool {
+        guard let first = needle.first, needle.count <= count else { return needle.isEmpty }
+        var i = 0
+        while i <= count - needle.count {
+            if self[i] == first && self[i..<(i + needle.count)].elementsEqual(needle) { return true }
+            i += 1
+        }
+        return false
     }
 }

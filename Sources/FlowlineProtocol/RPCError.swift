@@ -40,6 +40,8 @@ public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let lineTooLong = -32004
         /// The journal cannot take writes (disk full).
         public static let unavailable = -32005
+        /// A workflow id already names a different document.
+        public static let idInUse = -32006
     }
 
     private init(_ code: Int, _ phrase: String, detail: String? = nil, data: JSON? = nil) {
@@ -92,4 +94,14 @@ public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// -32005: the journal cannot take writes (disk full); nothing was acknowledged.
     public static let unavailable = RPCError(Code.unavailable, "Unavailable", detail: "the journal cannot take writes")
+
+    /// -32006: `workflow_id` already names a different document; `data` is `{"workflow_id": workflowID}`.
+    public static func idInUse(_ workflowID: String) -> RPCError {
+        RPCError(
+            Code.idInUse,
+            "Workflow id in use",
+            detail: "'\(workflowID)' names a different document",
+            data: .object(["workflow_id": .string(workflowID)])
+        )
+    }
 }

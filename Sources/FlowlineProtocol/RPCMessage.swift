@@ -87,7 +87,7 @@ public enum RPCMessage: Equatable, Sendable {
             let params = members["params"] ?? .object([:])
             switch params {
             case .object, .array: return .request(id: id, method: name, params: params)
-            case .null, .bool, .int, .double, .string: throw invalid("params must be an object or an array")
+            case .null, .bool, .int, .double, .string, .raw: throw invalid("params must be an object or an array")
             }
         }
         switch (members["result"], members["error"]) {
@@ -112,7 +112,7 @@ public enum RPCMessage: Equatable, Sendable {
         case .int(let i)?: return .int(i)
         case .string(let s)?: return .string(s)
         case .null?: return .null
-        case .bool?, .double?, .array?, .object?:
+        case .bool?, .double?, .array?, .object?, .raw?:
             throw DecodeFailure(id: nil, error: .invalidRequest("id must be an integer, a string or null"))
         }
     }

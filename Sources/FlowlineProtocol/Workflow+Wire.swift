@@ -87,7 +87,8 @@ extension JSONWriter {
 }
 
 extension JSONWriter {
-    /// The members every workflow record and list entry start with: `workflow_id`, `name`, `state`.
+    /// The members every workflow record and list entry start with: `workflow_id`, `name`, `state`, `metadata`
+    /// (`{}` when the document had none).
     public mutating func workflowIdentity(_ w: Workflow) {
         key(JSONKey.workflowID)
         string(w.id.rawValue)
@@ -95,6 +96,13 @@ extension JSONWriter {
         string(w.name)
         key(JSONKey.state)
         string(w.state.rawValue)
+        key(JSONKey.metadata)
+        beginObject()
+        for entry in w.metadata {
+            key(entry.key)
+            string(entry.value)
+        }
+        endObject()
     }
 }
 
@@ -115,4 +123,5 @@ extension JSONKey {
     static let startedAt = JSONKey("started_at")
     static let retryAt = JSONKey("retry_at")
     static let progress = JSONKey("progress")
+    static let metadata = JSONKey("metadata")
 }

@@ -4,6 +4,7 @@ extension WorkflowSpec {
     /// Decodes a workflow document (SPEC §2), checking types; `validate()` checks the rest.
     public init(wire: JSON) throws(RPCError) {
         let doc = try ParamReader(wire)
+        try doc.onlyFields(Self.fields)
         let tasksJSON = try doc.array("tasks") ?? []
         var tasks: [TaskSpec] = []
         tasks.reserveCapacity(tasksJSON.count)
@@ -13,9 +14,44 @@ extension WorkflowSpec {
             id: try doc.string("id").map(WorkflowID.init),
             input: doc.raw("input", default: .emptyObject) ?? .emptyObject,
             timeout: try doc.seconds("timeout_s"),
+            metadata: try Self.metadata(doc),
             tasks: tasks
         )
         if let error = validate() { throw RPCError.invalidParams(error.message, path: error.path) }
+    }
+
+    /// The fields of a workflow document. SPEC §11's `start_at` and `retry` are not implemented yet, so they are
+    /// rejected like any unknown field rather than accepted and ignored.
+    static let fields = ["name", "id", "input", "timeout_s", "tasks", "metadata"]
+
+    /// `metadata`: an object of at most 32 string → string pairs, keys ≤ 64 bytes, values ≤ 256 bytes.
+    private static func metadata(_ doc: ParamReader) throws(RPCError) -> [MetadataEntry] {
+        guard let m = try doc.object("metadata") else { return [] }
+        guard m.object.count <= SpecLimits.maxMetadataPairs else {
+            throw RPCError.invalidParams("at most \(SpecLimits.maxMetadataPairs) pairs", path: "metadata")
+        }
+        var entries: [MetadataEntry] = []
+        entries.reserveCapacity(m.object.count)
+        for i in m.object.indices {
+            let (key, value) = m.object[i]
+            guard case .string(let text) = value else {
+                throw RPCError.invalidParams("must be a string", path: m.pathOf(key))
+            }
+            guard !key.isEmpty, key.utf8.count <= SpecLimits.maxMetadataKeyBytes else {
+                throw RPCError.invalidParams(
+                    "keys must be 1 to \(SpecLimits.maxMetadataKeyBytes) bytes",
+                    path: m.pathOf(key)
+                )
+            }
+            guard text.utf8.count <= SpecLimits.maxMetadataValueBytes else {
+                throw RPCError.invalidParams(
+                    "values must be at most \(SpecLimits.maxMetadataValueBytes) bytes",
+                    path: m.pathOf(key)
+                )
+            }
+            entries.append(MetadataEntry(key: key, value: text))
+        }
+        return entries
     }
 }
 
@@ -30,9 +66,18 @@ extension TaskSpec {
         try self.init(reading: try ParamReader(wire, element: element, of: list))
     }
 
+    /// The fields of a task. SPEC §11's `limits`, `fairness_key`, `run_if` and `revert_on_failure` are not
+    /// implemented yet, so they are rejected like any unknown field rather than accepted and ignored.
+    static let fields = [
+        "id", "handler", "queue", "input", "deps", "retry", "timeout_s", "heartbeat_s", "revert", "priority",
+    ]
+    static let retryFields = ["max_attempts", "backoff_s", "backoff_multiplier", "max_backoff_s"]
+
     private init(reading t: ParamReader) throws(RPCError) {
+        try t.onlyFields(Self.fields)
         var retry = RetryPolicy.default
         if let r = try t.object("retry") {
+            try r.onlyFields(Self.retryFields)
             retry.maxAttempts = try r.int("max_attempts", in: 0...Int64(SpecLimits.maxAttempts)) ?? retry.maxAttempts
             retry.backoff = try r.seconds("backoff_s") ?? retry.backoff
             retry.multiplier = try r.number("backoff_multiplier") ?? retry.multiplier

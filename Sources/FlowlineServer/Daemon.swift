@@ -37,7 +37,7 @@ public final class Daemon {
     let startedAt: Instant
     /// Parses every connection's lines, one whole line at a time on the loop thread, so one parser's storage serves
     /// them all.
-    var lineParser = JSONLineParser()
+    var lineParser = JSONLineParser(capturesPayloads: true)
     /// Output held back for peers over `--max-pending-output-bytes`, and their paused input.
     var backpressure = Backpressure()
 

@@ -18,7 +18,14 @@ struct ResolveCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let value = try parseJSON(Array(result.utf8), source: "--result")
+        // Wrapped as a payload member, so that the value is checked and then sent as written, spaces outside
+        // strings dropped, rather than rebuilt (which would round big numbers and sort members).
+        let wrapped = try parseJSON(
+            Array(#"{"result":"#.utf8) + Array(result.utf8) + [0x7D],
+            source: "--result",
+            payloadsFrom: 1
+        )
+        let value = wrapped["result"] ?? .null
         let matched = try await options.with { client throws(FlowlineError) in
             try await client.resolve(key: key, result: value)
         }

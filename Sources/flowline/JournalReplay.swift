@@ -147,8 +147,13 @@ struct JournalReplay {
     static func record(_ workflow: Workflow) -> JSON {
         var writer = JSONWriter()
         writer.workflow(workflow)
-        // The writer's output always parses; a failure would be a bug in JSONWriter.
-        guard let json = try? JSONParser.parse(writer.bytes) else {
+        // The writer's output always parses; a failure would be a bug in JSONWriter. Payloads are built like the
+        // rest, as a client reading the daemon's record builds them, unless one holds a number no Double holds
+        // (`1e400`): then they are kept as text.
+        guard
+            let json = (try? JSONParser.parse(writer.bytes))
+                ?? (try? JSONParser.parse(writer.bytes, keepingPayloadsFrom: 1))
+        else {
             preconditionFailure("JSONWriter.workflow wrote invalid JSON for \(workflow.id)")
         }
         return json

@@ -22,7 +22,8 @@ struct SubmitCommand: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let document = try parseJSON(try readDocument(), source: file == "-" ? "stdin" : file)
+        // The document's payloads (inputs) go to the daemon as written, not rebuilt (SPEC §7).
+        let document = try parseJSON(try readDocument(), source: file == "-" ? "stdin" : file, payloadsFrom: 1)
         let submission = try await options.with { client throws(FlowlineError) in try await client.submit(document) }
         if !submission.created {
             FileHandle.standardError.write(

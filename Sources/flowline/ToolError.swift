@@ -26,9 +26,11 @@ struct ToolError: Error, CustomStringConvertible {
 }
 
 /// Parses JSON text from the command line or a file, as a `ToolError` naming `source` when it is not JSON.
-func parseJSON(_ bytes: [UInt8], source: String) throws(ToolError) -> JSON {
+/// `payloadsFrom` keeps the members named `input`, `result` and `progress` of objects that deep (the outermost
+/// value is depth 1) as their text, so that they reach the daemon as written (SPEC §7).
+func parseJSON(_ bytes: [UInt8], source: String, payloadsFrom: Int = .max) throws(ToolError) -> JSON {
     do {
-        return try JSONParser.parse(bytes)
+        return try JSONParser.parse(bytes, keepingPayloadsFrom: payloadsFrom)
     } catch {
         throw ToolError.badJSON(error, source: source)
     }

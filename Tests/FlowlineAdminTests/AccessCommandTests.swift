@@ -78,3 +78,50 @@ struct AccessCommandTests {
         #expect(json["reverted"] == .bool(true) && json["revert_failures"] == .array([]), "\(json)")
     }
 }
+
+/// SPEC §7 through the tool: a document file's inputs and `resolve --result` reach the daemon as written.
+@Suite(.timeLimit(.minutes(2)))
+struct PayloadCommandTests {
+    @Test func submitAndResolveSendPayloadsAsWritten() throws {
+        let fixture = try AdminFixture()
+        let input = #"{"zz":12345678901234567890,"aa":[1e400,0.3333333333333333333333],"s":"\u00e9"}"#
+        let file = try fixture.file(
+            "p.json",
+            """
+            {"name": "p", "id": "p",
+             "input": { "zz": 12345678901234567890,
+                        "aa": [1e400, 0.3333333333333333333333], "s": "\\u00e9" },
+             "tasks": [{"id": "a", "handler": "h", "queue": "none", "input": {"b": 1, "a": 1e400}}]}
+            """
+        )
+        let submit = try fixture.tool(["submit", file])
+        #expect(submit.status == 0 && submit.stdout == "p\n", "\(submit)")
+        let client = try fixture.client()
+        let record = answer(client, "workflow.get", #"{"workflow_id":"p"}"#)
+        #expect(record?.contains(#""input":\#(input)"#) == true, "\(record ?? "no answer")")
+        _ = try client.submit(#"{"name":"k","id":"k","tasks":[{"id":"a","handler":"h"}]}"#)
+        let worker = try LineClient.worker(port: fixture.daemon.port)
+        let task = try worker.nextTask()
+        _ = try worker.result(
+            "task.await",
+            #"{"lease":"\#(task["lease"]?.stringValue ?? "")","future":{"key":"key-1"}}"#
+        )
+        let resolve = try fixture.tool(["resolve", "key-1", "--result", #"{ "z" : 12345678901234567890, "a": 1 }"#])
+        #expect(resolve.status == 0, "\(resolve)")
+        let done = answer(client, "workflow.wait", #"{"workflow_id":"k","timeout_s":5}"#)
+        #expect(done?.contains(#""result":{"a":{"z":12345678901234567890,"a":1}}"#) == true, "\(done ?? "no answer")")
+    }
+
+    /// The response line to a request, as received (within 10 s).
+    private func answer(_ client: LineClient, _ method: String, _ params: String) -> String? {
+        let id = client.send(method, params)
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline {
+            client.poll()
+            let lines = client.received.map { String(decoding: $0, as: UTF8.self) }
+            if let line = lines.first(where: { $0.hasPrefix(#"{"jsonrpc":"2.0","id":\#(id),"#) }) { return line }
+            client.pump(seconds: 0.01)
+        }
+        return nil
+    }
+}

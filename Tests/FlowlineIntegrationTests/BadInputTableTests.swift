@@ -141,8 +141,8 @@ struct BadInputTableTests {
         _ = try client.submit(#"{"name":"one","id":"lease-owner","tasks":[{"id":"a","handler":"h"}]}"#)
         let task = try owner.nextTask()
         let lease = task["lease"]!.stringValue!
-        for method in ["task.complete", "task.heartbeat"] {
-            #expect(code(try thief.call(method, #"{"lease":"\#(lease)","result":"stolen"}"#)) == -32003, "\(method)")
+        for (method, field) in [("task.complete", "result"), ("task.heartbeat", "progress")] {
+            #expect(code(try thief.call(method, #"{"lease":"\#(lease)","\#(field)":"stolen"}"#)) == -32003, "\(method)")
         }
         #expect(
             code(try thief.call("task.fail", #"{"lease":"\#(lease)","error":{"type":"x","message":"m"}}"#)) == -32003

@@ -81,10 +81,16 @@ class Unavailable(RPCError):
     code = -32005
 
 
+class IdInUse(RPCError):
+    """-32006: the workflow id already names a different document (``data["workflow_id"]``)."""
+
+    code = -32006
+
+
 _BY_CODE = {
     cls.code: cls
     for cls in (ParseError, InvalidRequest, MethodNotFound, InvalidParams, Unauthorized, UnknownWorkflow,
-                StaleLease, LineTooLong, Unavailable)
+                StaleLease, LineTooLong, Unavailable, IdInUse)
 }  # type: Dict[int, Type[RPCError]]
 
 
