@@ -112,29 +112,3 @@ class Failures(DaemonTestCase):
 
     def test_the_package_is_typed(self):
         self.assertTrue(os.path.isfile(os.path.join(PACKAGE_ROOT, "flowline", "py.typed")))
-
-
-class Routing(DaemonTestCase):
-    def test_two_workers_with_different_handlers_on_one_queue(self):
-        from support import Client
-        from flowline import InvalidParams
-        probe = Client(self.daemon.address, role="worker", timeout=5)
-        try:
-            probe.call("hello", {"role": "worker", "name": "probe", "protocol": 1, "queues": [self.queue],
-                                 "handlers": []})
-            self.skipTest("this daemon does not route by hello's handlers yet (it takes handlers: [])")
-        except InvalidParams as e:
-            self.assertEqual(e.path, "handlers")
-        finally:
-            probe.close()
-        workers = {}
-        for name in ("extract", "load"):
-            w = Worker(self.daemon.address, queues=[self.queue], name="only-" + name)
-            w.register(name, lambda ctx, name=name: name + " done")
-            workers[name] = self.start_worker(w)
-        tasks = [task(h, id="{}-{}".format(h, i), queue=self.queue) for i in range(4) for h in ("extract", "load")]
-        record = self.wait(self.client.submit({"name": "routed", "tasks": tasks})["workflow_id"])
-        self.assertEqual(record["state"], "completed", record)
-        for t in record["tasks"]:
-            self.assertEqual((t["worker"], t["attempts"], t["result"]),
-                             ("only-" + t["handler"], 1, t["handler"] + " done"), t)
