@@ -37,7 +37,15 @@ extension JSON: Codable {
         case .array(let a): try c.encode(a)
         case .object(let o): try c.encode(o.dictionary)
         case .raw(let text):
-            // Only a parser asked to keep payloads makes these; encoded as the value the text is.
+            // A number kept as its text: Decimal carries its digits through JSONEncoder (within Decimal's range).
+            if let first = text.bytes.first, first == UInt8(ascii: "-") || (0x30...0x39).contains(first),
+                let decimal = Decimal(string: text.description, locale: Locale(identifier: "en_US_POSIX")),
+                decimal.isFinite
+            {
+                try c.encode(decimal)
+                return
+            }
+            // Otherwise (a payload a parser kept, a number past Decimal's range) encoded as the value the text is.
             guard let value = try? JSONParser.parse(text.bytes) else {
                 throw EncodingError.invalidValue(
                     text.description,
@@ -78,4 +86,21 @@ extension JSON {
             throw .protocolViolation("cannot decode \(T.self): \(error)")
         }
     }
+}
+
+extension JSON {
+    /// Reads JSON text, keeping every number exactly as written: one an `Int64` or a `Double` would change
+    /// (`12345678901234567890`, `0.3333333333333333333333`, `1e400`) is held as its text, which `text`, `encoded`,
+    /// a submit and a result carry unchanged, and `decode(as:)` hands to `JSONDecoder` (`Decimal` keeps the digits).
+    /// Object members keep their order. This is how the client reads every message from the daemon.
+    public init(parsing text: String) throws(FlowlineError) {
+        do {
+            self = try JSONParser.parse(keepingNumberText: Array(text.utf8))
+        } catch {
+            throw .protocolViolation("not JSON: \(error)")
+        }
+    }
+
+    /// The value as compact JSON text: members in their order, numbers as they were read.
+    public var text: String { String(decoding: encoded, as: UTF8.self) }
 }

@@ -18,7 +18,7 @@ final class RPCPeer {
     private var flushHook: TurnHook?
     private var framer = LineFramer(maxLineBytes: RPCPeer.maxLineBytes)
     // Reused for every line, so parsing one does not allocate the parser's stack again.
-    private var parser = JSONLineParser()
+    private var parser = JSONLineParser(keepsNumberText: true)
     private var nextID: Int64 = 1
     private var pending: [Int64: Completion] = [:]
     private var closeReason: FlowlineError?

@@ -1,3 +1,5 @@
+internal import FlowlineCore
+
 // MARK: - Reading values
 
 extension JSON {
@@ -30,7 +32,8 @@ extension JSON {
         switch self {
         case .int(let i): i
         case .double(let d): Int64(exactly: d)
-        case .null, .bool, .string, .array, .object, .raw: nil
+        case .raw(let text): Int64(text.description)
+        case .null, .bool, .string, .array, .object: nil
         }
     }
 
@@ -39,7 +42,10 @@ extension JSON {
         switch self {
         case .int(let i): Double(i)
         case .double(let d): d
-        case .null, .bool, .string, .array, .object, .raw: nil
+        // A number kept as its text (`JSONLineParser(keepsNumberText:)`), rounded: `decode(as: Decimal.self)`
+        // or the text itself keep every digit.
+        case .raw(let text): Double(text.description).flatMap { $0.isFinite ? $0 : nil }
+        case .null, .bool, .string, .array, .object: nil
         }
     }
 
@@ -61,7 +67,7 @@ extension JSON {
         return nil
     }
 
-    /// The compact encoding of this value, with object keys sorted.
+    /// The compact encoding of this value, object members in their order.
     public var encoded: [UInt8] {
         var writer = JSONWriter()
         writer.write(self)

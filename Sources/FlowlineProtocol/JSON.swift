@@ -48,7 +48,7 @@ extension JSON: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, Expressibl
 // MARK: - Text
 
 extension JSON: CustomStringConvertible {
-    /// The compact JSON text, with object keys sorted.
+    /// The compact JSON text, object members in their order.
     public var description: String {
         String(decoding: encoded, as: UTF8.self)
     }
@@ -67,7 +67,7 @@ extension JSON: CustomStringConvertible {
 /// - Lookup scans the members, which beats hashing for the handful a message has; an object of more than
 ///   `JSONObject.indexThreshold` members also keeps a key index, so lookups and building stay linear in total.
 ///   Removing a member is O(n), as in an array.
-/// - Its `description` is the compact JSON text, keys sorted.
+/// - Its `description` is the compact JSON text, members in their order.
 public struct JSONObject: Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
     /// One member.
     public typealias Element = (key: String, value: JSON)
@@ -266,6 +266,6 @@ extension JSONObject: Equatable {
 }
 
 extension JSONObject: CustomStringConvertible {
-    /// The compact JSON text, with keys sorted.
+    /// The compact JSON text, members in their order.
     public var description: String { JSON.object(self).description }
 }

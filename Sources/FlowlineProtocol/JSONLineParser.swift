@@ -11,8 +11,13 @@ public struct JSONLineParser {
     /// Creates a parser that rejects more than `maxDepth` nested arrays and objects. With `capturesPayloads`, the
     /// members named `input`, `result` and `progress` within a message's `params` come back as `.raw` text, for a
     /// daemon that carries them verbatim (SPEC §7); without, every value is built.
-    public init(maxDepth: Int = 256, capturesPayloads: Bool = false) {
-        parser = Parser(maxDepth: maxDepth, payloadDepth: capturesPayloads ? 2 : .max)
+    /// With `keepsNumberText`, a number an `Int64` or a `Double` would change comes back as `.raw` text.
+    public init(maxDepth: Int = 256, capturesPayloads: Bool = false, keepsNumberText: Bool = false) {
+        parser = Parser(
+            maxDepth: maxDepth,
+            payloadDepth: capturesPayloads ? 2 : .max,
+            keepsNumberText: keepsNumberText
+        )
     }
 
     /// Parses exactly one JSON value from `bytes`, allowing whitespace around it.

@@ -40,6 +40,13 @@ public enum JSONParser {
         return try parser.parseDocument(bytes.span)
     }
 
+    /// Parses `bytes` as `parse` does, but keeps every number that an `Int64` or a `Double` would change as `.raw`
+    /// text (the client libraries: a handler reads `12345678901234567890` as the sender wrote it).
+    public static func parse(keepingNumberText bytes: [UInt8], maxDepth: Int = 256) throws(JSONParseError) -> JSON {
+        var parser = Parser(maxDepth: maxDepth, keepsNumberText: true)
+        return try parser.parseDocument(bytes.span)
+    }
+
     /// Parses `bytes` as `parse` does, but keeps the members named `input`, `result` and `progress` of objects
     /// at least `payloadDepth` deep (the outermost value is depth 1) as `.raw` text.
     public static func parse(
@@ -105,10 +112,14 @@ struct Parser {
     /// Members named `input`, `result` or `progress` of objects at least this deep (the message is depth 1, its
     /// `params` 2) are payloads: checked and kept as text (`.raw`) rather than built. `Int.max`: none are.
     let payloadDepth: Int
+    /// Numbers a `Double` or an `Int64` would change (`12345678901234567890`, `0.3333333333333333333333`, `1e400`)
+    /// come back as `.raw` text instead of rounded or refused: a client that must hand its user the digits sent.
+    let keepsNumberText: Bool
 
-    init(maxDepth: Int, payloadDepth: Int = .max) {
+    init(maxDepth: Int, payloadDepth: Int = .max, keepsNumberText: Bool = false) {
         self.maxDepth = maxDepth
         self.payloadDepth = payloadDepth
+        self.keepsNumberText = keepsNumberText
     }
 
     mutating func parseDocument(_ s: Span<UInt8>) throws(JSONParseError) -> JSON {
@@ -538,7 +549,13 @@ extension Parser {
         if isIntegral, mantissa.isExact, let int = Self.int64(mantissa.value, isNegative: isNegative) {
             return .int(int)
         }
-        return .double(try makeDouble(s, start: start, mantissa, exponent - fractionDigits, isNegative))
+        guard keepsNumberText else {
+            return .double(try makeDouble(s, start: start, mantissa, exponent - fractionDigits, isNegative))
+        }
+        // Kept as a Double only when its shortest form is the text itself, so nothing the sender wrote is lost.
+        let text = try decodeUTF8(s, start..<index)
+        if !isIntegral, let value = Double(text), value.isFinite, "\(value)" == text { return .double(value) }
+        return .raw(RawJSON(text))
     }
 
     private mutating func readDigits(_ s: Span<UInt8>, _ body: (UInt8) -> Void) {

@@ -27,7 +27,7 @@ public struct JSONWriter: Sendable {
 
     // MARK: - Values
 
-    /// Writes `value`; object members are sorted by key, so equal values always give equal bytes.
+    /// Writes `value`, object members in their order (SPEC §7: a sender's members come back in its order).
     public mutating func write(_ value: JSON) {
         switch value {
         case .null: null()
@@ -42,19 +42,9 @@ public struct JSONWriter: Sendable {
             endArray()
         case .object(let members):
             beginObject()
-            // Most objects are built in key order already (literals, the parser's input); sorting allocates.
-            if zip(members.indices.dropLast(), members.indices.dropFirst()).allSatisfy({
-                members[$0].key < members[$1].key
-            }) {
-                for (k, v) in members {
-                    key(k)
-                    write(v)
-                }
-            } else {
-                for (k, v) in members.sorted(by: { $0.key < $1.key }) {
-                    key(k)
-                    write(v)
-                }
+            for (k, v) in members {
+                key(k)
+                write(v)
             }
             endObject()
         }

@@ -18,7 +18,7 @@ struct WireEncodingTests {
         )
         #expect(
             line(.fail(type: "bad_input", message: "no url", retryable: false))
-                == #"{"jsonrpc":"2.0","id":7,"method":"task.fail","params":{"error":{"message":"no url","retryable":false,"type":"bad_input"},"lease":"L1"}}"#
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.fail","params":{"lease":"L1","error":{"type":"bad_input","message":"no url","retryable":false}}}"#
                 + "\n"
         )
     }
@@ -26,12 +26,12 @@ struct WireEncodingTests {
     @Test func awaitEachKindOfFuture() {
         #expect(
             line(.await(.key("bq-job-123", timeout: .seconds(3600))))
-                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"key":"bq-job-123","timeout_s":3600},"lease":"L1"}}"#
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"lease":"L1","future":{"key":"bq-job-123","timeout_s":3600}}}"#
                 + "\n"
         )
         #expect(
             line(.await(.sleep(.milliseconds(50))))
-                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"sleep_s":0.05},"lease":"L1"}}"#
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"lease":"L1","future":{"sleep_s":0.05}}}"#
                 + "\n"
         )
         let poll = Future.poll(
@@ -42,7 +42,7 @@ struct WireEncodingTests {
         )
         #expect(
             line(.await(poll))
-                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"future":{"poll":{"handler":"check_job","input":{"job":"j1"},"interval_s":10},"timeout_s":60},"lease":"L1"}}"#
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.await","params":{"lease":"L1","future":{"poll":{"handler":"check_job","input":{"job":"j1"},"interval_s":10},"timeout_s":60}}}"#
                 + "\n"
         )
         #expect(Future.key("k").json == ["key": "k"])
@@ -55,9 +55,9 @@ struct WireEncodingTests {
         }
         #expect(
             line(outcome)
-                == #"{"jsonrpc":"2.0","id":7,"method":"task.spawn","params":{"lease":"L1","output":"merge","tasks":["#
-                + #"{"handler":"square","id":"chunk-0","input":{"n":0}},{"handler":"square","id":"chunk-1","input":{"n":1}},"#
-                + #"{"deps":["chunk-0","chunk-1"],"handler":"sum","id":"merge"}]}}"# + "\n"
+                == #"{"jsonrpc":"2.0","id":7,"method":"task.spawn","params":{"lease":"L1","tasks":["#
+                + #"{"input":{"n":0},"id":"chunk-0","handler":"square"},{"input":{"n":1},"id":"chunk-1","handler":"square"},"#
+                + #"{"deps":["chunk-0","chunk-1"],"id":"merge","handler":"sum"}],"output":"merge"}}"# + "\n"
         )
     }
 

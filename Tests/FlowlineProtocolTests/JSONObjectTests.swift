@@ -74,7 +74,7 @@ struct JSONObjectTests {
         let object: JSONObject = ["b": 1, "a": [true]]
         #expect(object.map(\.key) == ["b", "a"])
         #expect(object.first?.value == 1)
-        #expect(object.description == #"{"a":[true],"b":1}"#)
+        #expect(object.description == #"{"b":1,"a":[true]}"#)
     }
 
     @Test("converts to and from a dictionary")
