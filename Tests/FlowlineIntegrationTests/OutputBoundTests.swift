@@ -100,7 +100,7 @@ struct OutputBoundTests {
         let bound = 2 << 20
         let f = try Fixture(arguments: ["--max-pending-output-bytes", "\(bound)", "--output-stall-timeout", "2s"])
         try submitBig(try f.client(), id: "big", bytes: 512 << 10)
-        let baseline = f.daemon.highWaterBytes ?? 0
+        let baseline = f.daemon.peakResidentBytes ?? 0
         let port = f.port
         let peers = try (0..<8).map { _ in try Peer(port: port) }
         let lines = (0..<2000).map { getLine("big", $0) }.joined()
@@ -109,7 +109,7 @@ struct OutputBoundTests {
             DispatchQueue.concurrentPerform(iterations: peers.count) { i in try? peers[i].send(lines, nonBlocking: true)
             }
         }
-        let peak = f.daemon.highWaterBytes ?? 0
+        let peak = f.daemon.peakResidentBytes ?? 0
         print(
             "8 non-reading pipeliners of workflow.get (0.5 MB), bound \(bound >> 20) MiB: daemon VmHWM"
                 + " \(baseline >> 20) → \(peak >> 20) MiB; worst stats latency \(worst) over \(samples) calls"
@@ -162,7 +162,7 @@ struct OutputBoundTests {
         // Registered: stats goes after the waits on the reader's connection.
         _ = try reader.result("stats")
         _ = try client.result("stats")
-        let baseline = f.daemon.highWaterBytes ?? 0
+        let baseline = f.daemon.peakResidentBytes ?? 0
         let port = f.port
         let (worst, _) = try worstStatsLatency(f, seconds: 1.5) {
             // 2,020 answers of 0.5 MB (1 GB) are due at once.
@@ -170,7 +170,7 @@ struct OutputBoundTests {
             _ = try? canceller?.result("workflow.cancel", #"{"workflow_id":"big"}"#)
         }
         for id in ids { #expect(try reader.response(to: id, timeout: 20)["result"]?["state"] == .string("cancelled")) }
-        let peak = f.daemon.highWaterBytes ?? 0
+        let peak = f.daemon.peakResidentBytes ?? 0
         print(
             "2,000 pipelined waits (0.5 MB answers) of a non-reader + 20 of a reader, cancelled: daemon VmHWM"
                 + " \(baseline >> 20) → \(peak >> 20) MiB; worst stats latency \(worst)"
@@ -200,11 +200,11 @@ struct OutputBoundTests {
         #expect(json["error"]?["code"]?.int64Value == -32004, "\(answer)")
         #expect(json["id"] == .null)
         // 40 such peers each hold no more than 64 KiB: each line is refused once it passes that.
-        let baseline = f.daemon.highWaterBytes ?? 0
+        let baseline = f.daemon.peakResidentBytes ?? 0
         let hogs = try (0..<40).map { _ in try Peer(port: f.port) }
         for hog in hogs { try hog.send(String(repeating: "y", count: 128 << 10)) }
         for hog in hogs { #expect(try hog.readLine(timeout: 5)?.contains("-32004") == true) }
-        let peak = f.daemon.highWaterBytes ?? 0
+        let peak = f.daemon.peakResidentBytes ?? 0
         print("40 peers without hello sending 128 KiB of one line: daemon VmHWM \(baseline >> 20) → \(peak >> 20) MiB")
         #expect(peak - baseline < 16 << 20)
         // After a good hello, long lines are allowed again.
@@ -257,20 +257,7 @@ private final class Peer: @unchecked Sendable {
     private var buffer: [UInt8] = []
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else {
-            Glibc.close(fd)
-            throw POSIXError(.ECONNREFUSED)
-        }
+        fd = try RawSocket.connectLoopback(port: port)
     }
 
     deinit { close() }
@@ -316,16 +303,5 @@ private final class Peer: @unchecked Sendable {
             if n <= 0 { return nil }
             buffer += chunk[..<n]
         }
-    }
-}
-
-extension DaemonProcess {
-    /// The daemon's peak resident set size in bytes (`VmHWM` in /proc/<pid>/status), nil once it has exited.
-    fileprivate var highWaterBytes: Int? {
-        guard let status = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
-            let kilobytes = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "")
-        else { return nil }
-        return kilobytes * 1024
     }
 }

@@ -6,7 +6,12 @@ final class RawSocket {
     private let fd: Int32
 
     init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        fd = try Self.connectLoopback(port: port)
+    }
+
+    /// A blocking TCP socket connected to 127.0.0.1:`port`.
+    static func connectLoopback(port: Int) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(call: "socket", code: errno) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
@@ -22,11 +27,9 @@ final class RawSocket {
             close(fd)
             throw Failure(call: "connect", code: code)
         }
+        return fd
     }
 
-    deinit { close(fd) }
-
-    /// Writes all of `bytes` (blocking).
     func send(_ bytes: [UInt8]) throws {
         var offset = 0
         while offset < bytes.count {
