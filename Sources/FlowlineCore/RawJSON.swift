@@ -13,10 +13,13 @@ public struct TaskError: Hashable, Sendable {
     public var type: String
     public var message: String
     public var retryable: Bool
-    public init(type: String, message: String, retryable: Bool = true) {
+    /// What the sender put in the error's `data` (a `future.reject`'s, a `task.fail`'s), carried verbatim (SPEC §7).
+    public var data: RawJSON?
+    public init(type: String, message: String, retryable: Bool = true, data: RawJSON? = nil) {
         self.type = type
         self.message = message
         self.retryable = retryable
+        self.data = data
     }
 
     /// The attempt's lease ran out of time (`timeout_s`).

@@ -265,10 +265,13 @@ public enum EventCodec {
 extension ByteWriter {
     mutating func ids(_ wf: WorkflowID, _ t: TaskID) { strings(wf.rawValue, t.rawValue) }
 
+    /// Bit 0 of the flags byte is `retryable`; bit 1 says `data` follows. Errors journaled before `data` existed
+    /// wrote 0 or 1 there, so they read as before.
     mutating func error(_ e: TaskError) {
         string(e.type)
         string(e.message)
-        bool(e.retryable)
+        u8((e.retryable ? 1 : 0) | (e.data == nil ? 0 : 2))
+        if let data = e.data { blob(data.bytes) }
     }
 
     mutating func duration(_ d: Duration?) { optional(d) { $0.i64($1.milliseconds) } }
@@ -334,7 +337,11 @@ extension ByteReader {
     }
 
     mutating func error() throws(JournalError) -> TaskError {
-        TaskError(type: try string(), message: try string(), retryable: try bool())
+        let type = try string()
+        let message = try string()
+        let flags = try u8()
+        let data = flags & 2 == 0 ? nil : RawJSON(bytes: try blob())
+        return TaskError(type: type, message: message, retryable: flags & 1 != 0, data: data)
     }
 
     mutating func duration() throws(JournalError) -> Duration? {

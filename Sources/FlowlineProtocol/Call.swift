@@ -173,7 +173,8 @@ public enum Call: Sendable {
             return TaskError(
                 type: try e.string("type") ?? "rejected",
                 message: try e.string("message") ?? "",
-                retryable: try e.bool("retryable") ?? true
+                retryable: try e.bool("retryable") ?? true,
+                data: e.raw("data")
             )
         default: throw RPCError.invalidParams("must be a string or {type, message, retryable}", path: "error")
         }
@@ -218,7 +219,8 @@ public enum Call: Sendable {
         return TaskError(
             type: try e.string("type") ?? "error",
             message: try e.string("message") ?? "",
-            retryable: try e.bool("retryable") ?? true
+            retryable: try e.bool("retryable") ?? true,
+            data: e.raw("data")
         )
     }
 

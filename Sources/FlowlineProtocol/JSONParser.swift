@@ -617,13 +617,17 @@ extension Parser {
     private static let inputOrdinal = KnownStrings.all.firstIndex(of: "input") ?? -1
     private static let resultOrdinal = KnownStrings.all.firstIndex(of: "result") ?? -1
     private static let progressOrdinal = KnownStrings.all.firstIndex(of: "progress") ?? -1
+    private static let dataOrdinal = KnownStrings.all.firstIndex(of: "data") ?? -1
 
     /// Whether a member key (its known-string ordinal, and the key itself for one written with escapes) names a
     /// payload.
     @inline(__always)
     static func isPayloadKey(_ ordinal: Int, _ key: String) -> Bool {
-        if ordinal >= 0 { return ordinal == inputOrdinal || ordinal == resultOrdinal || ordinal == progressOrdinal }
-        return key == "input" || key == "result" || key == "progress"
+        if ordinal >= 0 {
+            return ordinal == inputOrdinal || ordinal == resultOrdinal || ordinal == progressOrdinal
+                || ordinal == dataOrdinal
+        }
+        return key == "input" || key == "result" || key == "progress" || key == "data"
     }
 
     /// Checks the value at `index` against the grammar without building it and returns its text, with whitespace

@@ -72,7 +72,7 @@ extension JSONWriter {
         endObject()
     }
 
-    /// `{type, message, retryable}` or null.
+    /// `{type, message, retryable}` (and `data`, as its sender wrote it, when it had some) or null.
     public mutating func taskError(_ e: TaskError?) {
         guard let e else { return null() }
         beginObject()
@@ -82,6 +82,10 @@ extension JSONWriter {
         string(e.message)
         key("retryable")
         bool(e.retryable)
+        if let data = e.data {
+            key("data")
+            raw(data.bytes)
+        }
         endObject()
     }
 }

@@ -74,6 +74,36 @@ struct PayloadIntegrationTests {
         try checkEverywhere("after a checkpoint and a restart")
     }
 
+    /// SPEC §7: a rejection's (and a failure's) `data` is a payload too: in the record and the history, verbatim,
+    /// before and after a SIGKILL restart.
+    @Test func theDataOfARejectionAndOfAFailureIsVerbatim() throws {
+        let f = try Fixture()
+        let worker = try f.worker()
+        let client = try f.client()
+        // One workflow each: either outcome, not retryable, ends its workflow.
+        #expect(try client.submit(#"{"name":"r","id":"r1","tasks":[{"id":"a","handler":"h"}]}"#) == "r1")
+        let runA = try waitLine(worker, containing: #""task_id":"a""#)
+        _ = try worker.result("task.await", #"{"lease":"\#(try lease(in: runA))","future":{"key":"rk"}}"#)
+        let rejection = #"{"type":"quota","message":"no","retryable":false,"data":\#(Self.spaced)}"#
+        #expect(try client.result("future.reject", #"{"key":"rk","error":\#(rejection)}"#)["matched"] == .int(1))
+        #expect(try client.submit(#"{"name":"r","id":"r2","tasks":[{"id":"b","handler":"h"}]}"#) == "r2")
+        let runB = try waitLine(worker, containing: #""task_id":"b""#)
+        let failure = #"{"type":"bad","message":"b","retryable":false,"data":\#(Self.spaced)}"#
+        _ = try worker.result("task.fail", #"{"lease":"\#(try lease(in: runB))","error":\#(failure)}"#)
+        func check(_ when: String) throws {
+            for id in ["r1", "r2"] {
+                // The task's error and the workflow's.
+                let record = try rawAnswer(try f.client(), "workflow.get", #"{"workflow_id":"\#(id)"}"#)
+                #expect(record.components(separatedBy: #""data":\#(Self.tricky)"#).count == 3, "\(when): \(record)")
+                let history = try rawAnswer(try f.client(), "workflow.history", #"{"workflow_id":"\#(id)"}"#)
+                #expect(has(history, #""data":\#(Self.tricky)"#), "\(when): \(history)")
+            }
+        }
+        try check("before a restart")
+        try f.crashAndRestart()
+        try check("after a SIGKILL restart")
+    }
+
     /// A value of several megabytes goes in and out unchanged, in task.run and the record.
     @Test func aLargePayloadIsCarriedVerbatim() throws {
         let f = try Fixture()
