@@ -109,8 +109,8 @@ struct PayloadIntegrationTests {
         let f = try Fixture()
         let worker = try f.worker()
         let client = try f.client()
-        // 2.3 MB, mostly one string (which the test's own parser reads quickly), with escapes and exact numbers.
-        let text = String(repeating: #"lorem \u00e9 \"x\" \/ é "#, count: 100_000)
+        // 10 MB, mostly one string (which the test's own parser reads quickly), with escapes and exact numbers.
+        let text = String(repeating: #"lorem \u00e9 \"x\" \/ é "#, count: 435_000)
         let large = #"{"blob":"\#(text)","k":123456789012345678901234567890,"w":[0.10,1e400]}"#
         _ = try client.submit(#"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#)
         let run = try waitLine(worker, containing: #""task_id":"a""#)
