@@ -29,6 +29,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLibUV", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        // glibc's malloc tunables, for the daemon's executable only.
+        .systemLibrary(name: "CMalloc"),
         .target(name: "FlowlineUV", dependencies: ["CLibUV"], swiftSettings: common),
         .target(name: "FlowlineLMDB", dependencies: ["CLMDB"], swiftSettings: common),
         .target(name: "FlowlineCore", swiftSettings: safe),
@@ -60,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "flowlined",
             dependencies: [
-                "FlowlineServer", "FlowlineCore", "FlowlineJournal",
+                "CMalloc", "FlowlineServer", "FlowlineCore", "FlowlineJournal",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

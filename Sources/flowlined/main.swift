@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMalloc
 import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
@@ -50,6 +51,11 @@ struct Flowlined: ParsableCommand {
     func run() throws {
         // A write to a peer that has closed must fail with EPIPE, not kill the daemon: libuv writes with write(2).
         signal(SIGPIPE, SIG_IGN)
+        // Output buffers of a quarter MiB and more get their own mappings, freed one by one. glibc's default
+        // raises this threshold as big blocks are freed, so a non-reader's tens of MiB of answers ended up in the
+        // heap, and closing a few such peers trimmed hundreds of MiB in one turn: 70-110 ms stalls for everyone
+        // (tools/probes/nonreaders.py; 9-13 ms with the threshold fixed).
+        _ = cmalloc_fix_mmap_threshold(256 * 1024)
         var config = DaemonConfiguration()
         guard let address = HostPort(parsing: listen, ports: 0...65535) else {
             throw ValidationError("--listen must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(listen)")
