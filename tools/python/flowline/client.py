@@ -111,7 +111,8 @@ class Client:
                 try:
                     return conn.call(method, params(), timeout=timeout)
                 except ConnectionLost as e:
-                    if not resend:
+                    # Nothing of it was sent (the connection had already dropped): safe to retry whatever it is.
+                    if not resend and not getattr(e, "not_sent", False):
                         raise
                     failed = e
             now = time.monotonic()

@@ -6,6 +6,7 @@ Cheap per message, because a worker's throughput is the CPU it spends per task: 
 ``sendall`` for all of it); ``request`` queues a request whose answer goes to a callback on the reader thread
 instead of a thread blocked on it, and ``flush`` writes everything queued so far in one ``sendall``."""
 
+import errno
 import itertools
 import json
 import socket
@@ -73,6 +74,13 @@ class _Pending:
         self.result = result
         self.error = error
         self.event.set()
+
+
+
+def _not_sent(error: ConnectionLost) -> ConnectionLost:
+    """Marks a loss that happened before any byte of the request left: retrying it is safe for every method."""
+    error.not_sent = True  # type: ignore[attr-defined]
+    return error
 
 
 class Connection:
@@ -198,7 +206,7 @@ class Connection:
             self._out = []
             if self._closed:
                 if raise_lost:
-                    raise ConnectionLost("connection closed: {}".format(self._close_reason or "closed"))
+                    raise _not_sent(ConnectionLost("connection closed: {}".format(self._close_reason or "closed")))
                 return
             out.append("")
             try:
@@ -209,7 +217,9 @@ class Connection:
                 return
         self._shutdown(failed)
         if raise_lost:
-            raise ConnectionLost("send failed: {}".format(failed)) from failed
+            lost = ConnectionLost("send failed: {}".format(failed))
+            # EBADF: the reader closed the socket first, so not a byte left; other errors may come mid-line.
+            raise (_not_sent(lost) if failed.errno == errno.EBADF else lost) from failed
 
     def _read_loop(self) -> None:
         reason = None  # type: Optional[BaseException]
