@@ -112,10 +112,14 @@ struct PayloadIntegrationTests {
         // 10 MB, mostly one string (which the test's own parser reads quickly), with escapes and exact numbers.
         let text = String(repeating: #"lorem \u00e9 \"x\" \/ é "#, count: 435_000)
         let large = #"{"blob":"\#(text)","k":123456789012345678901234567890,"w":[0.10,1e400]}"#
-        _ = try client.submit(#"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#)
-        let run = try waitLine(worker, containing: #""task_id":"a""#)
-        #expect(has(run, #""input":\#(large)"#))
         // 10 MB through a debug build's parser takes seconds, more on a busy machine: a minute, not the usual 10 s.
+        _ = try client.result(
+            "workflow.submit",
+            #"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#,
+            timeout: 60
+        )
+        let run = try waitLine(worker, containing: #""task_id":"a""#, timeout: 60)
+        #expect(has(run, #""input":\#(large)"#))
         _ = try worker.result(
             "task.complete",
             #"{"lease":"\#(try lease(in: run))","result":\#(large)}"#,
