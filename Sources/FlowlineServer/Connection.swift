@@ -4,8 +4,9 @@ import FlowlineUV
 
 /// One peer of the daemon: its socket, its line framer, what it said in `hello`, and its output of this turn.
 final class Connection {
-    let id: WorkerID
-    let socket: TCPConnection
+    let id: ConnectionID
+    /// The peer's bytes: a `TCPConnection` today, any stream that carries bytes over it tomorrow (TLS).
+    let socket: any ByteStream
     var framer: LineFramer
     var hello: Hello?
     /// Answers (and with `--sync none` everything else) for this peer, written once the commits they report are
@@ -32,7 +33,7 @@ final class Connection {
     /// Closes a peer that has not said a good `hello` in time, where a token is required.
     var helloTimer: Timer?
 
-    init(id: WorkerID, socket: TCPConnection, maxLineBytes: Int, needsToken: Bool) {
+    init(id: ConnectionID, socket: any ByteStream, maxLineBytes: Int, needsToken: Bool) {
         self.id = id
         self.socket = socket
         // Before a good hello the peer is nobody: it may make the daemon hold only a short line.

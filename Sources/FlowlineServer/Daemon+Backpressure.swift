@@ -7,7 +7,7 @@ import Logging
 struct Backpressure {
     /// Peers with `Connection.deferred` output or paused input, with the last time the kernel took any of their
     /// bytes and how many libuv then held for them.
-    var peers: [WorkerID: (since: Instant, unsent: Int)] = [:]
+    var peers: [ConnectionID: (since: Instant, unsent: Int)] = [:]
     /// Wakes the loop to resume paused peers and to check for stalls while `peers` is not empty.
     var timer: Timer?
     var isTimerRunning = false

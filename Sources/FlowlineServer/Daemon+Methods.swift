@@ -67,7 +67,7 @@ extension Daemon {
         }
     }
 
-    private func outcome(_ lease: LeaseID?, id: RPCID?, from c: WorkerID, _ command: (LeaseID, RequestID?) -> Command) {
+    private func outcome(_ lease: LeaseID?, id: RPCID?, from c: ConnectionID, _ command: (LeaseID, RequestID?) -> Command) {
         guard let lease else {
             if id != nil { answer(RPCEncoder.error(id: id, .staleLease), to: c, request: id) }
             return
@@ -75,7 +75,7 @@ extension Daemon {
         handle(command(lease, id == nil ? nil : register(c, id)))
     }
 
-    private func reply(_ id: RPCID?, to c: WorkerID, _ body: (inout JSONWriter) -> Void) {
+    private func reply(_ id: RPCID?, to c: ConnectionID, _ body: (inout JSONWriter) -> Void) {
         guard let id else { return }
         answer(RPCEncoder.response(id: id, result: body), to: c, request: id)
     }
@@ -128,7 +128,7 @@ extension Daemon {
         }
     }
 
-    private func history(_ w: WorkflowID, id: RPCID?, to c: WorkerID) {
+    private func history(_ w: WorkflowID, id: RPCID?, to c: ConnectionID) {
         guard let id else { return }
         guard coordinator.state.workflows[w] != nil else {
             answer(RPCEncoder.error(id: id, Rejection.unknownWorkflow(w).rpcError), to: c, request: id)

@@ -250,7 +250,7 @@ extension Daemon {
         durabilityTimer?.stop()
     }
 
-    private func write(upTo extent: Release, of id: WorkerID) {
+    private func write(upTo extent: Release, of id: ConnectionID) {
         guard let connection = connections[id] else { return }
         let count = extent == .held ? connection.heldBytes : connection.output.count
         connection.heldBytes = 0

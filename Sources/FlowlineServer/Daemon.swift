@@ -18,10 +18,10 @@ public final class Daemon {
     let journal: JournalStore
     var coordinator: Coordinator
     var listener: TCPListener?
-    var connections: [WorkerID: Connection] = [:]
+    var connections: [ConnectionID: Connection] = [:]
     var nextConnection: UInt64 = 1
     /// Requests the coordinator will answer later, with where the answer goes.
-    var requests: [RequestID: (connection: WorkerID, id: RPCID?)] = [:]
+    var requests: [RequestID: (connection: ConnectionID, id: RPCID?)] = [:]
     var nextRequest: UInt64 = 1
     var timers = TimerQueue()
     var wakeTimer: Timer?
@@ -47,17 +47,17 @@ public final class Daemon {
     /// (emptied once performed, its storage kept for the next).
     var turn = Decision()
     var turnTimers: [(id: TimerID, due: UInt64, at: Instant)] = []
-    var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
+    var turnReplies: [(connection: ConnectionID, id: RPCID?)] = []
     /// Peers given answers this turn (beyond what they had held), and peers given dispatches.
-    var turnOutput: [WorkerID] = []
-    var turnDispatches: [WorkerID] = []
+    var turnOutput: [ConnectionID] = []
+    var turnDispatches: [ConnectionID] = []
     /// Peers whose answers wait for the journal's last commit to become durable (`Connection.heldBytes`), and the
     /// timer that syncs it should no commit come first (`Daemon.endTurn`).
-    var held: [WorkerID] = []
+    var held: [ConnectionID] = []
     var durabilityTimer: Timer?
 
     /// Reads handled this turn: answered again, from the state the journal holds, should the turn's commit fail.
-    var turnReads: [(connection: WorkerID, id: RPCID, call: Call)] = []
+    var turnReads: [(connection: ConnectionID, id: RPCID, call: Call)] = []
 
     // MARK: - A full journal
 
@@ -214,7 +214,7 @@ public final class Daemon {
     // MARK: - Connections
 
     private func accept(_ socket: TCPConnection) {
-        let id = WorkerID(nextConnection)
+        let id = ConnectionID(nextConnection)
         nextConnection += 1
         let connection = Connection(
             id: id,
@@ -230,7 +230,7 @@ public final class Daemon {
         startHelloTimer(for: connection)
     }
 
-    private func received(_ bytes: [UInt8], on id: WorkerID) {
+    private func received(_ bytes: [UInt8], on id: ConnectionID) {
         guard let connection = connections[id] else { return }
         guard !connection.isPaused else {
             // Read before the pause took effect; it waits with the rest.
@@ -241,7 +241,7 @@ public final class Daemon {
         feed(bytes[...], from: connection)
     }
 
-    private func closed(_ id: WorkerID) {
+    private func closed(_ id: ConnectionID) {
         guard let connection = connections.removeValue(forKey: id) else { return }
         connection.helloTimer?.close()
         connection.helloTimer = nil
@@ -252,7 +252,7 @@ public final class Daemon {
 
     /// Queues what `encode` appends to a peer's output, encoded in place; nothing is encoded for a peer that is
     /// gone. Over the peer's output bound it waits, encoded, behind what is deferred (`Daemon+Backpressure`).
-    func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
+    func send(to id: ConnectionID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection) else {
             var bytes: [UInt8] = []
@@ -282,7 +282,7 @@ public final class Daemon {
     /// answer): with `--sync full` it leaves before the commit's meta page is synced, ahead of answers held for
     /// it. A power loss may then undo the commit of a dispatch that went out, and the task runs again, as it would
     /// after its lease expired: execution is at-least-once. With `--sync none` it is ordinary output.
-    func dispatch(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
+    func dispatch(to id: ConnectionID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection) else {
             var bytes: [UInt8] = []
@@ -294,7 +294,7 @@ public final class Daemon {
 
     /// Queues the coordinator's answer `reply` to request `request`; over the peer's bound, or past the turn's
     /// encoding budget (a cancel answering thousands of waits with a large record), it waits unencoded.
-    func answer(_ reply: Reply, to id: WorkerID, request: RPCID?) {
+    func answer(_ reply: Reply, to id: ConnectionID, request: RPCID?) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection), backpressure.encoded < Self.encodingBudgetPerTurn else {
             deferOutput(.reply(id: request, reply), for: connection)
@@ -305,12 +305,12 @@ public final class Daemon {
     }
 
     /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
-    func answer(_ bytes: [UInt8], to id: WorkerID, request: RPCID?) {
+    func answer(_ bytes: [UInt8], to id: ConnectionID, request: RPCID?) {
         answer(to: id, request: request) { $0 += bytes }
     }
 
     /// Queues the answer `encode` appends to the peer's output, as `answer(_:to:request:)` does.
-    func answer(to id: WorkerID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
+    func answer(to id: ConnectionID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
         send(to: id, encode)
         turnReplies.append((id, request))
     }
@@ -372,7 +372,7 @@ public final class Daemon {
 
     /// A request id the coordinator will answer through `.reply`.
     /// A notification's request is registered too, and its answer dropped, so every command has one shape.
-    func register(_ connection: WorkerID, _ id: RPCID?) -> RequestID {
+    func register(_ connection: ConnectionID, _ id: RPCID?) -> RequestID {
         let request = RequestID(nextRequest)
         nextRequest += 1
         requests[request] = (connection, id)
