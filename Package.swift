@@ -126,6 +126,11 @@ let package = Package(
         ),
         .testTarget(name: "FlowlineJournalTests", dependencies: ["FlowlineJournal", "FlowlineLMDB"], swiftSettings: common),
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
+        // The server's plain values (the outbox, housekeeping) driven by a fake clock; no loop, no journal.
+        .testTarget(
+            name: "FlowlineServerTests", dependencies: ["FlowlineServer", "FlowlineCore", "FlowlineProtocol"],
+            swiftSettings: common
+        ),
         .testTarget(
             name: "FlowlineClientTests",
             dependencies: [
