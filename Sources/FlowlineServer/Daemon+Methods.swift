@@ -67,7 +67,12 @@ extension Daemon {
         }
     }
 
-    private func outcome(_ lease: LeaseID?, id: RPCID?, from c: ConnectionID, _ command: (LeaseID, RequestID?) -> Command) {
+    private func outcome(
+        _ lease: LeaseID?,
+        id: RPCID?,
+        from c: ConnectionID,
+        _ command: (LeaseID, RequestID?) -> Command
+    ) {
         guard let lease else {
             if id != nil { answer(RPCEncoder.error(id: id, .staleLease), to: c, request: id) }
             return
@@ -117,7 +122,7 @@ extension Daemon {
                 w.endObject()
             }
             dispatch(to: connection.id) { $0 += answer }
-            turnReplies.append((connection.id, id))
+            outbox.noteReply(to: connection.id, id: id)
         }
         // With a full journal the worker is registered once there is room (`Daemon.leaveFullJournal`).
         if first && hello.role == .worker && !journalFull {

@@ -29,13 +29,26 @@ import Testing
 
     static let checkpointRows: [CheckpointRow] = [
         CheckpointRow(name: "nothing happened", seconds: 1, due: false),
-        CheckpointRow(name: "events below the count, interval not passed", seconds: 1, since: 50, events: 49, due: false),
+        CheckpointRow(
+            name: "events below the count, interval not passed",
+            seconds: 1,
+            since: 50,
+            events: 49,
+            due: false
+        ),
         CheckpointRow(name: "the count reached", seconds: 1, since: 50, events: 50, due: true),
         CheckpointRow(name: "the interval passed with changes", seconds: 30, hasDirty: true, due: true),
         CheckpointRow(name: "the interval passed with the turn's events", seconds: 30, events: 1, due: true),
         CheckpointRow(name: "the interval passed, nothing changed", seconds: 31, due: false),
         CheckpointRow(name: "shutdown forces it", seconds: 0, forced: true, due: true),
-        CheckpointRow(name: "never while the journal is full", seconds: 60, events: 500, forced: true, full: true, due: false),
+        CheckpointRow(
+            name: "never while the journal is full",
+            seconds: 60,
+            events: 500,
+            forced: true,
+            full: true,
+            due: false
+        ),
     ]
 
     @Test(arguments: checkpointRows) func checkpoint(_ row: CheckpointRow) {

@@ -166,7 +166,9 @@ import Testing
         let second = outbox.beginCommit()
         outbox.commitCompleted(second, durableThrough: second)
         var writes: [String] = []
-        outbox.releaseAnswers(through: second.previous) { _, bytes in writes.append(String(decoding: bytes, as: UTF8.self)) }
+        outbox.releaseAnswers(through: second.previous) { _, bytes in
+            writes.append(String(decoding: bytes, as: UTF8.self))
+        }
         #expect(writes == ["old"])
         #expect(release(&outbox).writes == ["1:run", "1:new"])
     }
@@ -223,8 +225,20 @@ import Testing
 
     static let rows: [Row] = [
         Row(name: "nothing waits", answered: [], dispatched: [1], durable: false, step: .none),
-        Row(name: "every answered peer got a task: wait", answered: [1], dispatched: [1], durable: false, step: .startTimer),
-        Row(name: "a peer answered without a task: sync", answered: [1, 2], dispatched: [1], durable: false, step: .syncNow),
+        Row(
+            name: "every answered peer got a task: wait",
+            answered: [1],
+            dispatched: [1],
+            durable: false,
+            step: .startTimer
+        ),
+        Row(
+            name: "a peer answered without a task: sync",
+            answered: [1, 2],
+            dispatched: [1],
+            durable: false,
+            step: .syncNow
+        ),
         Row(name: "durable commit: nothing to do", answered: [1], dispatched: [], durable: true, step: .none),
     ]
 
