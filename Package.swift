@@ -132,6 +132,11 @@ let package = Package(
             swiftSettings: common
         ),
         .testTarget(name: "FlowlineUVTests", dependencies: ["FlowlineUV"], swiftSettings: common),
+        // The server's plain values (the outbox, housekeeping) driven by a fake clock; no loop, no journal.
+        .testTarget(
+            name: "FlowlineServerTests", dependencies: ["FlowlineServer", "FlowlineCore", "FlowlineProtocol"],
+            swiftSettings: common
+        ),
         .testTarget(
             name: "FlowlineClientTests",
             dependencies: [

@@ -2,20 +2,14 @@ import FlowlineCore
 import FlowlineProtocol
 import FlowlineUV
 
-/// One peer of the daemon: its socket, its line framer, what it said in `hello`, and its output of this turn.
+/// One peer of the daemon: its socket, its line framer, what it said in `hello`, and what waits for it to read
+/// (its encoded output waits in `Daemon.outbox`).
 final class Connection {
-    let id: WorkerID
-    let socket: TCPConnection
+    let id: ConnectionID
+    /// The peer's bytes: a `TCPConnection` today, any stream that carries bytes over it tomorrow (TLS).
+    let socket: any ByteStream
     var framer: LineFramer
     var hello: Hello?
-    /// Answers (and with `--sync none` everything else) for this peer, written once the commits they report are
-    /// durable (`Daemon.endTurn`).
-    var output: [UInt8] = []
-    /// How many bytes at the start of `output` an earlier turn left waiting for its commit to become durable.
-    var heldBytes = 0
-    /// With `--sync full`: `task.run`, `task.cancel` and `hello`'s answer, written as soon as the turn's commit
-    /// returns, before its meta page is on disk.
-    var dispatches: [UInt8] = []
     var isAuthenticated: Bool
     /// What the token of the good `hello` allows; nil where no token is required.
     var grant: AccessTokens.Grant?
@@ -34,7 +28,7 @@ final class Connection {
     /// Closes a peer that has not said a good `hello` in time, where a token is required.
     var helloTimer: Timer?
 
-    init(id: WorkerID, socket: TCPConnection, maxLineBytes: Int, needsToken: Bool) {
+    init(id: ConnectionID, socket: any ByteStream, maxLineBytes: Int, needsToken: Bool) {
         self.id = id
         self.socket = socket
         // Before a good hello the peer is nobody: it may make the daemon hold only a short line.
@@ -46,10 +40,6 @@ final class Connection {
     static let preHelloLineBytes = 64 * 1024
 
     var isWorker: Bool { hello?.role == .worker }
-
-    /// Bytes the daemon holds for this peer, encoded: this turn's and held output, dispatches, and what libuv has
-    /// queued that the kernel did not take.
-    var pendingBytes: Int { output.count + dispatches.count + socket.unsentBytes }
 }
 
 /// One message held back for a peer over its output bound.

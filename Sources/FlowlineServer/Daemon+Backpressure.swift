@@ -7,7 +7,7 @@ import Logging
 struct Backpressure {
     /// Peers with `Connection.deferred` output or paused input, with the last time the kernel took any of their
     /// bytes and how many libuv then held for them.
-    var peers: [WorkerID: (since: Instant, unsent: Int)] = [:]
+    var peers: [ConnectionID: (since: Instant, unsent: Int)] = [:]
     /// Wakes the loop to resume paused peers and to check for stalls while `peers` is not empty.
     var timer: Timer?
     var isTimerRunning = false
@@ -30,7 +30,7 @@ extension Daemon {
     /// Whether what is queued for `connection` must wait: it holds deferred output already (order is kept), or
     /// what the daemon holds for it has reached the bound.
     func mustDefer(_ connection: Connection) -> Bool {
-        !connection.deferred.isEmpty || connection.pendingBytes >= configuration.maxPendingOutputBytes
+        !connection.deferred.isEmpty || pendingBytes(of: connection) >= configuration.maxPendingOutputBytes
     }
 
     /// Whether a peer's next lines must wait: its output must (`mustDefer`), or this turn's encoding budget is
@@ -122,7 +122,7 @@ extension Daemon {
             var taken = 0
             while taken < connection.deferred.count
                 && (taken == 0 || backpressure.encoded < Self.encodingBudgetPerTurn)
-                && connection.pendingBytes < configuration.maxPendingOutputBytes
+                && pendingBytes(of: connection) < configuration.maxPendingOutputBytes
             {
                 switch connection.deferred[taken] {
                 case .reply(let request, let reply):
@@ -186,7 +186,7 @@ extension Daemon {
             }
             // Room again: deferred output the turn's budget left, or lines a paused peer left unread.
             let bound = configuration.maxPendingOutputBytes
-            if connection.deferred.isEmpty ? !mustDefer(connection) : connection.pendingBytes < bound {
+            if connection.deferred.isEmpty ? !mustDefer(connection) : pendingBytes(of: connection) < bound {
                 resumable = true
             }
         }

@@ -50,7 +50,7 @@ extension Daemon {
     }
 
     /// A write refused for lack of room: -32005, and nothing reaches the coordinator.
-    func refuseWrite(id: RPCID?, to connection: WorkerID) {
+    func refuseWrite(id: RPCID?, to connection: ConnectionID) {
         guard id != nil else { return }
         answer(RPCEncoder.error(id: id, .unavailable), to: connection, request: id)
     }

@@ -76,7 +76,12 @@ extension Daemon {
         }
     }
 
-    private func outcome(_ lease: LeaseID?, id: RPCID?, from c: WorkerID, _ command: (LeaseID, RequestID?) -> Command) {
+    private func outcome(
+        _ lease: LeaseID?,
+        id: RPCID?,
+        from c: ConnectionID,
+        _ command: (LeaseID, RequestID?) -> Command
+    ) {
         guard let lease else {
             if id != nil { answer(RPCEncoder.error(id: id, .staleLease), to: c, request: id) }
             return
@@ -84,7 +89,7 @@ extension Daemon {
         handle(command(lease, id == nil ? nil : register(c, id)))
     }
 
-    private func reply(_ id: RPCID?, to c: WorkerID, _ body: (inout JSONWriter) -> Void) {
+    private func reply(_ id: RPCID?, to c: ConnectionID, _ body: (inout JSONWriter) -> Void) {
         guard let id else { return }
         answer(RPCEncoder.response(id: id, result: body), to: c, request: id)
     }
@@ -137,7 +142,7 @@ extension Daemon {
                 w.endObject()
             }
             dispatch(to: connection.id) { $0 += answer }
-            turnReplies.append((connection.id, id))
+            outbox.noteReply(to: connection.id, id: id)
         }
         // With a full journal the worker is registered once there is room (`Daemon.leaveFullJournal`).
         if first && hello.role == .worker && !journalFull {
@@ -166,7 +171,7 @@ extension Daemon {
         connection.socket.closeAfterWrites()
     }
 
-    private func history(_ w: WorkflowID, id: RPCID?, to c: WorkerID) {
+    private func history(_ w: WorkflowID, id: RPCID?, to c: ConnectionID) {
         guard let id else { return }
         guard coordinator.state.workflows[w] != nil else {
             answer(RPCEncoder.error(id: id, Rejection.unknownWorkflow(w).rpcError), to: c, request: id)

@@ -5,69 +5,75 @@ import FlowlineUV
 import Logging
 
 extension Daemon {
-    /// The end of a loop turn: commit the turn's events in one transaction, then write and arm what they caused.
+    /// The end of a loop turn, run just before the loop blocks: commit what the turn decided, then let out what
+    /// the commit allows. Each step below is one of these lines.
     func endTurn(checkpoint forced: Bool = false) {
-        let now = Clock.now()
-        let tick = monotonicNow
         // Room may come back with no write asking for it (a worker waiting for tasks, the housekeeping timer).
         if journalFull { _ = journalHasRoom() }
-        // Compaction looks at every workflow, so it runs at the checkpoint interval, not every turn. Neither it
-        // nor a checkpoint is tried while the journal is full (`Daemon+Full.swift`).
-        if !journalFull && (forced || tick - lastCompaction >= configuration.checkpointInterval) {
-            lastCompaction = tick
-            let edge = Instant(milliseconds: now.milliseconds - configuration.retention.milliseconds)
-            handle(.compact(finishedBefore: edge, limit: 10_000))
-        }
-        let checkpointDue =
-            !journalFull
-            && (forced || eventsSinceCheckpoint + turn.events.count >= configuration.checkpointEvents
-                || (tick - lastCheckpoint >= configuration.checkpointInterval
-                    && (isAllDirty || !dirty.isEmpty || !turn.events.isEmpty)))
-        if !turn.events.isEmpty || checkpointDue {
-            var batch = JournalBatch()
-            let eventCount = turn.events.count
-            Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
-            var checkpointed = checkpointDue
-            if checkpointDue { addCheckpoint(to: &batch) }
+        var state = Housekeeping.Turn(now: monotonicNow, forced: forced, journalFull: journalFull)
+        compactIfDue(state)
+        state.events = turn.events.count
+        state.hasDirty = isAllDirty || !dirty.isEmpty
+        let checkpoint = housekeeping.checkpointDue(state)
+        if !turn.events.isEmpty || checkpoint {
             // A shutdown's commit is its last: nothing would follow to make it durable.
-            do {
-                try journal.commit(batch, durable: forced)
-            } catch  where error.isOutOfSpace && checkpointDue {
-                // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
-                // try the checkpoint again at a later turn.
-                batch.snapshots = []
-                batch.checkpoint = nil
-                checkpointed = false
-                do {
-                    try journal.commit(batch, durable: forced)
-                } catch {
-                    failTurn(error)
-                    return
-                }
-            } catch {
-                failTurn(error)
-                return
-            }
-            fullSnapshot = nil
-            eventsSinceCheckpoint += eventCount
-            if checkpointed {
-                dirty.removeAll(keepingCapacity: true)
-                isAllDirty = false
-                eventsSinceCheckpoint = 0
-                lastCheckpoint = tick
-            }
-            // This commit's data sync put the previous commit's meta page on disk.
-            releaseHeld(upTo: .held)
+            guard commitTurn(checkpoint: checkpoint, durable: forced, at: state.now) else { return }
         }
-        for timer in turnTimers { timers.add(timer.id, due: timer.due, at: timer.at) }
         releaseDeferred()
-        writeOutput()
+        outbox.seal()
+        releaseOutput()
         afterOutputWritten()
-        turn.events.removeAll(keepingCapacity: true)
-        turnTimers.removeAll(keepingCapacity: true)
-        turnReplies.removeAll(keepingCapacity: true)
         turnReads.removeAll(keepingCapacity: true)
         rearmTimer()
+    }
+
+    /// Compacts the workflows finished `retention` ago, when `housekeeping` says it is time; what it purges is
+    /// committed with the turn's other events.
+    private func compactIfDue(_ state: Housekeeping.Turn) {
+        guard housekeeping.compactionDue(state) else { return }
+        let edge = Instant(milliseconds: Clock.now().milliseconds - configuration.retention.milliseconds)
+        handle(.compact(finishedBefore: edge, limit: 10_000))
+    }
+
+    /// Commits the turn's events, and a checkpoint when due, as the outbox's next commit; then lets out what
+    /// waited for the commit before (its answers) and would have counted against the peers' bounds. False when
+    /// the commit failed: `failTurn` dealt with the turn, and nothing else of it happens.
+    private func commitTurn(checkpoint checkpointDue: Bool, durable: Bool, at tick: Instant) -> Bool {
+        var batch = JournalBatch()
+        let eventCount = turn.events.count
+        Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
+        var checkpointed = checkpointDue
+        if checkpointDue { addCheckpoint(to: &batch) }
+        let commit = outbox.beginCommit()
+        do {
+            try journal.commit(batch, durable: durable)
+        } catch  where error.isOutOfSpace && checkpointDue {
+            // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
+            // try the checkpoint again at a later turn.
+            batch.snapshots = []
+            batch.checkpoint = nil
+            checkpointed = false
+            do {
+                try journal.commit(batch, durable: durable)
+            } catch {
+                failTurn(error, commit: commit)
+                return false
+            }
+        } catch {
+            failTurn(error, commit: commit)
+            return false
+        }
+        fullSnapshot = nil
+        housekeeping.committed(events: eventCount, checkpointed: checkpointed, at: tick)
+        if checkpointed {
+            dirty.removeAll(keepingCapacity: true)
+            isAllDirty = false
+        }
+        // LMDB's commit is done when it returns. Its data sync put the previous commit's meta page on disk: that
+        // commit is durable now, and this one too when the journal says so (`--sync none`, a durable commit).
+        outbox.commitCompleted(commit, durableThrough: journal.isDurable ? commit : commit.previous)
+        outbox.releaseAnswers(through: commit.previous, write: write)
+        return true
     }
 
     /// Encodes `events` into `batch`, with the workflows compaction purges, and adds the workflows they change to
@@ -126,25 +132,15 @@ extension Daemon {
     /// that. Requests the lost state was to answer later (`workflow.wait`) get -32005 too. When the journal is out
     /// of space, the rebuilt state is not resumed and nothing that writes reaches it until there is room
     /// (`Daemon+Full.swift`), so the next refused writes cost no rebuild.
-    private func failTurn(_ error: any Error) {
+    private func failTurn(_ error: any Error, commit: CommitToken) {
         let outOfSpace = (error as? JournalError)?.isOutOfSpace ?? false
         logger.error("journal commit failed", metadata: ["error": "\(error)", "out_of_space": "\(outOfSpace)"])
-        let replies = turnReplies
+        let replies = outbox.commitFailed(commit)
         let reads = turnReads
-        for id in turnOutput {
-            guard let connection = connections[id] else { continue }
-            connection.output.removeSubrange(connection.heldBytes...)
-        }
-        for id in turnDispatches { connections[id]?.dispatches.removeAll() }
         dropUncommittedDeferred()
-        turnOutput.removeAll()
-        turnDispatches.removeAll()
         // What earlier turns committed still goes out, once durable.
-        makeDurable()
-        releaseHeld(upTo: .everything)
+        syncAndRelease()
         turn.events.removeAll()
-        turnTimers.removeAll()
-        turnReplies.removeAll()
         turnReads.removeAll()
         // The rebuilt coordinator knows none of the requests it was to answer later.
         let lost = requests.values.filter { $0.id != nil }
@@ -169,9 +165,8 @@ extension Daemon {
             guard let peer = connections[connection] else { continue }
             perform(call, id: id, from: peer)
         }
-        for id in turnOutput { write(upTo: .everything, of: id) }
-        turnOutput.removeAll()
-        turnReplies.removeAll()
+        outbox.seal()
+        releaseOutput()
         turnReads.removeAll()
         if !outOfSpace {
             for connection in connections.values.sorted(by: { $0.id < $1.id }) {
@@ -195,84 +190,40 @@ extension Daemon {
         for (connection, id) in lost { connections[connection]?.socket.write(RPCEncoder.error(id: id, .unavailable)) }
     }
 
-    /// Writes what the turn's commit allows. Dispatches go at once. With `--sync full` the commit has synced its
-    /// data pages, but the meta page that makes it the newest is only written (`MDB_NOMETASYNC`): it reaches the
-    /// disk with the next commit's data sync, or with `makeDurable`. Answers wait for that. When every peer given
-    /// answers this turn was also given a task, its completion will most likely bring the next commit soon (a
-    /// chain's next step), so the answers wait for it, or for `durabilityDelay` at most; otherwise the daemon
-    /// syncs now. A chain of steps thus costs one sync per step instead of two, and no answer leaves before what
-    /// it reports is on disk.
-    private func writeOutput() {
-        let waitForNextCommit = turnOutput.allSatisfy { connections[$0].map { !$0.dispatches.isEmpty } ?? true }
-        for id in turnDispatches {
-            guard let connection = connections[id], !connection.dispatches.isEmpty else { continue }
-            let bytes = connection.dispatches
-            connection.dispatches.removeAll(keepingCapacity: true)
-            connection.socket.write(bytes)
-        }
-        if journal.isDurable {
-            releaseHeld(upTo: .everything)
-            for id in turnOutput { write(upTo: .everything, of: id) }
-        } else if !turnOutput.isEmpty {
-            // Answers already held mean the timer is running: it is not pushed back.
-            let timerRunning = !held.isEmpty
-            for id in turnOutput {
-                guard let connection = connections[id] else { continue }
-                if connection.heldBytes == 0 { held.append(id) }
-                connection.heldBytes = connection.output.count
+    /// Writes what the outbox lets out and arms the timers whose commit is done; then syncs, or waits for the next
+    /// commit, as the answers still held need (`Outbox.settle`).
+    private func releaseOutput() {
+        outbox.release(write: write) { timer in timers.add(timer.id, due: timer.due, at: timer.at) }
+        switch outbox.settle() {
+        case .none: break
+        case .startTimer:
+            durabilityTimer?.start(afterMilliseconds: Outbox.durabilityDelay) { [unowned self] in
+                self.durabilityTimerFired()
             }
-            if waitForNextCommit {
-                if !timerRunning {
-                    durabilityTimer?.start(afterMilliseconds: Self.durabilityDelay) { [unowned self] in
-                        self.syncHeld()
-                    }
-                }
-            } else {
-                makeDurable()
-                releaseHeld(upTo: .everything)
-            }
+        case .stopTimer: durabilityTimer?.stop()
+        case .syncNow: syncAndRelease()
         }
-        turnOutput.removeAll(keepingCapacity: true)
-        turnDispatches.removeAll(keepingCapacity: true)
     }
 
-    /// How long answers may wait for the next commit to make theirs durable, in loop milliseconds (1–2 ms).
-    static let durabilityDelay: UInt64 = 1
-
-    enum Release { case held, everything }
-
-    /// Writes each held peer's held bytes, or all its output. Bytes of this turn that stay behind are in
-    /// `turnOutput`: a peer's first bytes of a turn put it there.
-    private func releaseHeld(upTo extent: Release) {
-        guard !held.isEmpty else { return }
-        for id in held { write(upTo: extent, of: id) }
-        held.removeAll(keepingCapacity: true)
-        durabilityTimer?.stop()
-    }
-
-    private func write(upTo extent: Release, of id: WorkerID) {
-        guard let connection = connections[id] else { return }
-        let count = extent == .held ? connection.heldBytes : connection.output.count
-        connection.heldBytes = 0
-        guard count > 0 else { return }
-        if count == connection.output.count {
-            let bytes = connection.output
-            connection.output.removeAll(keepingCapacity: true)
-            connection.socket.write(bytes)
-        } else {
-            connection.socket.write(Array(connection.output[..<count]))
-            connection.output.removeSubrange(..<count)
-        }
+    private func write(_ id: ConnectionID, _ bytes: [UInt8]) {
+        connections[id]?.socket.write(bytes)
         // A large message to a peer that reads goes out whole; one that does not read gets nothing more encoded
         // (`mustDefer`) and is closed once it stalls (`afterOutputWritten`).
     }
 
-    /// `durabilityDelay` passed without a commit. Events read since will be committed before the loop blocks,
-    /// and that commit releases the answers; otherwise the daemon syncs now.
-    private func syncHeld() {
-        guard !held.isEmpty, turn.events.isEmpty else { return }
+    /// Makes every commit durable and lets out what waited for it.
+    private func syncAndRelease() {
         makeDurable()
-        releaseHeld(upTo: .everything)
+        outbox.madeDurable(through: outbox.committed)
+        outbox.release(write: write) { timer in timers.add(timer.id, due: timer.due, at: timer.at) }
+        if outbox.settle() == .stopTimer { durabilityTimer?.stop() }
+    }
+
+    /// `Outbox.durabilityDelay` passed without a commit. Events read since will be committed before the loop
+    /// blocks, and that commit releases the answers; otherwise the daemon syncs now.
+    private func durabilityTimerFired() {
+        guard outbox.timerFired(turnHasEvents: !turn.events.isEmpty) else { return }
+        syncAndRelease()
     }
 
     /// Syncs the journal's last commit. A sync that fails leaves commits the state already holds possibly not on

@@ -7,10 +7,10 @@ public import Logging
 
 /// The daemon's shell: one libuv loop owns the coordinator, the journal and every connection.
 ///
-/// Each loop turn decodes what arrived, feeds it to the coordinator, and collects the resulting events and
-/// output. The turn hook (run just before the loop blocks) commits the turn's events in one LMDB transaction
-/// and only then writes the output and arms the timers: nothing leaves before what it reports is committed, and no
-/// answer before it is on disk (`writeOutput`).
+/// Each loop turn decodes what arrived, feeds it to the coordinator, and collects the resulting events, and the
+/// output in the `outbox`. The turn hook (run just before the loop blocks) commits the turn's events in one LMDB
+/// transaction and only then lets out the output and arms the timers (`endTurn`): nothing leaves before what it
+/// reports is committed, and no answer before it is on disk (`Outbox.mayLeave`).
 public final class Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
@@ -18,10 +18,10 @@ public final class Daemon {
     let journal: JournalStore
     var coordinator: Coordinator
     var listener: TCPListener?
-    var connections: [WorkerID: Connection] = [:]
+    var connections: [ConnectionID: Connection] = [:]
     var nextConnection: UInt64 = 1
     /// Requests the coordinator will answer later, with where the answer goes.
-    var requests: [RequestID: (connection: WorkerID, id: RPCID?)] = [:]
+    var requests: [RequestID: (connection: ConnectionID, id: RPCID?)] = [:]
     var nextRequest: UInt64 = 1
     var timers = TimerQueue()
     var wakeTimer: Timer?
@@ -32,7 +32,9 @@ public final class Daemon {
     var timersDue: AfterPoll?
     var turnHook: TurnHook?
     /// Turns the loop at the checkpoint interval, so that an idle daemon still compacts and checkpoints.
-    var housekeeping: Timer?
+    var housekeepingTimer: Timer?
+    /// When to compact and to checkpoint.
+    var housekeeping: Housekeeping
     var signalWatchers: [SignalWatcher] = []
     let startedAt: Instant
     /// Parses every connection's lines, one whole line at a time on the loop thread, so one parser's storage serves
@@ -46,18 +48,14 @@ public final class Daemon {
     /// The turn's events, which the coordinator appends to in place, and the effects of the command being handled
     /// (emptied once performed, its storage kept for the next).
     var turn = Decision()
-    var turnTimers: [(id: TimerID, due: UInt64, at: Instant)] = []
-    var turnReplies: [(connection: WorkerID, id: RPCID?)] = []
-    /// Peers given answers this turn (beyond what they had held), and peers given dispatches.
-    var turnOutput: [WorkerID] = []
-    var turnDispatches: [WorkerID] = []
-    /// Peers whose answers wait for the journal's last commit to become durable (`Connection.heldBytes`), and the
-    /// timer that syncs it should no commit come first (`Daemon.endTurn`).
-    var held: [WorkerID] = []
+    /// The turn's output and timers, and earlier turns' answers that wait for their commit to become durable.
+    var outbox: Outbox
+    /// Syncs the journal for answers that waited `Outbox.durabilityDelay` for a commit that did not come
+    /// (`Outbox.settle`).
     var durabilityTimer: Timer?
 
     /// Reads handled this turn: answered again, from the state the journal holds, should the turn's commit fail.
-    var turnReads: [(connection: WorkerID, id: RPCID, call: Call)] = []
+    var turnReads: [(connection: ConnectionID, id: RPCID, call: Call)] = []
 
     // MARK: - A full journal
 
@@ -81,10 +79,10 @@ public final class Daemon {
     /// True after a replay from the journal's start (no checkpoint): every workflow in the state is dirty too,
     /// without hashing each id into `dirty` before the daemon listens.
     var isAllDirty = false
-    var eventsSinceCheckpoint = 0
-    /// On the loop's monotonic clock (`monotonicNow`), so that a wall clock set back does not put them off.
-    var lastCheckpoint: Instant
-    var lastCompaction: Instant
+    var eventsSinceCheckpoint: Int {
+        get { housekeeping.eventsSinceCheckpoint }
+        set { housekeeping.eventsSinceCheckpoint = newValue }
+    }
 
     /// Opens the journal and rebuilds the state from it.
     public init(configuration: DaemonConfiguration, logger: Logger) throws {
@@ -102,8 +100,12 @@ public final class Daemon {
         // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
         journal.indexDeferral = 2048
         self.startedAt = Clock.now()
-        self.lastCheckpoint = Instant(milliseconds: Int64(loop.now))
-        self.lastCompaction = lastCheckpoint
+        self.housekeeping = Housekeeping(
+            checkpointEvents: configuration.checkpointEvents,
+            interval: configuration.checkpointInterval,
+            now: Instant(milliseconds: Int64(loop.now))
+        )
+        self.outbox = Outbox(separateDispatches: configuration.sync == .full)
         self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
         try recover()
     }
@@ -178,8 +180,8 @@ public final class Daemon {
         durabilityTimer = try Timer(loop: loop)
         backpressure.timer = try Timer(loop: loop)
         let interval = UInt64(max(100, configuration.checkpointInterval.milliseconds))
-        housekeeping = try Timer(loop: loop)
-        housekeeping?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
+        housekeepingTimer = try Timer(loop: loop)
+        housekeepingTimer?.start(afterMilliseconds: interval, repeatMilliseconds: interval) {}
         for signal in [SIGINT, SIGTERM] {
             signalWatchers.append(try SignalWatcher(loop: loop, signal: signal) { [unowned self] in self.shutdown() })
         }
@@ -202,7 +204,7 @@ public final class Daemon {
         }
         wakeTimer?.close()
         timersDue?.close()
-        housekeeping?.close()
+        housekeepingTimer?.close()
         turnHook?.close()
         durabilityTimer?.close()
         backpressure.timer?.close()
@@ -214,7 +216,7 @@ public final class Daemon {
     // MARK: - Connections
 
     private func accept(_ socket: TCPConnection) {
-        let id = WorkerID(nextConnection)
+        let id = ConnectionID(nextConnection)
         nextConnection += 1
         let connection = Connection(
             id: id,
@@ -230,7 +232,7 @@ public final class Daemon {
         startHelloTimer(for: connection)
     }
 
-    private func received(_ bytes: [UInt8], on id: WorkerID) {
+    private func received(_ bytes: [UInt8], on id: ConnectionID) {
         guard let connection = connections[id] else { return }
         guard !connection.isPaused else {
             // Read before the pause took effect; it waits with the rest.
@@ -241,10 +243,11 @@ public final class Daemon {
         feed(bytes[...], from: connection)
     }
 
-    private func closed(_ id: WorkerID) {
+    private func closed(_ id: ConnectionID) {
         guard let connection = connections.removeValue(forKey: id) else { return }
         connection.helloTimer?.close()
         connection.helloTimer = nil
+        outbox.forget(id)
         handle(.disconnect(id))
     }
 
@@ -252,7 +255,7 @@ public final class Daemon {
 
     /// Queues what `encode` appends to a peer's output, encoded in place; nothing is encoded for a peer that is
     /// gone. Over the peer's output bound it waits, encoded, behind what is deferred (`Daemon+Backpressure`).
-    func send(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
+    func send(to id: ConnectionID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection) else {
             var bytes: [UInt8] = []
@@ -262,27 +265,21 @@ public final class Daemon {
         enqueue(to: connection, dispatch: false, encode)
     }
 
-    /// Appends to the output (or, `dispatch`, to the dispatches) of `connection` and marks it for this turn's write;
-    /// counts the bytes against the turn's encoding budget (`Daemon+Backpressure`).
+    /// Appends to the answers (or, `dispatch`, to the dispatches) of `connection` in the turn's outbox; counts the
+    /// bytes against the turn's encoding budget (`Daemon+Backpressure`).
     func enqueue(to connection: Connection, dispatch: Bool, _ encode: (inout [UInt8]) -> Void) {
-        if dispatch && configuration.sync == .full {
-            if connection.dispatches.isEmpty { turnDispatches.append(connection.id) }
-            let before = connection.dispatches.count
-            encode(&connection.dispatches)
-            backpressure.encoded += connection.dispatches.count - before
-        } else {
-            if connection.output.count == connection.heldBytes { turnOutput.append(connection.id) }
-            let before = connection.output.count
-            encode(&connection.output)
-            backpressure.encoded += connection.output.count - before
-        }
+        backpressure.encoded += outbox.append(to: connection.id, dispatch ? .dispatch : .answer, encode)
+    }
+
+    /// Bytes the daemon holds for `connection`, encoded: in the outbox, and what libuv has queued that the kernel
+    /// did not take.
+    func pendingBytes(of connection: Connection) -> Int {
+        outbox.pendingBytes(of: connection.id) + connection.socket.unsentBytes
     }
 
     /// Queues a message that needs the turn's commit but not its durability (`task.run`, `task.cancel`, `hello`'s
-    /// answer): with `--sync full` it leaves before the commit's meta page is synced, ahead of answers held for
-    /// it. A power loss may then undo the commit of a dispatch that went out, and the task runs again, as it would
-    /// after its lease expired: execution is at-least-once. With `--sync none` it is ordinary output.
-    func dispatch(to id: WorkerID, _ encode: (inout [UInt8]) -> Void) {
+    /// answer): it may leave before the answers of its turn (`Outbox.mayLeave`, the meta-page rule).
+    func dispatch(to id: ConnectionID, _ encode: (inout [UInt8]) -> Void) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection) else {
             var bytes: [UInt8] = []
@@ -294,25 +291,25 @@ public final class Daemon {
 
     /// Queues the coordinator's answer `reply` to request `request`; over the peer's bound, or past the turn's
     /// encoding budget (a cancel answering thousands of waits with a large record), it waits unencoded.
-    func answer(_ reply: Reply, to id: WorkerID, request: RPCID?) {
+    func answer(_ reply: Reply, to id: ConnectionID, request: RPCID?) {
         guard let connection = connections[id] else { return }
         guard !mustDefer(connection), backpressure.encoded < Self.encodingBudgetPerTurn else {
             deferOutput(.reply(id: request, reply), for: connection)
-            turnReplies.append((id, request))
+            outbox.noteReply(to: id, id: request)
             return
         }
         answer(to: id, request: request) { RPCEncoder.reply(id: request, reply, appendingTo: &$0) }
     }
 
     /// Queues an answer to request `request`; should the commit fail, it becomes -32005 instead.
-    func answer(_ bytes: [UInt8], to id: WorkerID, request: RPCID?) {
+    func answer(_ bytes: [UInt8], to id: ConnectionID, request: RPCID?) {
         answer(to: id, request: request) { $0 += bytes }
     }
 
     /// Queues the answer `encode` appends to the peer's output, as `answer(_:to:request:)` does.
-    func answer(to id: WorkerID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
+    func answer(to id: ConnectionID, request: RPCID?, _ encode: (inout [UInt8]) -> Void) {
         send(to: id, encode)
-        turnReplies.append((id, request))
+        outbox.noteReply(to: id, id: request)
     }
 
     /// The loop's monotonic clock, refreshed, as an `Instant`: for intervals, never for stamps.
@@ -362,7 +359,7 @@ public final class Daemon {
                 var wait = (at - now).milliseconds
                 if let atMost { wait = min(wait, max(0, atMost.milliseconds)) }
                 loop.updateTime()
-                turnTimers.append((id, loop.now + UInt64(wait), at))
+                outbox.arm(TurnTimer(id: id, due: loop.now + UInt64(wait), at: at))
             }
         }
         // What is left is placeholders, which cost nothing to drop; removeAll(keepingCapacity:) would go through the
@@ -372,7 +369,7 @@ public final class Daemon {
 
     /// A request id the coordinator will answer through `.reply`.
     /// A notification's request is registered too, and its answer dropped, so every command has one shape.
-    func register(_ connection: WorkerID, _ id: RPCID?) -> RequestID {
+    func register(_ connection: ConnectionID, _ id: RPCID?) -> RequestID {
         let request = RequestID(nextRequest)
         nextRequest += 1
         requests[request] = (connection, id)
