@@ -7,9 +7,10 @@ public import FlowlineCore
 /// Loop thread only: every method, and every completion, runs on the thread that owns the journal.
 ///
 /// A commit may complete later (a network round trip). Whatever the implementation, completions come in the
-/// order of the commits, each exactly once, and never before the commit's records are durable (SPEC §4): output
-/// held back for a commit may be released by its completion, in order. A commit that fails leaves nothing of its
-/// events in the journal, and the caller rebuilds its state with `recover(into:)`.
+/// order of the commits, each exactly once, and never before the commit is written: output held back for a
+/// commit may be released by its completion, in order, and answers once `isDurable` also says so (SPEC §4). A
+/// commit that fails leaves nothing of its events in the journal, and the caller rebuilds its state with
+/// `recover(into:)`.
 public protocol Journal: AnyObject {
     /// The newest committed record's seq, 0 when there has never been one.
     var lastSeq: UInt64 { get }
