@@ -62,7 +62,7 @@ let package = Package(
         .executableTarget(
             name: "flowlined",
             dependencies: [
-                "CMalloc", "FlowlineServer", "FlowlineCore", "FlowlineJournal",
+                "CMalloc", "FlowlineServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

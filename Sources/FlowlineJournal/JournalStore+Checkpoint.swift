@@ -81,11 +81,16 @@ extension JournalStore {
     }
 
     /// Every workflow snapshot, decoded, in key order. The bytes are copied out in one read transaction, then
-    /// decoded in a few shares at once: decoding is most of the work of a start from a checkpoint.
+    /// decoded as `decodeSnapshots` does.
     public func snapshotWorkflows() throws -> [Workflow] {
         var read: [[UInt8]] = []
         try forEachSnapshot { read.append($0) }
-        let snapshots = read
+        return try Self.decodeSnapshots(read)
+    }
+
+    /// Decodes workflow snapshots, in a few shares at once: decoding is most of the work of a start from a
+    /// checkpoint.
+    static func decodeSnapshots(_ snapshots: [[UInt8]]) throws(JournalError) -> [Workflow] {
         let count = snapshots.count
         let shares = count < 4096 ? 1 : 4
         let decoded = Mutex<[Result<[Workflow], JournalError>?]>(Array(repeating: nil, count: shares))

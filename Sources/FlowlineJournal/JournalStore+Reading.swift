@@ -12,13 +12,17 @@ public struct CheckpointRecords {
 }
 
 extension JournalStore {
-    /// Reads the last checkpoint (`nil` when none was written) and then the records from the seq `start`
-    /// returns, until `body` returns `false`, all in ONE read transaction: a reader beside a running daemon sees
-    /// a checkpoint and exactly the records it was written with (the daemon commits both in one transaction).
-    /// Rethrows the closures' errors as they are; storage failures throw `JournalError`.
-    public func readCheckpointAndRecords(
-        _ start: (CheckpointRecords?) throws -> UInt64,
-        records body: (UInt64, [UInt8]) throws -> Bool
+    /// Recovery's read (`Recovery.run`), all in ONE read transaction, so that a reader beside a running daemon
+    /// sees a checkpoint and exactly the records it was written with (the daemon commits both in one
+    /// transaction): the last checkpoint (`nil` when none was written), given to `start`, which returns the seq to
+    /// replay from and the last seq wanted (`nil`: all), or `nil` to read no record; then, when all are wanted,
+    /// how many of those records submit a workflow (`sized`: recovery sizes its workflow table with it); then each
+    /// record from that seq on as a `ReplayStep`, with its seq, as `replaySteps` gives them, until `body` returns
+    /// `false`. Rethrows the closures' errors as they are; storage failures throw `JournalError`.
+    func readForRecovery(
+        start: (CheckpointRecords?) throws -> (from: UInt64, through: UInt64?)?,
+        sized: (Int) -> Void,
+        _ body: (UInt64, inout ReplayStep) throws -> Bool
     ) throws {
         do {
             try environment.read { txn in
@@ -31,13 +35,18 @@ extension JournalStore {
                     }
                     checkpoint = CheckpointRecords(globals: globals, snapshots: snapshots)
                 }
-                let from = try start(checkpoint)
-                try txn.forEach(in: events, from: JournalKey.seq(from)) { key, value in
-                    guard let seq = JournalKey.seq(decoding: key) else {
-                        throw JournalError(.corrupt, "a malformed key in events in \(directory)")
-                    }
-                    return try body(seq, value)
+                guard let (from, through) = try start(checkpoint) else { return }
+                if through == nil {
+                    // Two bytes per record, read in place: sizing the table once costs less than the doublings.
+                    sized(
+                        try txn.countValues(
+                            in: events,
+                            from: JournalKey.seq(from),
+                            startingWith: EventCodec.workflowSubmittedPrefix
+                        )
+                    )
                 }
+                try pipelinedSteps(in: txn, from: from, through: through, body)
             }
         } catch let error as LMDBError {
             throw JournalError(error)
@@ -71,35 +80,51 @@ extension JournalStore {
     /// workflow out of it): no step is copied on the way. Throws `JournalError` for a record that does not decode
     /// (after `body` had every event before it) and for storage failures; rethrows `body`'s errors.
     public func replaySteps(from seq: UInt64 = 1, _ body: (inout ReplayStep) throws -> Bool) throws {
-        let directory = self.directory
-        let pipe = StepPipe()
         do {
             try environment.read { txn in
-                try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq), state: { StepPipe.Filling() }) {
-                    filling,
-                    key,
-                    value in
-                    guard key.count == 8 else {
-                        throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
-                    }
-                    return try pipe.add(to: &filling) { (strings) throws(JournalError) in
-                        try EventCodec.decodeStep(value, strings: &strings)
-                    }
-                } end: { filling, error in
-                    pipe.close(error, rest: &filling)
-                } while: {
-                    defer { pipe.stop() }
-                    var spent: [ReplayStep] = []
-                    while var batch = try pipe.next(returning: spent) {
-                        for i in batch.indices {
-                            guard try body(&batch[i]) else { return }
-                        }
-                        spent = batch
-                    }
-                }
+                try pipelinedSteps(in: txn, from: seq, through: nil) { _, step in try body(&step) }
             }
         } catch let error as LMDBError {
             throw JournalError(error)
+        }
+    }
+
+    /// `replaySteps` inside the read transaction `txn`, each step with its seq; the reading side stops after seq
+    /// `through` when one is given.
+    private func pipelinedSteps(
+        in txn: borrowing ReadTransaction,
+        from seq: UInt64,
+        through: UInt64?,
+        _ body: (UInt64, inout ReplayStep) throws -> Bool
+    ) throws {
+        let directory = self.directory
+        let last = through ?? .max
+        let pipe = StepPipe()
+        let filling: @Sendable () -> StepPipe.Filling = { StepPipe.Filling() }
+        try txn.forEachConcurrently(in: events, from: JournalKey.seq(seq), state: filling) {
+            filling,
+            key,
+            value in
+            guard key.count == 8 else {
+                throw JournalError(.corrupt, "a key of \(key.count) bytes in events in \(directory)")
+            }
+            var seq: UInt64 = 0
+            for i in 0..<8 { seq = seq << 8 | UInt64(key[i]) }
+            guard seq <= last else { return false }
+            return try pipe.add(seq, to: &filling) { (strings) throws(JournalError) in
+                try EventCodec.decodeStep(value, strings: &strings)
+            }
+        } end: { filling, error in
+            pipe.close(error, rest: &filling)
+        } while: {
+            defer { pipe.stop() }
+            var spent: [ReplayStep] = []
+            while var batch = try pipe.next(returning: spent) {
+                for i in batch.steps.indices {
+                    guard try body(batch.seqs[i], &batch.steps[i]) else { return }
+                }
+                spent = batch.steps.take()
+            }
         }
     }
 }
@@ -107,8 +132,14 @@ extension JournalStore {
 /// Replay steps on their way from the reading thread to the folding one, in batches of `batchSize`, at most four
 /// batches ahead; spent batches go back to be destroyed on the reading thread, which allocated what they hold.
 private final class StepPipe: Sendable {
+    /// Steps and their seqs, side by side.
+    struct Batch {
+        var steps: [ReplayStep] = []
+        var seqs: [UInt64] = []
+    }
+
     private struct State {
-        var batches: [[ReplayStep]] = []
+        var batches: [Batch] = []
         var spent: [[ReplayStep]] = []
         var isClosed = false
         var error: JournalError?
@@ -126,7 +157,7 @@ private final class StepPipe: Sendable {
     /// The batch being filled and the strings decoding keeps: the reading thread's own (`forEachConcurrently`
     /// keeps it there), so that adding a step takes no lock.
     struct Filling {
-        var batch: [ReplayStep] = []
+        var batch = Batch()
         var strings = StringTable.keeping()
     }
 
@@ -135,14 +166,19 @@ private final class StepPipe: Sendable {
     }
 
     /// Reader: adds the step `make` makes (made in place in the batch, not copied into it) with the reader's
-    /// strings; `false` once the folding side stopped. Rethrows what `make` threw.
+    /// strings, as record `seq`; `false` once the folding side stopped. Rethrows what `make` threw.
     func add(
+        _ seq: UInt64,
         to filling: inout Filling,
         _ make: (inout StringTable) throws(JournalError) -> ReplayStep
     ) throws(JournalError) -> Bool {
-        if filling.batch.isEmpty { filling.batch.reserveCapacity(Self.batchSize) }
-        filling.batch.append(try make(&filling.strings))
-        guard filling.batch.count == Self.batchSize else { return true }
+        if filling.batch.steps.isEmpty {
+            filling.batch.steps.reserveCapacity(Self.batchSize)
+            filling.batch.seqs.reserveCapacity(Self.batchSize)
+        }
+        filling.batch.steps.append(try make(&filling.strings))
+        filling.batch.seqs.append(seq)
+        guard filling.batch.steps.count == Self.batchSize else { return true }
         return send(filling.batch.take())
     }
 
@@ -156,7 +192,7 @@ private final class StepPipe: Sendable {
             case let error?: JournalError(.corrupt, "reading the journal failed: \(error)")
             }
         let rest = filling.batch.take()
-        if !rest.isEmpty { _ = send(rest) }
+        if !rest.steps.isEmpty { _ = send(rest) }
         state.withLock { state in
             guard !state.isClosed else { return }
             state.isClosed = true
@@ -167,7 +203,7 @@ private final class StepPipe: Sendable {
 
     /// Moves `batch` into the queue: were a reference left here, the folding side could find the batch shared
     /// and copy all of it when it first changes a step.
-    private func send(_ batch: consuming [ReplayStep]) -> Bool {
+    private func send(_ batch: consuming Batch) -> Bool {
         if state.withLock({ $0.isStopped }) { return false }
         room.wait()
         var batch = consume batch
@@ -184,10 +220,10 @@ private final class StepPipe: Sendable {
 
     /// Folding side: hands back the batch it is done with, then takes the next one (`nil` at the end); throws the
     /// reader's decoding error.
-    func next(returning spent: consuming [ReplayStep]) throws(JournalError) -> [ReplayStep]? {
+    func next(returning spent: consuming [ReplayStep]) throws(JournalError) -> Batch? {
         let spent = consume spent
         ready.wait()
-        let (batch, error): ([ReplayStep]?, JournalError?) = state.withLock { state in
+        let (batch, error): (Batch?, JournalError?) = state.withLock { state in
             if !spent.isEmpty { state.spent.append(spent) }
             if !state.batches.isEmpty { return (state.batches.removeFirst(), nil) }
             return (nil, state.error)
@@ -211,6 +247,15 @@ extension Array {
     /// The contents, leaving the array empty: a move, so the caller holds the only reference.
     fileprivate mutating func take() -> [Element] {
         var taken: [Element] = []
+        swap(&self, &taken)
+        return taken
+    }
+}
+
+extension StepPipe.Batch {
+    /// The contents, leaving the batch empty: a move, so the caller holds the only references.
+    fileprivate mutating func take() -> StepPipe.Batch {
+        var taken = StepPipe.Batch()
         swap(&self, &taken)
         return taken
     }

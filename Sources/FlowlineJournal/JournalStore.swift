@@ -533,7 +533,7 @@ private func lmdb<R>(_ work: () throws -> R) throws(LMDBError) -> R {
 }
 
 /// Runs journal work whose closures throw `LMDBError` or `JournalError`, as a `JournalError`.
-private func journalOperation<R>(_ work: () throws -> R) throws(JournalError) -> R {
+func journalOperation<R>(_ work: () throws -> R) throws(JournalError) -> R {
     do {
         return try work()
     } catch let error as JournalError {

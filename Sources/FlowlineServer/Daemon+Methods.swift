@@ -178,8 +178,7 @@ extension Daemon {
             return
         }
         do {
-            let records = try journal.records(ofWorkflow: w.rawValue)
-            let events = try records.map { (seq: $0.seq, event: try EventCodec.decode($0.bytes)) }
+            let events = try journal.history(of: w)
             reply(id, to: c) { writer in
                 writer.beginObject()
                 writer.key("events")

@@ -13,7 +13,7 @@ extension Daemon {
         var state = Housekeeping.Turn(now: monotonicNow, forced: forced, journalFull: journalFull)
         compactIfDue(state)
         state.events = turn.events.count
-        state.hasDirty = isAllDirty || !dirty.isEmpty
+        state.hasDirty = journal.hasUncheckpointedChanges
         let checkpoint = housekeeping.checkpointDue(state)
         if !turn.events.isEmpty || checkpoint {
             // A shutdown's commit is its last: nothing would follow to make it durable.
@@ -39,92 +39,27 @@ extension Daemon {
     /// waited for the commit before (its answers) and would have counted against the peers' bounds. False when
     /// the commit failed: `failTurn` dealt with the turn, and nothing else of it happens.
     private func commitTurn(checkpoint checkpointDue: Bool, durable: Bool, at tick: Instant) -> Bool {
-        var batch = JournalBatch()
         let eventCount = turn.events.count
-        Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
-        var checkpointed = checkpointDue
-        if checkpointDue { addCheckpoint(to: &batch) }
+        journal.append(&turn.events)
         let commit = outbox.beginCommit()
-        do {
-            try journal.commit(batch, durable: durable)
-        } catch  where error.isOutOfSpace && checkpointDue {
-            // A checkpoint is large; the turn's events alone may still fit. Commit them without it, and
-            // try the checkpoint again at a later turn.
-            batch.snapshots = []
-            batch.checkpoint = nil
-            checkpointed = false
-            do {
-                try journal.commit(batch, durable: durable)
-            } catch {
-                failTurn(error, commit: commit)
-                return false
-            }
-        } catch {
+        var outcome: Result<CommitReceipt, JournalError>?
+        journal.commit(checkpointing: checkpointDue ? coordinator.state : nil, durable: durable) { outcome = $0 }
+        // A journal that completes later (issue #21) will release the outbox from its completion; LMDB's has
+        // completed by now.
+        guard let outcome else { preconditionFailure("the journal's commit did not complete in its turn") }
+        switch outcome {
+        case .failure(let error):
             failTurn(error, commit: commit)
             return false
+        case .success(let receipt):
+            fullSnapshot = nil
+            housekeeping.committed(events: eventCount, checkpointed: receipt.checkpointed, at: tick)
         }
-        fullSnapshot = nil
-        housekeeping.committed(events: eventCount, checkpointed: checkpointed, at: tick)
-        if checkpointed {
-            dirty.removeAll(keepingCapacity: true)
-            isAllDirty = false
-        }
-        // LMDB's commit is done when it returns. Its data sync put the previous commit's meta page on disk: that
-        // commit is durable now, and this one too when the journal says so (`--sync none`, a durable commit).
+        // LMDB's data sync put the previous commit's meta page on disk: that commit is durable now, and this one
+        // too when the journal says so (`--sync none`, a durable commit).
         outbox.commitCompleted(commit, durableThrough: journal.isDurable ? commit : commit.previous)
         outbox.releaseAnswers(through: commit.previous, write: write)
         return true
-    }
-
-    /// Encodes `events` into `batch`, with the workflows compaction purges, and adds the workflows they change to
-    /// `dirty`; leaves `events` empty, its storage kept. Each event is moved out of the list to be encoded, a
-    /// payload-free one left in its place: a pass over the list copied every event (a retain per field), and
-    /// emptying it destroyed them once more.
-    private static func collect(
-        _ events: inout [Event],
-        into batch: inout JournalBatch,
-        markingDirty dirty: inout Set<WorkflowID>
-    ) {
-        batch.records.reserveCapacity(events.count)
-        // A workflow's events mostly come in runs (submitted then dispatched, completed then the workflow
-        // completed), so checking the last one spares most of the hashing.
-        var lastDirty = WorkflowID("")
-        for i in events.indices {
-            var event = Event.workflowCompleted(WorkflowID(""), at: .zero)
-            swap(&event, &events[i])
-            let id = event.workflowID
-            batch.records.append((workflowID: id.rawValue, bytes: EventCodec.encode(event)))
-            if case .workflowsCompacted(let ids, _) = event {
-                batch.purge += ids.map(\.rawValue)
-                dirty.formUnion(ids)
-            } else if !id.rawValue.isEmpty && id != lastDirty {
-                dirty.insert(id)
-                lastDirty = id
-            }
-        }
-        // What is left is placeholders; element by element, as removeAll(keepingCapacity:) goes through the generic
-        // replaceSubrange.
-        while !events.isEmpty { events.removeLast() }
-    }
-
-    /// Snapshots of every workflow changed since the last checkpoint, and the globals as of this batch's last record.
-    private func addCheckpoint(to batch: inout JournalBatch) {
-        var ids: [WorkflowID]
-        if isAllDirty {
-            // Every workflow held now, and those changed since that are gone (compacted).
-            ids = Array(coordinator.state.workflows.keys)
-            for id in dirty where coordinator.state.workflows.index(forKey: id) == nil { ids.append(id) }
-            ids.sort()
-        } else {
-            ids = dirty.sorted()
-        }
-        let snapshots = SnapshotCodec.encode(ids, of: coordinator.state.workflows)
-        batch.snapshots.reserveCapacity(batch.snapshots.count + ids.count)
-        for (id, bytes) in zip(ids, snapshots) { batch.snapshots.append((id.rawValue, bytes)) }
-        batch.checkpoint = SnapshotCodec.encode(
-            coordinator.state.globals,
-            seq: journal.lastSeq + UInt64(batch.records.count)
-        )
     }
 
     /// The commit failed: nothing of this turn may leave. Its answers become -32005, its other output is

@@ -15,7 +15,7 @@ public final class Daemon {
     let configuration: DaemonConfiguration
     let logger: Logger
     let loop: EventLoop
-    let journal: JournalStore
+    let journal: any Journal
     var coordinator: Coordinator
     var listener: TCPListener?
     var connections: [ConnectionID: Connection] = [:]
@@ -74,11 +74,6 @@ public final class Daemon {
 
     // MARK: - Checkpoints
 
-    /// Workflows changed since the last checkpoint; their snapshots are rewritten at the next one.
-    var dirty: Set<WorkflowID> = []
-    /// True after a replay from the journal's start (no checkpoint): every workflow in the state is dirty too,
-    /// without hashing each id into `dirty` before the daemon listens.
-    var isAllDirty = false
     var eventsSinceCheckpoint: Int {
         get { housekeeping.eventsSinceCheckpoint }
         set { housekeeping.eventsSinceCheckpoint = newValue }
@@ -89,16 +84,7 @@ public final class Daemon {
         self.configuration = configuration
         self.logger = logger
         self.loop = try EventLoop()
-        self.journal = try JournalStore(
-            directory: configuration.dataDirectory,
-            sync: configuration.sync,
-            mapSize: min(configuration.mapSize, configuration.maxMapSize),
-            maxMapSize: configuration.maxMapSize,
-            exclusive: true
-        )
-        // A turn's commit then syncs the records' pages without the index's; the index catches up every 2,048
-        // records, at checkpoints and compactions, and `records(ofWorkflow:)` scans what it has not caught up.
-        journal.indexDeferral = 2048
+        self.journal = try LMDBJournal(configuration: configuration.journal)
         self.startedAt = Clock.now()
         self.housekeeping = Housekeeping(
             checkpointEvents: configuration.checkpointEvents,
@@ -107,59 +93,27 @@ public final class Daemon {
         )
         self.outbox = Outbox(separateDispatches: configuration.sync == .full)
         self.coordinator = Coordinator(futureRetention: configuration.futureRetention)
+        coordinator.maxKeptFutures = configuration.maxKeptFutures
         try recover()
     }
 
-    /// Replays the journal into a fresh coordinator and resumes: open leases are given back, timers re-armed.
+    /// Rebuilds the coordinator's state from the journal and resumes: open leases are given back, timers re-armed.
     /// Without `resuming`, the state is left as the journal has it, for `resume` later.
     func recover(resuming: Bool = true) throws {
-        coordinator = Coordinator(futureRetention: configuration.futureRetention)
-        var from: UInt64 = 1
-        var snapshots = 0
-        if let globals = try journal.checkpoint() {
-            let (restored, seq) = try SnapshotCodec.decodeGlobals(globals)
-            let workflows = try journal.snapshotWorkflows()
-            snapshots = workflows.count
-            coordinator = Coordinator(
-                state: CoordinatorState(globals: restored, workflows: workflows),
-                futureRetention: configuration.futureRetention
-            )
-            from = seq + 1
-        }
-        coordinator.maxKeptFutures = configuration.maxKeptFutures
-        // A first pass reads two bytes per record: sizing the workflow table once costs less than the doublings.
-        coordinator.reserveCapacity(forSubmissions: try journal.countWorkflowsSubmitted(from: from))
-        dirty = []
-        isAllDirty = false
-        var lastDirty = WorkflowID("")
-        var count = 0
-        try journal.replaySteps(from: from) { step in
-            coordinator.replay(&step)
-            // What changed after the checkpoint must be in the next one (without a checkpoint, everything is;
-            // see below). A workflow's events mostly come in runs, so checking the last one spares most hashing.
-            if from == 1 {
-                // Collected once after the replay.
-            } else if case .workflowsCompacted(let ids, _) = step.event {
-                dirty.formUnion(ids)
-            } else if !step.event.workflowID.rawValue.isEmpty && step.event.workflowID != lastDirty {
-                dirty.insert(step.event.workflowID)
-                lastDirty = step.event.workflowID
-            }
-            count += 1
-            return true
-        }
-        eventsSinceCheckpoint = count
-        if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
+        let recovery = try journal.recover(into: &coordinator)
+        // The replayed events count toward the next checkpoint, as they did in the daemon that wrote them.
+        housekeeping.eventsSinceCheckpoint = recovery.changes.eventsSinceCheckpoint
         if resuming {
             let now = Clock.now()
             let resumed = coordinator.resume(at: now)
             apply(resumed, at: now)
         }
+        let checkpoint = recovery.usedCheckpoint ? recovery.checkpoint : nil
         logger.info(
             "recovered",
             metadata: [
-                "snapshots": "\(snapshots)", "events": "\(count)", "from_seq": "\(from)",
-                "workflows": "\(coordinator.state.workflows.count)",
+                "snapshots": "\(checkpoint?.snapshots ?? 0)", "events": "\(recovery.events)",
+                "from_seq": "\((checkpoint?.seq ?? 0) + 1)", "workflows": "\(coordinator.state.workflows.count)",
             ]
         )
     }

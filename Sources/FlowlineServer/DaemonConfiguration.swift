@@ -4,8 +4,6 @@ public import FlowlineJournal
 public struct DaemonConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 7420
-    public var dataDirectory = "./flowline-data"
-    public var sync = SyncMode.full
     /// Sessions must present one of these tokens in `hello` when set, and may then call what its role allows.
     public var tokens: AccessTokens?
     public var maxLineBytes = 16 * 1024 * 1024
@@ -23,11 +21,6 @@ public struct DaemonConfiguration: Sendable {
     /// ...or this long after it, whichever comes first (and at shutdown).
     public var checkpointInterval: Duration = .seconds(30)
 
-    /// The journal's first LMDB map size; it doubles when full...
-    public var mapSize = 1 << 30
-    /// ...up to this; past it (or when the disk is full) writes are refused with -32005.
-    public var maxMapSize = 64 << 30
-
     /// How many early future resolutions may be kept at once; past it one more is refused with -32602.
     public var maxKeptFutures = 1_000_000
     /// Where a token is required, a peer that has not said a good `hello` this long after connecting is closed.
@@ -35,6 +28,8 @@ public struct DaemonConfiguration: Sendable {
     /// A peer with output held back for it (over `maxPendingOutputBytes`) whose socket takes no byte for this long
     /// is closed: it does not read.
     public var outputStallTimeout: Duration = .seconds(5)
+    /// The LMDB journal's settings (`--data`, `--sync`, `--map-size`, `--max-map-size`); the daemon takes its lock.
+    public var journal = LMDBJournalConfiguration()
 
     public init() {}
 }

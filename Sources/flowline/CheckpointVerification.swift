@@ -27,31 +27,25 @@ struct CheckpointVerification {
     }
 
     /// Runs the check on `store`'s checkpoint, for workflow `only` or all; `nil` when there is no checkpoint.
+    /// The replay is the daemon's recovery routine run from scratch to the checkpoint's seq, in the same read
+    /// transaction as the checkpoint it is compared with.
     static func run(store: JournalStore, only: WorkflowID?) throws(ToolError) -> CheckpointVerification? {
-        var stored: (globals: CheckpointGlobals, seq: UInt64, workflows: [Workflow])?
-        var replay = Coordinator()
+        var replay = Coordinator(futureRetention: .zero)
         var compacted: Set<WorkflowID> = []
-        try JournalReplay.reading(store) {
-            try store.readCheckpointAndRecords(
-                { records in
-                    guard let records else { return .max }
-                    let (globals, seq) = try SnapshotCodec.decodeGlobals(records.globals)
-                    stored = (globals, seq, try records.snapshots.map(SnapshotCodec.decodeWorkflow))
-                    return 1
-                },
-                records: { seq, bytes in
-                    guard let checkpointSeq = stored?.seq else { return false }
-                    let event = try JournalReplay.decode(seq, bytes, store: store)
-                    if seq <= checkpointSeq {
-                        replay.apply(event)
-                    } else if case .workflowsCompacted(let ids, _) = event {
-                        compacted.formUnion(ids)
-                    }
-                    return true
-                }
-            )
+        let recovery: Recovery
+        do {
+            recovery = try Recovery.run(
+                store,
+                into: &replay,
+                options: Recovery.Options(usesCheckpoint: false, limit: .checkpoint, keepsCheckpoint: true)
+            ) { event in
+                if case .workflowsCompacted(let ids, _) = event { compacted.formUnion(ids) }
+            }
+        } catch {
+            throw ToolError.journal(error, directory: store.directory)
         }
-        guard let stored else { return nil }
+        guard let checkpoint = recovery.checkpoint, let globals = checkpoint.globals else { return nil }
+        let stored = (globals: globals, seq: checkpoint.seq, workflows: checkpoint.workflows)
         var check = CheckpointVerification(seq: stored.seq)
         check.compare(replay.state, stored.workflows, compactedSince: compacted, only: only)
         if only == nil { check.compareFutures(replay.state, stored.globals) }

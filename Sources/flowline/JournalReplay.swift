@@ -2,9 +2,9 @@ import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
 
-/// The coordinator state rebuilt offline from a journal the way the daemon recovers it: the last checkpoint's
-/// snapshots and globals, then `Coordinator.apply` over the events after it (or over every event, from scratch).
-/// It reads in one read-only LMDB read transaction, so it is one consistent snapshot while the daemon writes.
+/// The coordinator state rebuilt offline from a journal by the daemon's own recovery routine (`Recovery`): the
+/// last checkpoint's snapshots and globals, then the events after it (or every event, from scratch). It reads in
+/// one read-only LMDB read transaction, so it is one consistent snapshot while the daemon writes.
 struct JournalReplay {
     /// The checkpoint a rebuild started from.
     struct Start {
@@ -41,52 +41,32 @@ struct JournalReplay {
     /// Rebuilds through seq `until` (everything when `nil`): from the checkpoint when `usesCheckpoint` and the
     /// checkpoint does not reach past `until`, else from seq 1.
     init(store: JournalStore, until: UInt64? = nil, usesCheckpoint: Bool = true) throws(ToolError) {
-        var replay = JournalReplay(empty: ())
-        try Self.reading(store) {
-            try store.readCheckpointAndRecords(
-                { records in try replay.begin(with: records, until: until, usesCheckpoint: usesCheckpoint) },
-                records: { seq, bytes in
-                    if let until, seq > until { return false }
-                    replay.apply(try Self.decode(seq, bytes, store: store), seq: seq)
-                    return true
-                }
-            )
-        }
-        self = replay
-    }
-
-    private init(empty: ()) {}
-
-    /// Restores the checkpoint if it is to be used and returns the seq to replay from.
-    private mutating func begin(with records: CheckpointRecords?, until: UInt64?, usesCheckpoint: Bool) throws -> UInt64
-    {
-        guard let records else { return 1 }
-        let (globals, seq) = try SnapshotCodec.decodeGlobals(records.globals)
-        checkpoint = Start(seq: seq, snapshots: records.snapshots.count)
-        if !usesCheckpoint {
-            fromScratchReason = "--from-scratch"
-            return 1
-        }
-        if let until, until < seq {
-            fromScratchReason = "--until \(until) is before the checkpoint at seq \(seq)"
-            return 1
-        }
-        let workflows = try records.snapshots.map(SnapshotCodec.decodeWorkflow)
         // Future retention only matters to `handle`; a replay only applies.
-        let state = CoordinatorState(globals: globals, workflows: workflows)
-        coordinator = Coordinator(state: state, futureRetention: .zero)
-        start = checkpoint
-        lastSeq = seq
-        lastTime = workflows.compactMap(\.latestTime).max()
-        return seq + 1
-    }
-
-    private mutating func apply(_ event: Event, seq: UInt64) {
-        coordinator.apply(event)
-        events += 1
-        firstSeq = firstSeq ?? seq
-        lastSeq = seq
-        lastTime = event.time
+        coordinator = Coordinator(futureRetention: .zero)
+        let recovery: Recovery
+        do {
+            recovery = try Recovery.run(
+                store,
+                into: &coordinator,
+                options: Recovery.Options(usesCheckpoint: usesCheckpoint, limit: until.map { .seq($0) } ?? .end)
+            )
+        } catch {
+            throw ToolError.journal(error, directory: store.directory)
+        }
+        events = recovery.events
+        firstSeq = recovery.firstSeq
+        lastSeq = recovery.lastSeq
+        checkpoint = recovery.checkpoint.map { Start(seq: $0.seq, snapshots: $0.snapshots) }
+        if recovery.usedCheckpoint {
+            start = checkpoint
+        } else if let checkpoint {
+            fromScratchReason =
+                usesCheckpoint
+                ? "--until \(until ?? 0) is before the checkpoint at seq \(checkpoint.seq)" : "--from-scratch"
+        }
+        // Without events after the checkpoint, the state is the checkpoint's: its latest time is how far it reaches.
+        lastTime =
+            recovery.lastEventTime ?? coordinator.state.workflows.values.compactMap(\.latestTime).max()
     }
 
     /// Decodes record `seq`, or names it in the error.

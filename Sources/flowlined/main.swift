@@ -1,8 +1,5 @@
 import ArgumentParser
 import CMalloc
-import FlowlineCore
-import FlowlineJournal
-import FlowlineProtocol
 import FlowlineServer
 import Foundation
 import Logging
@@ -12,7 +9,7 @@ struct Flowlined: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "flowlined",
         abstract: "The Flowline coordinator daemon.",
-        version: "flowlined \(flowlineVersion)"
+        version: "flowlined \(DaemonConfiguration.version)"
     )
 
     @Option(help: "HOST:PORT to listen on (localhost:7420, 0.0.0.0:7420, [::1]:7420); port 0 takes a free port.")
@@ -60,14 +57,11 @@ struct Flowlined: ParsableCommand {
         // (tools/probes/nonreaders.py; 9-13 ms with the threshold fixed).
         _ = cmalloc_fix_mmap_threshold(256 * 1024)
         var config = DaemonConfiguration()
-        guard let address = HostPort(parsing: listen, ports: 0...65535) else {
+        guard config.setListen(listen) else {
             throw ValidationError("--listen must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(listen)")
         }
-        config.host = address.host
-        config.port = address.port
         config.dataDirectory = data
-        guard let mode = SyncMode(rawValue: sync) else { throw ValidationError("--sync must be full or none") }
-        config.sync = mode
+        guard config.setSync(named: sync) else { throw ValidationError("--sync must be full or none") }
         guard maxLineBytes >= 1024 else { throw ValidationError("--max-line-bytes must be at least 1024") }
         config.maxLineBytes = maxLineBytes
         guard maxPendingOutputBytes >= 1024 else {
@@ -115,7 +109,7 @@ struct Flowlined: ParsableCommand {
         do {
             try daemon.run { host, port in
                 FileHandle.standardOutput.write(
-                    Data("flowlined listening on \(HostPort(host: host, port: port))\n".utf8)
+                    Data("flowlined listening on \(DaemonConfiguration.address(host: host, port: port))\n".utf8)
                 )
             }
         } catch {
@@ -144,7 +138,7 @@ struct Flowlined: ParsableCommand {
         guard value * scale <= maxDurationSeconds else {
             throw ValidationError("\(flag) must be at most 36500d (100 years); got \(text)")
         }
-        return .fromSeconds(value * scale)
+        return .milliseconds(Int64((value * scale * 1000).rounded()))
     }
 }
 
