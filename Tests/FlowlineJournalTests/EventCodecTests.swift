@@ -59,6 +59,8 @@ struct EventCodecTests {
         .futureKept(key: "k", .rejected(.timeout), at: at),
         .futureUsed(key: "k", at: at),
         .futureExpired(key: "k", at: at),
+        .resolutionApplied(key: "k", id: "r-1", matched: 3, at: at),
+        .resolutionExpired(key: "k", id: "r-1", at: at),
         .revertStarted(w, t, at: at),
         .taskReverted(w, t, at: at),
         .revertFailed(w, t, error: .timeout, retryAt: nil, at: at),
