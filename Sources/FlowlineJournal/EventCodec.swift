@@ -413,6 +413,7 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec
