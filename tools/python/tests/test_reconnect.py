@@ -128,11 +128,6 @@ class Reconnect(DaemonTestCase):
         client = Client(self.daemon.address, timeout=10, reconnect_s=20)
         self.addCleanup(client.close)
         key = "once-" + uuid.uuid4().hex
-        self.assertEqual(client.resolve(key, "first", resolution_id="r-1"), 0)  # kept
-        self.daemon.kill()
-        self.daemon.start()
-        # A re-send of r-1 (as after a lost answer) changes nothing: "second" is not kept for the second await.
-        self.assertEqual(client.resolve(key, "second", resolution_id="r-1"), 0)
         flow = Flow("twice", queue=self.queue)
 
         @flow.task()
@@ -143,11 +138,19 @@ class Reconnect(DaemonTestCase):
         def second():
             return Future(key=key, timeout_s=30)
 
-        self.start_worker(flow.worker(client))
+        worker = flow.worker(client)
+        self.start_worker(worker)
         wid = flow.submit(client)
-        wait_until(lambda: task_of(client.get(wid), "second")["state"] == "waiting", 10,
-                   message="the second await to find nothing kept")
-        self.assertEqual(task_of(client.get(wid), "first")["result"], "first")
+        wait_until(lambda: task_of(client.get(wid), "first")["state"] == "waiting", 10, message="the first await")
+        self.assertEqual(client.resolve(key, "first", resolution_id="r-1"), 1)
+        wait_until(lambda: task_of(client.get(wid), "second")["state"] == "waiting", 10, message="the second await")
+        self.daemon.kill()
+        self.daemon.start()
+        # A re-send of r-1 (as after a lost answer) answers the first matched and changes nothing: without the
+        # id it would settle the second await with "second".
+        self.assertEqual(client.resolve(key, "second", resolution_id="r-1"), 1)
+        wait_until(lambda: task_of(client.get(wid), "second")["state"] == "waiting", 10, message="the second await")
+        self.assertEqual(task_of(client.get(wid), "second")["attempts"], 1)
         self.assertEqual(client.resolve(key, "third"), 1)
         self.assertEqual(client.wait(wid, timeout_s=10)["result"], {"second": "third"})
 
