@@ -57,17 +57,20 @@ final class ClientEngine {
 
     static let backoffRange: ClosedRange<Duration> = .milliseconds(50) ... .seconds(2)
 
-    /// The methods whose re-send changes nothing (SPEC §8); a submit is safe only with an `id`, and resolutions
-    /// because the client always gives them a `resolution_id`.
+    /// The methods whose re-send changes nothing (SPEC §8). A submit is safe only with an `id`, and a resolution
+    /// only with a `resolution_id` (which `Client.resolve` and `reject` always set; a raw `call` may not).
     static let safeToResend: Set<String> = [
         "workflow.get", "workflow.list", "workflow.wait", "workflow.history", "stats", "workers.list",
-        "workflow.cancel", "future.resolve", "future.reject",
+        "workflow.cancel",
     ]
 
     static func isSafeToResend(_ method: String, _ params: JSON) -> Bool {
         if safeToResend.contains(method) { return true }
-        guard method == "workflow.submit", let id = params["id"] else { return false }
-        return id != .null
+        switch method {
+        case "workflow.submit": return params["id"].map { $0 != .null } ?? false
+        case "future.resolve", "future.reject": return params["resolution_id"]?.stringValue != nil
+        default: return false
+        }
     }
 
     init(loop: EventLoop, thread: LoopThread<ClientEngine>, endpoint: Endpoint) {

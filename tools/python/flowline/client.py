@@ -14,18 +14,23 @@ _WAIT_MARGIN = 10.0
 RECONNECT_BACKOFF_START_S = 0.05
 RECONNECT_BACKOFF_MAX_S = 2.0
 
-# Calls whose answer may be lost and that are re-sent after a reconnect (SPEC §8): reads, waits, cancels, and
-# resolutions (made safe by the resolution_id the daemon remembers: a re-sent one changes nothing and answers the
-# first one's matched). A submit is re-sent only when its document has an `id`.
+# Calls whose answer may be lost and that are re-sent after a reconnect (SPEC §8): reads, waits and cancels; a
+# resolution when it has a resolution_id (the daemon remembers it: a re-sent one changes nothing and answers the
+# first one's matched); a submit when its document has an `id`.
 SAFE_TO_RESEND = frozenset({
     "workflow.get", "workflow.list", "workflow.wait", "workflow.history", "stats", "workers.list",
-    "workflow.cancel", "future.resolve", "future.reject"})
+    "workflow.cancel"})
 
 
 def safe_to_resend(method: str, params: Any) -> bool:
     if method in SAFE_TO_RESEND:
         return True
-    return method == "workflow.submit" and isinstance(params, dict) and params.get("id") is not None
+    if not isinstance(params, dict):
+        return False
+    if method in ("future.resolve", "future.reject"):
+        # resolve() and reject() always set one; a raw call() may not.
+        return isinstance(params.get("resolution_id"), str)
+    return method == "workflow.submit" and params.get("id") is not None
 
 
 class Client:
