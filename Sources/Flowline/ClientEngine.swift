@@ -25,7 +25,7 @@ struct Endpoint: Sendable {
 /// Calls queue while there is no connection; the engine reconnects with backoff (50 ms doubling to 2 s) as long
 /// as a call waits, and a call fails with `.connection` only once it has waited for a connection for longer than
 /// its bound. A call whose answer was lost with the connection is sent again after the reconnect when that is
-/// safe (`Call.isSafeToResend`); any other fails at once, since it may or may not have taken effect.
+/// safe (`isSafeToResend`); any other fails at once, since it may or may not have taken effect.
 final class ClientEngine {
     /// One call waiting to be sent, or sent and waiting for its answer.
     struct Call {
@@ -34,7 +34,7 @@ final class ClientEngine {
         /// Made again for each send: a `wait` asks for what is left of its timeout.
         var params: () -> JSON
         var completion: RPCPeer.Completion
-        /// How long the call may wait for a connection, counted from its first failure.
+        /// How long the call may wait for a connection, counted from the failure that left it without one.
         var bound: Duration
         var isSafeToResend: Bool
         var failingSince: ContinuousClock.Instant?
@@ -51,9 +51,6 @@ final class ClientEngine {
     private var isBackingOff = false
     private var backoff = ClientEngine.backoffRange.lowerBound
     private var isClosed = false
-    /// Connections opened after the first.
-    private(set) var reconnects = 0
-    private var hasConnected = false
 
     static let backoffRange: ClosedRange<Duration> = .milliseconds(50) ... .seconds(2)
 
@@ -158,8 +155,6 @@ final class ClientEngine {
             switch result {
             case .success(let peer):
                 if isClosed { return peer.close() }
-                if hasConnected { reconnects += 1 }
-                hasConnected = true
                 self.peer = peer
                 backoff = Self.backoffRange.lowerBound
                 pump()
