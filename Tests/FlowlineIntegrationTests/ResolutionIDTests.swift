@@ -1,5 +1,6 @@
 import FlowlineProtocol
 import FlowlineTestSupport
+import Foundation
 import Testing
 
 /// SPEC §8: a resolution re-sent with a `resolution_id` already applied to its key changes nothing and answers the
@@ -32,6 +33,26 @@ struct ResolutionIDTests {
         #expect(record.task("t")?["result"] == .int(1))
         // Without the id a resolve of "k" now is kept: the re-send above was not.
         #expect(try f.client().result("future.resolve", #"{"key":"k","result":3}"#)["matched"] == .int(0))
+    }
+
+    /// The id is forgotten after `--future-retention`, on a timer the restart arms again: a re-send is then new.
+    @Test func anIDIsForgottenAfterTheRetentionAcrossARestart() throws {
+        let arguments = ["--future-retention", "2s"]
+        let f = try Fixture(arguments: arguments)
+        _ = try f.client().result("future.resolve", #"{"key":"k","result":1,"resolution_id":"r"}"#)
+        try f.crashAndRestart(arguments: arguments)
+        let before = try lastSeq(f)?.int64Value ?? 0
+        _ = try f.client().result("future.resolve", #"{"key":"k","result":1,"resolution_id":"r"}"#)
+        #expect(try lastSeq(f)?.int64Value == before, "still remembered")
+        // future_expired and resolution_expired, at the retention.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try lastSeq(f)?.int64Value ?? 0 < before + 2 && ContinuousClock.now < deadline {
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        #expect(try lastSeq(f)?.int64Value == before + 2)
+        let again = try f.client().result("future.resolve", #"{"key":"k","result":2,"resolution_id":"r"}"#)
+        #expect(again["matched"] == .int(0))
+        #expect(try lastSeq(f)?.int64Value == before + 4, "a new resolution: kept, and its id remembered")
     }
 
     @Test func aBadResolutionIDIsRefusedAndChangesNothing() throws {
