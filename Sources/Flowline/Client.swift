@@ -1,25 +1,38 @@
 public import FlowlineProtocol
+import Foundation
 
 /// A connection to `flowlined` for submitting, watching and steering workflows, and for settling futures.
 ///
 /// Every call is `async` and safe from any task: the requests go to one dedicated event-loop thread, which
 /// resumes each caller when the answer with its JSON-RPC id arrives. Answers may come out of order, so a pending
-/// `wait` does not hold up other calls. When the connection drops, calls in flight fail with `.connection` and
-/// the next call connects again.
+/// `wait` does not hold up other calls.
+///
+/// One `Client` outlives daemon restarts (SPEC §8). When the connection drops, the client reconnects with backoff
+/// (50 ms doubling to 2 s) and calls made meanwhile wait for it; a call fails with `.connection` only after it has
+/// waited `reconnect` (default 60 s) for a connection. A call whose answer was lost with the connection is sent
+/// again after the reconnect when that is safe: reads (`get`, `list`, `wait`, `history`, `stats`, `workers`),
+/// `cancel`, `resolve`/`reject` (which always carry a `resolution_id`, so a re-sent one changes nothing) and a
+/// submit of a document with an `id`; any other call fails with `.connection`, since it may or may not have been
+/// taken. A `wait` sent again asks for what is left of its timeout.
 public final class Client: Sendable {
     private let thread: LoopThread<ClientEngine>
 
     /// Connects to the daemon and says `hello` (with `token` when the daemon has one).
     ///
-    /// Throws `.connection` when the daemon cannot be reached, `.rpc(.unauthorized, ...)` for a bad token, and
-    /// `.timeout` when the connection is not made within 10 seconds.
+    /// Tries once: throws `.connection` when the daemon cannot be reached, `.rpc(.unauthorized, ...)` for a bad
+    /// token, and `.timeout` when the connection is not made within 10 seconds. `host` may be a name
+    /// (`localhost`), an IPv4 address or an IPv6 one (`::1`). `reconnect` bounds how long a later call waits for
+    /// a connection.
     public init(
         host: String = "127.0.0.1",
         port: Int = 7420,
         token: String? = nil,
-        name: String = "client"
+        name: String = "client",
+        reconnect: Duration = .seconds(60)
     ) async throws(FlowlineError) {
-        let endpoint = Endpoint(host: host, port: port, token: token, name: name)
+        var settings = Endpoint(host: host, port: port, token: token, name: name)
+        settings.reconnectBound = reconnect
+        let endpoint = settings
         thread = try await LoopThread.start(name: "flowline-client") { loop, thread in
             ClientEngine(loop: loop, thread: thread, endpoint: endpoint)
         }
@@ -59,9 +72,14 @@ public final class Client: Sendable {
     /// Waits until the workflow has ended (its reverts too) and returns its record; with `timeout`, returns the
     /// record as it stands once that has passed.
     public func wait(_ workflowID: String, timeout: Duration? = nil) async throws(FlowlineError) -> WorkflowRecord {
-        var params: JSONObject = ["workflow_id": .string(workflowID)]
-        if let timeout { params["timeout_s"] = timeout.jsonSeconds }
-        return try WorkflowRecord(json: try await call("workflow.wait", .object(params)))
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        // Made again when the wait is re-sent after a reconnect: it asks for what is left of its timeout.
+        let params: @Sendable () -> JSON = {
+            var params: JSONObject = ["workflow_id": .string(workflowID)]
+            if let deadline { params["timeout_s"] = max(.zero, deadline - ContinuousClock.now).jsonSeconds }
+            return .object(params)
+        }
+        return try WorkflowRecord(json: try await call("workflow.wait", params))
     }
 
     /// One page of workflows, newest first, optionally filtered by state and name. Pass `next` as `after` for the
@@ -105,18 +123,32 @@ public final class Client: Sendable {
     // MARK: - Futures
 
     /// Resolves the future `key` with `result`; returns how many waiting tasks it completed (0: kept for later).
-    public func resolve(key: String, result: JSON) async throws(FlowlineError) -> Int {
-        try matched(try await call("future.resolve", ["key": .string(key), "result": result]))
+    ///
+    /// `resolutionID` (a fresh UUID when nil) makes a re-send change nothing: the daemon answers a resolution id it
+    /// has applied to the key with the first answer's count. The client re-sends with it when the answer was lost.
+    public func resolve(key: String, result: JSON, resolutionID: String? = nil) async throws(FlowlineError) -> Int {
+        let params: JSON = [
+            "key": .string(key), "result": result, "resolution_id": .string(resolutionID ?? UUID().uuidString),
+        ]
+        return try matched(try await call("future.resolve", params))
     }
 
     /// Resolves the future `key` with an encodable value.
-    public func resolve(key: String, encoding value: some Encodable) async throws(FlowlineError) -> Int {
-        try await resolve(key: key, result: try JSON(encoding: value))
+    public func resolve(
+        key: String,
+        encoding value: some Encodable,
+        resolutionID: String? = nil
+    ) async throws(FlowlineError) -> Int {
+        try await resolve(key: key, result: try JSON(encoding: value), resolutionID: resolutionID)
     }
 
-    /// Rejects the future `key`; returns how many waiting tasks it failed (0: kept for later).
-    public func reject(key: String, error: String) async throws(FlowlineError) -> Int {
-        try matched(try await call("future.reject", ["key": .string(key), "error": .string(error)]))
+    /// Rejects the future `key`; returns how many waiting tasks it failed (0: kept for later). `resolutionID` as
+    /// for `resolve`.
+    public func reject(key: String, error: String, resolutionID: String? = nil) async throws(FlowlineError) -> Int {
+        let params: JSON = [
+            "key": .string(key), "error": .string(error), "resolution_id": .string(resolutionID ?? UUID().uuidString),
+        ]
+        return try matched(try await call("future.reject", params))
     }
 
     private func matched(_ result: JSON) throws(FlowlineError) -> Int {
@@ -145,6 +177,11 @@ public final class Client: Sendable {
     /// Calls any method with `params` and returns its raw result: the escape hatch for methods this library does
     /// not wrap.
     public func call(_ method: String, _ params: JSON) async throws(FlowlineError) -> JSON {
+        try await call(method) { params }
+    }
+
+    /// `call`, with params made again for each send.
+    private func call(_ method: String, _ params: @escaping @Sendable () -> JSON) async throws(FlowlineError) -> JSON {
         let thread = self.thread
         let result: Result<JSON, FlowlineError> = await withCheckedContinuation { continuation in
             let posted = thread.post { engine in

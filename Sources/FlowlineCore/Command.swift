@@ -21,8 +21,8 @@ public enum Command: Sendable {
     case release(LeaseID, from: WorkerID, request: RequestID?)
     /// A worker wants no more runs (it is stopping); its open leases go on.
     case quiet(WorkerID)
-    /// A client settles a key future.
-    case resolve(key: String, FutureOutcome, request: RequestID)
+    /// A client settles a key future; with `resolutionID`, once only (SPEC §8: a re-send answers as the first did).
+    case resolve(key: String, FutureOutcome, resolutionID: String? = nil, request: RequestID)
     /// A worker's attempt failed.
     case fail(LeaseID, error: TaskError, from: WorkerID, request: RequestID?)
     /// A worker is still on it, perhaps with progress.
@@ -54,4 +54,6 @@ public enum TimerID: Hashable, Sendable {
     case wake(WorkflowID, TaskID, n: Int)
     /// A kept resolution's retention.
     case futureExpiry(key: String)
+    /// A remembered resolution id's retention.
+    case resolutionExpiry(key: String, id: String)
 }

@@ -53,10 +53,27 @@ extension Coordinator {
     mutating func resolve(
         _ key: String,
         _ outcome: FutureOutcome,
+        resolutionID: String?,
         request: RequestID,
         at now: Instant,
         into decision: inout Decision
     ) {
+        if let id = resolutionID {
+            // A re-send (its first answer was lost): the first one's effect stands, and so does its answer.
+            if let applied = state.resolution(id, of: key) {
+                reply(request, .matched(applied.matched), into: &decision)
+                return
+            }
+            guard state.resolutionCount < maxKeptFutures else {
+                let error = SpecError(
+                    path: "resolution_id",
+                    message: "\(maxKeptFutures) resolution ids are remembered already, the most --max-kept-futures "
+                        + "allows; resend without resolution_id or after some pass --future-retention"
+                )
+                reply(request, .failure(.invalid(error)), into: &decision)
+                return
+            }
+        }
         let waiters = (state.keyWaiters[key] ?? []).filter { waiter in
             guard let task = state.task(waiter.task), task.state == .waiting, task.awaitNumber == waiter.awaitNumber,
                 case .key(let awaited, _) = task.awaiting
@@ -84,6 +101,10 @@ extension Coordinator {
             else { continue }
             settle(waiter.task, with: outcome, at: now, into: &decision)
             matched += 1
+        }
+        if let id = resolutionID {
+            record(.resolutionApplied(key: key, id: id, matched: matched, at: now), into: &decision)
+            decision.effects.append(.armTimer(.resolutionExpiry(key: key, id: id), at: now + futureRetention))
         }
         reply(request, .matched(matched), into: &decision)
     }

@@ -141,6 +141,9 @@ extension Coordinator {
         case .futureExpiry(let key):
             guard let kept = state.keptFutures[key], due(kept.at + futureRetention) else { return }
             record(.futureExpired(key: key, at: now), into: &decision)
+        case .resolutionExpiry(let key, let id):
+            guard let applied = state.resolution(id, of: key), due(applied.at + futureRetention) else { return }
+            record(.resolutionExpired(key: key, id: id, at: now), into: &decision)
         case .workflowTimeout(let w):
             // A reverting workflow has already failed or been cancelled: its reverts run to the end.
             guard state.workflows[w]?.state == .running else { return }

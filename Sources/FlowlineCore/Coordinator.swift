@@ -5,7 +5,8 @@ public struct Coordinator: Sendable {
     /// How long a resolution that found no waiting task is kept (`--future-retention`).
     public var futureRetention: Duration
     /// How many resolutions that found no waiting task may be kept at once (`--max-kept-futures`); past it a
-    /// resolution that would be kept is refused.
+    /// resolution that would be kept is refused. It bounds the remembered resolution ids too: past it a resolution
+    /// with an id not yet seen is refused.
     public var maxKeptFutures = 1_000_000
 
     public init(futureRetention: Duration = .seconds(7 * 86400)) {
@@ -43,8 +44,8 @@ public struct Coordinator: Sendable {
             awaitFuture(lease, future, from: from, request: request, at: now, into: &decision)
         case .spawn(let lease, let tasks, let output, let from, let request):
             spawn(lease, tasks: tasks, output: output, from: from, request: request, at: now, into: &decision)
-        case .resolve(let key, let outcome, let request):
-            resolve(key, outcome, request: request, at: now, into: &decision)
+        case .resolve(let key, let outcome, let resolutionID, let request):
+            resolve(key, outcome, resolutionID: resolutionID, request: request, at: now, into: &decision)
         case .release(let lease, let from, let request):
             guard let ref = owned(lease, by: from, request: request, into: &decision), let task = state.task(ref) else {
                 break
@@ -141,6 +142,17 @@ public struct Coordinator: Sendable {
             decision.effects.append(
                 .armTimer(.futureExpiry(key: key), at: kept.at + futureRetention, atMost: futureRetention)
             )
+        }
+        for (key, ids) in state.resolutions.sorted(by: { $0.key < $1.key }) {
+            for (id, applied) in ids.sorted(by: { $0.key < $1.key }) {
+                decision.effects.append(
+                    .armTimer(
+                        .resolutionExpiry(key: key, id: id),
+                        at: applied.at + futureRetention,
+                        atMost: futureRetention
+                    )
+                )
+            }
         }
         state.touchedQueues.removeAll()
         return decision

@@ -6,6 +6,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var nextTicket: UInt64
     public var keyWaiters: [String: [KeyWaiter]]
     public var keptFutures: [String: KeptFuture]
+    /// The resolution ids still remembered, by key (SPEC §8).
+    public var resolutions: [String: [String: AppliedResolution]]
 
     public init(
         nextLease: UInt64,
@@ -13,7 +15,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
         completions: UInt64,
         nextTicket: UInt64,
         keyWaiters: [String: [KeyWaiter]],
-        keptFutures: [String: KeptFuture]
+        keptFutures: [String: KeptFuture],
+        resolutions: [String: [String: AppliedResolution]] = [:]
     ) {
         self.nextLease = nextLease
         self.submitted = submitted
@@ -21,6 +24,7 @@ public struct CheckpointGlobals: Hashable, Sendable {
         self.nextTicket = nextTicket
         self.keyWaiters = keyWaiters
         self.keptFutures = keptFutures
+        self.resolutions = resolutions
     }
 }
 
@@ -43,7 +47,8 @@ extension CoordinatorState {
             completions: completions,
             nextTicket: nextTicket,
             keyWaiters: keyWaiters,
-            keptFutures: keptFutures
+            keptFutures: keptFutures,
+            resolutions: resolutions
         )
     }
 
@@ -57,6 +62,8 @@ extension CoordinatorState {
         nextTicket = globals.nextTicket
         keyWaiters = globals.keyWaiters
         keptFutures = globals.keptFutures
+        resolutions = globals.resolutions
+        resolutionCount = resolutions.values.reduce(0) { $0 + $1.count }
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []

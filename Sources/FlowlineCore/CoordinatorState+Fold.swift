@@ -107,6 +107,11 @@ extension CoordinatorState {
         case .futureKept(let key, let outcome, let at):
             if keptFutures[key] == nil { keptFutures[key] = KeptFuture(outcome: outcome, at: at) }
         case .futureUsed(let key, _), .futureExpired(let key, _): keptFutures[key] = nil
+        case .resolutionApplied(let key, let id, let matched, let at):
+            if resolution(id, of: key) == nil {
+                setResolution(id, of: key, to: AppliedResolution(matched: matched, at: at))
+            }
+        case .resolutionExpired(let key, let id, _): setResolution(id, of: key, to: nil)
         case .revertStarted(let w, let t, _):
             guard let slot = locate(w, t) else { return }
             modify(slot) { task in

@@ -20,6 +20,17 @@ public struct KeptFuture: Hashable, Sendable {
     public var at: Instant
 }
 
+/// A resolution applied under a `resolution_id` (SPEC §8): a re-send of it answers `matched` again and changes
+/// nothing, until `at` is `--future-retention` behind.
+public struct AppliedResolution: Hashable, Sendable {
+    public var matched: Int
+    public var at: Instant
+    public init(matched: Int, at: Instant) {
+        self.matched = matched
+        self.at = at
+    }
+}
+
 /// A workflow's position in `CoordinatorState.workflows`: valid until a workflow is added or removed.
 typealias WorkflowIndex = Dictionary<WorkflowID, Workflow>.Index
 
@@ -38,6 +49,10 @@ public struct CoordinatorState: Sendable {
     public internal(set) var keyWaiters: [String: [KeyWaiter]] = [:]
     /// Resolutions that arrived before any await of their key.
     public internal(set) var keptFutures: [String: KeptFuture] = [:]
+    /// The resolution ids applied to each key (the outer key), until their retention passes.
+    public internal(set) var resolutions: [String: [String: AppliedResolution]] = [:]
+    /// How many ids `resolutions` holds in all (derived: `setResolution` counts them as they come and go).
+    public internal(set) var resolutionCount = 0
     /// Counts completions, so reverts can run in reverse order of completion.
     public internal(set) var completions: UInt64 = 0
     var queues: [String: ReadyQueue] = [:]
@@ -53,6 +68,19 @@ public struct CoordinatorState: Sendable {
     public private(set) var taskCounts = StateCounts<TaskState>()
 
     public init() {}
+
+    /// The resolution `id` applied to `key`, if it is still remembered.
+    public func resolution(_ id: String, of key: String) -> AppliedResolution? { resolutions[key]?[id] }
+
+    /// Remembers (or, with nil, forgets) the resolution `id` of `key`, keeping `resolutionCount`.
+    mutating func setResolution(_ id: String, of key: String, to applied: AppliedResolution?) {
+        if let applied {
+            if resolutions[key, default: [:]].updateValue(applied, forKey: id) == nil { resolutionCount += 1 }
+        } else if resolutions[key]?.removeValue(forKey: id) != nil {
+            resolutionCount -= 1
+            if resolutions[key]?.isEmpty == true { resolutions[key] = nil }
+        }
+    }
 
     /// The task at `ref`, if it is still there: a ref may outlive its workflow, compacted and then submitted
     /// again under the same id with fewer tasks.
@@ -227,7 +255,7 @@ extension CoordinatorState: Equatable {
     public static func == (a: CoordinatorState, b: CoordinatorState) -> Bool {
         guard a.workflows == b.workflows, a.order == b.order, a.leases == b.leases, a.nextLease == b.nextLease,
             a.submitted == b.submitted, a.nextTicket == b.nextTicket, a.keyWaiters == b.keyWaiters,
-            a.keptFutures == b.keptFutures, a.completions == b.completions
+            a.keptFutures == b.keptFutures, a.completions == b.completions, a.resolutions == b.resolutions
         else { return false }
         let names = Set(a.queues.keys).union(b.queues.keys)
         return names.allSatisfy { a.liveEntries(of: $0) == b.liveEntries(of: $0) }

@@ -26,6 +26,11 @@ public enum Event: Hashable, Sendable {
     case futureUsed(key: String, at: Instant)
     /// A kept resolution outlived the retention and is dropped.
     case futureExpired(key: String, at: Instant)
+    /// A resolution sent with a `resolution_id` was applied and answered `matched`; a re-send of that id to that
+    /// key changes nothing and answers the same, until the retention passes.
+    case resolutionApplied(key: String, id: String, matched: Int, at: Instant)
+    /// A remembered resolution id outlived the retention and is forgotten.
+    case resolutionExpired(key: String, id: String, at: Instant)
     /// The next completed task's revert handler is due to run.
     case revertStarted(WorkflowID, TaskID, at: Instant)
     /// A revert handler succeeded.
@@ -58,7 +63,8 @@ public enum Event: Hashable, Sendable {
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
             .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
             w
-        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted: WorkflowID("")
+        case .futureKept, .futureUsed, .futureExpired, .resolutionApplied, .resolutionExpired, .workflowsCompacted:
+            WorkflowID("")
         }
     }
 
@@ -69,7 +75,8 @@ public enum Event: Hashable, Sendable {
             .taskAttemptFailed(_, _, _, _, let t), .taskRequeued(_, _, let t), .leaseReleased(_, _, let t),
             .taskProgressed(_, _, _, let t), .taskAwaiting(_, _, _, let t), .pollAnswered(_, _, let t),
             .tasksSpawned(_, _, _, _, let t), .futureKept(_, _, let t), .futureUsed(_, let t), .futureExpired(_, let t),
-            .revertStarted(_, _, let t), .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
+            .resolutionApplied(_, _, _, let t), .resolutionExpired(_, _, let t), .revertStarted(_, _, let t),
+            .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
             .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t):
             t
@@ -92,6 +99,8 @@ public enum Event: Hashable, Sendable {
         case .futureKept: "future_kept"
         case .futureUsed: "future_used"
         case .futureExpired: "future_expired"
+        case .resolutionApplied: "resolution_applied"
+        case .resolutionExpired: "resolution_expired"
         case .revertStarted: "revert_started"
         case .taskReverted: "task_reverted"
         case .revertFailed: "revert_failed"

@@ -67,6 +67,10 @@ public enum EventCodec {
                 w.error(error)
             }
         case .futureUsed(let key, _), .futureExpired(let key, _): w.string(key)
+        case .resolutionApplied(let key, let id, let matched, _):
+            w.strings(key, id)
+            w.u64(UInt64(matched))
+        case .resolutionExpired(let key, let id, _): w.strings(key, id)
         case .revertFailed(let wf, let t, let error, let retryAt, _):
             w.ids(wf, t)
             w.error(error)
@@ -97,7 +101,7 @@ public enum EventCodec {
             _ = try r.string()
             return try r.optional { (r: inout ByteReader) throws(JournalError) in try r.string() } ?? ""
         case 2...14, 18...21: return try r.string()
-        case 15...17, 22: return ""
+        case 15...17, 22, 60, 61: return ""
         default: return try decode(bytes).workflowID.rawValue
         }
     }
@@ -236,6 +240,16 @@ public enum EventCodec {
             var ids: [WorkflowID] = []
             for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
             return .workflowsCompacted(ids, at: at)
+        // Tags 60-69: resolution ids (SPEC §8), after the gap other additions use.
+        case 60:
+            let key = try r.string()
+            let id = try r.string()
+            let matched = try r.u64()
+            guard matched <= UInt64(Int.max) else { throw JournalError(.corrupt, "matched count out of range") }
+            return .resolutionApplied(key: key, id: id, matched: Int(matched), at: at)
+        case 61:
+            let key = try r.string()
+            return .resolutionExpired(key: key, id: try r.string(), at: at)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
         }
     }
@@ -264,6 +278,8 @@ public enum EventCodec {
         case .revertFailed: 20
         case .workflowReverted: 21
         case .workflowsCompacted: 22
+        case .resolutionApplied: 60
+        case .resolutionExpired: 61
         }
     }
 }
@@ -397,6 +413,7 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec

@@ -10,6 +10,8 @@
 enum ExtensionTag: UInt8 {
     /// A workflow's `metadata` (spec and snapshot).
     case metadata = 1
+    /// The resolution ids applied to each key (checkpoint globals), SPEC §8.
+    case resolutions = 60
 }
 
 /// The entries one extension list is being written with.

@@ -80,6 +80,7 @@ public enum SnapshotCodec {
             try r.extensions { (tag, r) throws(JournalError) in
                 switch tag {
                 case .metadata: w.metadata = try r.metadata()
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
         }
@@ -116,7 +117,9 @@ public enum SnapshotCodec {
                 out.error(error)
             }
         }
-        out.extensions { _ in }
+        out.extensions { list in
+            if !g.resolutions.isEmpty { list.entry(.resolutions) { $0.resolutions(g.resolutions) } }
+        }
         return out.bytes
     }
 
@@ -150,8 +153,11 @@ public enum SnapshotCodec {
             g.keptFutures[key] = KeptFuture(outcome, at: at)
         }
         if r.format >= 2 {
-            try r.extensions { (tag, _) throws(JournalError) in
-                throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
+            try r.extensions { (tag, r) throws(JournalError) in
+                switch tag {
+                case .resolutions: g.resolutions = try r.resolutions()
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
+                }
             }
         }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in checkpoint globals") }
@@ -251,5 +257,40 @@ extension ByteReader {
             }
         }
         return t
+    }
+}
+
+extension ByteWriter {
+    /// The remembered resolution ids: `[keys u64]` then per key `[key][ids u64]` and per id `[id][matched u64][at]`.
+    mutating func resolutions(_ resolutions: [String: [String: AppliedResolution]]) {
+        u64(UInt64(resolutions.count))
+        for (key, ids) in resolutions.sorted(by: { $0.key < $1.key }) {
+            string(key)
+            u64(UInt64(ids.count))
+            for (id, applied) in ids.sorted(by: { $0.key < $1.key }) {
+                string(id)
+                u64(UInt64(applied.matched))
+                i64(applied.at.milliseconds)
+            }
+        }
+    }
+}
+
+extension ByteReader {
+    /// What `ByteWriter.resolutions` wrote.
+    mutating func resolutions() throws(JournalError) -> [String: [String: AppliedResolution]] {
+        var resolutions: [String: [String: AppliedResolution]] = [:]
+        for _ in 0..<(try count()) {
+            let key = try string()
+            var ids: [String: AppliedResolution] = [:]
+            for _ in 0..<(try count()) {
+                let id = try string()
+                let matched = try u64()
+                guard matched <= UInt64(Int.max) else { throw JournalError(.corrupt, "matched count out of range") }
+                ids[id] = AppliedResolution(matched: Int(matched), at: Instant(milliseconds: try i64()))
+            }
+            resolutions[key] = ids
+        }
+        return resolutions
     }
 }

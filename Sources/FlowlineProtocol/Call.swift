@@ -31,7 +31,7 @@ public enum Call: Sendable {
     case complete(LeaseID?, result: RawJSON, poll: PollAnswer?)
     case await(LeaseID?, Future)
     case spawn(LeaseID?, tasks: [TaskSpec], output: String)
-    case resolve(key: String, FutureOutcome)
+    case resolve(key: String, FutureOutcome, resolutionID: String?)
     case release(LeaseID?)
     case quiet
     case fail(LeaseID?, TaskError)
@@ -72,11 +72,15 @@ public enum Call: Sendable {
         case "future.resolve":
             let p = try ParamReader(params)
             try p.onlyFields(Fields.resolve)
-            return .resolve(key: try futureKey(p), .resolved(p.raw("result", default: .null) ?? .null))
+            return .resolve(
+                key: try futureKey(p),
+                .resolved(p.raw("result", default: .null) ?? .null),
+                resolutionID: try resolutionID(p)
+            )
         case "future.reject":
             let p = try ParamReader(params)
             try p.onlyFields(Fields.reject)
-            return .resolve(key: try futureKey(p), .rejected(try rejection(p)))
+            return .resolve(key: try futureKey(p), .rejected(try rejection(p)), resolutionID: try resolutionID(p))
         case "task.fail":
             let p = try ParamReader(params)
             try p.onlyFields(Fields.fail)
@@ -122,8 +126,8 @@ public enum Call: Sendable {
     /// The params each method takes (SPEC §3), made once rather than per call: unknown ones are -32602.
     private enum Fields {
         static let poll = ["handler", "input", "interval_s"]
-        static let reject = ["key", "error"]
-        static let resolve = ["key", "result"]
+        static let reject = ["key", "error", "resolution_id"]
+        static let resolve = ["key", "result", "resolution_id"]
         static let future = ["key", "timeout_s", "sleep_s", "poll"]
         static let release = ["lease"]
         static let fail = ["lease", "error"]
@@ -147,6 +151,15 @@ public enum Call: Sendable {
             throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "key")
         }
         return key
+    }
+
+    /// A resolution's optional `resolution_id` (SPEC §8): any string of 1 to 1,024 bytes, like a key.
+    private static func resolutionID(_ p: ParamReader) throws(RPCError) -> String? {
+        guard let id = try p.string("resolution_id") else { return nil }
+        guard !id.isEmpty, SpecLimits.fits(id) else {
+            throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "resolution_id")
+        }
+        return id
     }
 
     /// `{"done": false}` or `{"done": true, "result": X}`; anything else is no poll answer.

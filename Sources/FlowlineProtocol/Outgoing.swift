@@ -230,6 +230,18 @@ extension JSONWriter {
         case .futureUsed(let k, _), .futureExpired(let k, _):
             key("key")
             string(k)
+        case .resolutionApplied(let k, let id, let matched, _):
+            key("key")
+            string(k)
+            key("resolution_id")
+            string(id)
+            key("matched")
+            int(Int64(matched))
+        case .resolutionExpired(let k, let id, _):
+            key("key")
+            string(k)
+            key("resolution_id")
+            string(id)
         case .revertFailed(_, let t, let error, let retryAt, _):
             key("task_id")
             string(t.rawValue)

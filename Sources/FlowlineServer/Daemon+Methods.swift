@@ -54,7 +54,8 @@ extension Daemon {
             outcome(lease, id: id, from: c) { .await($0, future, from: c, request: $1) }
         case .spawn(let lease, let tasks, let output):
             outcome(lease, id: id, from: c) { .spawn($0, tasks: tasks, output: output, from: c, request: $1) }
-        case .resolve(let key, let outcome): handle(.resolve(key: key, outcome, request: register(c, id)))
+        case .resolve(let key, let outcome, let resolutionID):
+            handle(.resolve(key: key, outcome, resolutionID: resolutionID, request: register(c, id)))
         case .release(let lease): outcome(lease, id: id, from: c) { .release($0, from: c, request: $1) }
         case .quiet:
             handle(.quiet(c))

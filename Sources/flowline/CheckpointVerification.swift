@@ -107,6 +107,18 @@ struct CheckpointVerification {
             let describe = { (kept: KeptFuture?) in kept.map { "\($0.outcome) at \($0.at)" } ?? "none" }
             problems.append("kept future \"\(key)\": replay \(describe(p[key])), checkpoint \(describe(q[key]))")
         }
+        let (r, s) = (state.resolutions, globals.resolutions)
+        for key in Set(r.keys).union(s.keys).sorted() where r[key] != s[key] {
+            let describe = { (ids: [String: AppliedResolution]?) in
+                (ids ?? [:]).sorted { $0.key < $1.key }.map {
+                    "\($0.key): matched \($0.value.matched) at \($0.value.at)"
+                }
+                .joined(separator: ", ")
+            }
+            problems.append(
+                "resolution ids of \"\(key)\": replay [\(describe(r[key]))], checkpoint [\(describe(s[key]))]"
+            )
+        }
     }
 
     /// The workflows with their counter-numbered fields replaced by ranks: `number` by submission order among

@@ -24,6 +24,11 @@ final class DaemonFixture {
     /// SIGKILLs the daemon and starts a new one on the same data directory and address.
     func crashAndRestart() throws {
         daemon.crash()
+        try restart()
+    }
+
+    /// Starts a new daemon on the same data directory and address (after `daemon.crash()`).
+    func restart() throws {
         daemon = try DaemonProcess(data: directory.path + "/data", listen: listen)
     }
 }

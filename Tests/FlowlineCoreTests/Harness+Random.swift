@@ -27,10 +27,10 @@ extension Harness {
             let outcome: FutureOutcome =
                 Bool.random(using: &random)
                 ? .resolved(RawJSON("\(step)")) : .rejected(TaskError(type: "no", message: "rejected"))
-            return send(
-                .resolve(key: "k\(Int.random(in: 0..<4, using: &random))", outcome, request: request()),
-                at: now
-            )
+            let key = "k\(Int.random(in: 0..<4, using: &random))"
+            // Half carry one of a few resolution ids, so that some are re-sends.
+            let id = Int.random(in: 0..<6, using: &random)
+            return send(.resolve(key: key, outcome, resolutionID: id < 3 ? "r\(id)" : nil, request: request()), at: now)
         case 12:
             guard let run = open.randomElement(using: &random) else { return Decision() }
             let tasks = [

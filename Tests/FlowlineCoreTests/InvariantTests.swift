@@ -51,6 +51,8 @@ struct InvariantTests {
                 if case .futureKept = e { continue }
                 if case .futureUsed = e { continue }
                 if case .futureExpired = e { continue }
+                if case .resolutionApplied = e { continue }
+                if case .resolutionExpired = e { continue }
                 #expect(!ended.contains(e.workflowID), "seed \(seed) step \(step): event after end \(e)")
             }
             for id in s.order {

@@ -71,6 +71,19 @@ struct EventCodecTests {
         #expect(try EventCodec.decode(EventCodec.encode(event)) == event)
     }
 
+    /// Events added after format 2 was fixed (kept apart from `events`, whose bytes ByteCodingTests pins).
+    static let later: [Event] = [
+        .resolutionApplied(key: "k", id: "r-1", matched: 3, at: Instant(milliseconds: 1_700_000_000_123)),
+        .resolutionExpired(key: "k", id: "r-1", at: Instant(milliseconds: 1_700_000_000_123)),
+    ]
+
+    @Test("resolution id events (tags 60, 61) survive encode and decode and belong to no workflow", arguments: later)
+    func laterRoundTrip(event: Event) throws {
+        let bytes = EventCodec.encode(event)
+        #expect(try EventCodec.decode(bytes) == event)
+        #expect(try EventCodec.decode(bytes).workflowID == WorkflowID(""))
+    }
+
     @Test func truncatedAndForeignRecordsAreRejectedNotTrapped() {
         let bytes = EventCodec.encode(Self.events[0])
         for cut in [0, 1, 5, bytes.count / 2, bytes.count - 1] {

@@ -24,7 +24,11 @@ struct SnapshotCodecTests {
         }
         _ = c.handle(.complete(run.lease, result: RawJSON("[1]"), poll: nil, from: WorkerID(1), request: nil), at: at)
         _ = c.handle(.resolve(key: "early", .rejected(.timeout), request: RequestID(2)), at: at)
+        for (key, id) in [("early", "r1"), ("early", "r2"), ("late", "r1")] {
+            _ = c.handle(.resolve(key: key, .resolved(.null), resolutionID: id, request: RequestID(3)), at: at)
+        }
         let state = c.state
+        #expect(state.resolutionCount == 3)
         let workflow = try #require(state.workflows[WorkflowID("w")])
         #expect(try SnapshotCodec.decodeWorkflow(SnapshotCodec.encode(workflow)) == workflow)
         let (globals, seq) = try SnapshotCodec.decodeGlobals(SnapshotCodec.encode(state.globals, seq: 42))

@@ -2,6 +2,7 @@
 
 import threading
 import time
+import uuid
 from typing import Any, Callable, Dict, List, Optional
 
 from .connection import DEFAULT_ADDRESS, Address, Connection
@@ -13,10 +14,9 @@ _WAIT_MARGIN = 10.0
 RECONNECT_BACKOFF_START_S = 0.05
 RECONNECT_BACKOFF_MAX_S = 2.0
 
-# Calls whose answer may be lost and that are re-sent after a reconnect (SPEC §8): reads, waits and cancels. A
-# submit is re-sent only when its document has an `id`. Resolutions are not yet: SPEC §8 makes them safe with a
-# `resolution_id` the daemon remembers, which this daemon does not take yet, and a re-sent resolve whose first
-# one was applied would keep the result for the next task that awaits the key.
+# Calls whose answer may be lost and that are re-sent after a reconnect (SPEC §8): reads, waits and cancels; a
+# resolution when it has a resolution_id (the daemon remembers it: a re-sent one changes nothing and answers the
+# first one's matched); a submit when its document has an `id`.
 SAFE_TO_RESEND = frozenset({
     "workflow.get", "workflow.list", "workflow.wait", "workflow.history", "stats", "workers.list",
     "workflow.cancel"})
@@ -25,7 +25,12 @@ SAFE_TO_RESEND = frozenset({
 def safe_to_resend(method: str, params: Any) -> bool:
     if method in SAFE_TO_RESEND:
         return True
-    return method == "workflow.submit" and isinstance(params, dict) and params.get("id") is not None
+    if not isinstance(params, dict):
+        return False
+    if method in ("future.resolve", "future.reject"):
+        # resolve() and reject() always set one; a raw call() may not.
+        return isinstance(params.get("resolution_id"), str)
+    return method == "workflow.submit" and params.get("id") is not None
 
 
 class Client:
@@ -115,6 +120,8 @@ class Client:
                     if not resend and not getattr(e, "not_sent", False):
                         raise
                     failed = e
+                    # The bound counts from this drop: a wait may have been in flight for hours before it.
+                    failing_since = None
             now = time.monotonic()
             if failing_since is None:
                 failing_since = now
@@ -176,15 +183,19 @@ class Client:
 
     # -- futures
 
-    def resolve(self, key: str, result: Any = None) -> int:
-        """Completes the tasks awaiting ``key`` with ``result``; returns how many (0: kept for a later await)."""
-        return int(self.call("future.resolve", {"key": key, "result": result}).get("matched", 0))
+    def resolve(self, key: str, result: Any = None, resolution_id: Optional[str] = None) -> int:
+        """Completes the tasks awaiting ``key`` with ``result``; returns how many (0: kept for a later await).
+        ``resolution_id`` (default: a fresh one per call) makes a re-send after a lost answer change nothing."""
+        params = {"key": key, "result": result, "resolution_id": resolution_id or uuid.uuid4().hex}
+        return int(self.call("future.resolve", params).get("matched", 0))
 
-    def reject(self, key: str, error: Any) -> int:
-        """Fails the tasks awaiting ``key``. ``error`` is a message or ``{type, message, retryable}``."""
+    def reject(self, key: str, error: Any, resolution_id: Optional[str] = None) -> int:
+        """Fails the tasks awaiting ``key``. ``error`` is a message or ``{type, message, retryable}``;
+        ``resolution_id`` as for ``resolve``."""
         if not isinstance(error, dict):
             error = {"type": "rejected", "message": str(error)}
-        return int(self.call("future.reject", {"key": key, "error": error}).get("matched", 0))
+        params = {"key": key, "error": error, "resolution_id": resolution_id or uuid.uuid4().hex}
+        return int(self.call("future.reject", params).get("matched", 0))
 
     # -- the daemon
 

@@ -7,7 +7,7 @@ import uuid
 
 from support import Daemon, DaemonTestCase, task_of, wait_until
 
-from flowline import Client, ConnectionLost, Worker, task
+from flowline import Client, ConnectionLost, Flow, Future, Worker, task
 
 
 class Reconnect(DaemonTestCase):
@@ -99,6 +99,60 @@ class Reconnect(DaemonTestCase):
         self.assertIsInstance(outcomes["submit"], ConnectionLost)  # it may or may not have been taken
         self.assertEqual(outcomes["submit-id"]["workflow_id"], "with-id")
         self.assertEqual(client.get("with-id")["name"], "with-id")
+
+    def test_a_resolve_whose_answer_was_lost_is_resent_and_applies_once(self):
+        import signal
+        client = Client(self.daemon.address, timeout=10, reconnect_s=20)
+        self.addCleanup(client.close)
+        client.stats()
+        key = "lost-" + uuid.uuid4().hex
+        self.daemon.proc.send_signal(signal.SIGSTOP)
+        outcome = {}
+
+        def resolve():
+            try:
+                outcome["matched"] = client.resolve(key, "once")
+            except BaseException as e:  # reported by the assertions below
+                outcome["matched"] = e
+
+        resolver = threading.Thread(target=resolve, daemon=True)
+        resolver.start()
+        time.sleep(0.3)  # on the wire, unanswered
+        self.daemon.kill()
+        self.daemon.start()
+        resolver.join(15)
+        self.assertEqual(outcome["matched"], 0)  # re-sent, not ConnectionLost: kept for the first await
+        self.assertGreaterEqual(client.reconnects, 1)
+
+    def test_a_resolution_id_applies_once_across_a_restart(self):
+        client = Client(self.daemon.address, timeout=10, reconnect_s=20)
+        self.addCleanup(client.close)
+        key = "once-" + uuid.uuid4().hex
+        flow = Flow("twice", queue=self.queue)
+
+        @flow.task()
+        def first():
+            return Future(key=key)
+
+        @flow.task(deps=["first"])
+        def second():
+            return Future(key=key, timeout_s=30)
+
+        worker = flow.worker(client)
+        self.start_worker(worker)
+        wid = flow.submit(client)
+        wait_until(lambda: task_of(client.get(wid), "first")["state"] == "waiting", 10, message="the first await")
+        self.assertEqual(client.resolve(key, "first", resolution_id="r-1"), 1)
+        wait_until(lambda: task_of(client.get(wid), "second")["state"] == "waiting", 10, message="the second await")
+        self.daemon.kill()
+        self.daemon.start()
+        # A re-send of r-1 (as after a lost answer) answers the first matched and changes nothing: without the
+        # id it would settle the second await with "second".
+        self.assertEqual(client.resolve(key, "second", resolution_id="r-1"), 1)
+        wait_until(lambda: task_of(client.get(wid), "second")["state"] == "waiting", 10, message="the second await")
+        self.assertEqual(task_of(client.get(wid), "second")["attempts"], 1)
+        self.assertEqual(client.resolve(key, "third"), 1)
+        self.assertEqual(client.wait(wid, timeout_s=10)["result"], {"second": "third"})
 
     def test_the_bound_reaches_the_caller(self):
         client = Client(self.daemon.address, timeout=5, reconnect_s=0.5)
