@@ -7,6 +7,10 @@ public struct Coordinator: Sendable {
     /// How many resolutions that found no waiting task may be kept at once (`--max-kept-futures`); past it a
     /// resolution that would be kept is refused.
     public var maxKeptFutures = 1_000_000
+    /// The time-zone rules schedules compute their fires in, by IANA name: the shell reads them from the tz
+    /// database (before `resume`, and before a `createSchedule` naming a new zone). Fires computed are journaled,
+    /// so replay never needs these.
+    public var zones: [String: ZoneRules] = ["UTC": .utc]
 
     public init(futureRetention: Duration = .seconds(7 * 86400)) {
         self.futureRetention = futureRetention
@@ -64,6 +68,9 @@ public struct Coordinator: Sendable {
                 }
             }
             if !old.isEmpty { record(.workflowsCompacted(old, at: now), into: &decision) }
+        case .createSchedule(let spec, let request): createSchedule(spec, request: request, at: now, into: &decision)
+        case .schedule(let action, let id, let request):
+            schedule(action, id: id, request: request, at: now, into: &decision)
         }
         dispatchTouchedQueues(at: now, into: &decision)
     }
@@ -109,8 +116,11 @@ public struct Coordinator: Sendable {
             let id = workflow.id
             if let timeout = workflow.timeout {
                 decision.effects.append(
-                    .armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout, atMost: timeout)
+                    .armTimer(.workflowTimeout(id), at: workflow.timeoutBase + timeout, atMost: timeout)
                 )
+            }
+            if workflow.held, let startAt = workflow.startAt {
+                decision.effects.append(.armTimer(.start(id), at: startAt))
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
@@ -142,6 +152,7 @@ public struct Coordinator: Sendable {
                 .armTimer(.futureExpiry(key: key), at: kept.at + futureRetention, atMost: futureRetention)
             )
         }
+        resumeSchedules(at: now, into: &decision)
         state.touchedQueues.removeAll()
         return decision
     }

@@ -6,6 +6,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var nextTicket: UInt64
     public var keyWaiters: [String: [KeyWaiter]]
     public var keptFutures: [String: KeptFuture]
+    /// The schedules, by id (with their journaled next fires and runs).
+    public var schedules: [Schedule] = []
 
     public init(
         nextLease: UInt64,
@@ -13,7 +15,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
         completions: UInt64,
         nextTicket: UInt64,
         keyWaiters: [String: [KeyWaiter]],
-        keptFutures: [String: KeptFuture]
+        keptFutures: [String: KeptFuture],
+        schedules: [Schedule] = []
     ) {
         self.nextLease = nextLease
         self.submitted = submitted
@@ -21,6 +24,7 @@ public struct CheckpointGlobals: Hashable, Sendable {
         self.nextTicket = nextTicket
         self.keyWaiters = keyWaiters
         self.keptFutures = keptFutures
+        self.schedules = schedules
     }
 }
 
@@ -43,7 +47,8 @@ extension CoordinatorState {
             completions: completions,
             nextTicket: nextTicket,
             keyWaiters: keyWaiters,
-            keptFutures: keptFutures
+            keptFutures: keptFutures,
+            schedules: scheduleList
         )
     }
 
@@ -57,6 +62,7 @@ extension CoordinatorState {
         nextTicket = globals.nextTicket
         keyWaiters = globals.keyWaiters
         keptFutures = globals.keptFutures
+        for schedule in globals.schedules { schedules[schedule.spec.id] = schedule }
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []

@@ -45,6 +45,17 @@ public enum Event: Hashable, Sendable {
     case workflowTimedOut(WorkflowID, at: Instant)
     /// Finished workflows older than the retention were dropped, with their journal records.
     case workflowsCompacted([WorkflowID], at: Instant)
+    /// A schedule was created; `nextFire` is its first fire, computed from the zone's rules when it was created.
+    case scheduleCreated(ScheduleSpec, nextFire: Instant?, at: Instant)
+    /// A schedule was deleted; its runs go on.
+    case scheduleDeleted(String, at: Instant)
+    /// A schedule was paused (`nextFire` nil) or unpaused (`nextFire` the first fire after that moment).
+    case schedulePaused(String, paused: Bool, nextFire: Instant?, at: Instant)
+    /// The fire scheduled for `scheduled` was handled: `run` started, or none (skipped by `overlap` or `catchup`);
+    /// the schedule's next fire is then `nextFire`. A trigger leaves `nextFire` as it was.
+    case scheduleFired(String, scheduled: Instant, run: WorkflowID?, nextFire: Instant?, at: Instant)
+    /// A workflow held until its `start_at` started: its free tasks became ready.
+    case workflowStarted(WorkflowID, at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -56,9 +67,11 @@ public enum Event: Hashable, Sendable {
             .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
             .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
-            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
+            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowStarted(let w, _):
             w
-        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted: WorkflowID("")
+        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted, .scheduleCreated, .scheduleDeleted,
+            .schedulePaused, .scheduleFired:
+            WorkflowID("")
         }
     }
 
@@ -71,7 +84,9 @@ public enum Event: Hashable, Sendable {
             .tasksSpawned(_, _, _, _, let t), .futureKept(_, _, let t), .futureUsed(_, let t), .futureExpired(_, let t),
             .revertStarted(_, _, let t), .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
-            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t):
+            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t),
+            .scheduleCreated(_, _, let t), .scheduleDeleted(_, let t), .schedulePaused(_, _, _, let t),
+            .scheduleFired(_, _, _, _, let t), .workflowStarted(_, let t):
             t
         }
     }
@@ -101,6 +116,11 @@ public enum Event: Hashable, Sendable {
         case .workflowCancelled: "workflow_cancelled"
         case .workflowTimedOut: "workflow_timed_out"
         case .workflowsCompacted: "workflows_compacted"
+        case .scheduleCreated: "schedule_created"
+        case .scheduleDeleted: "schedule_deleted"
+        case .schedulePaused: "schedule_paused"
+        case .scheduleFired: "schedule_fired"
+        case .workflowStarted: "workflow_started"
         }
     }
 }

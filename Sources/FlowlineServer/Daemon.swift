@@ -150,6 +150,7 @@ public final class Daemon {
         if from == 1 { isAllDirty = !coordinator.state.workflows.isEmpty }
         if resuming {
             let now = Clock.now()
+            loadScheduleZones()
             let resumed = coordinator.resume(at: now)
             apply(resumed, at: now)
         }

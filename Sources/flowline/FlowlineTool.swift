@@ -18,7 +18,7 @@ struct FlowlineTool: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
-            StatsCommand.self, InspectCommand.self, ReplayCommand.self,
+            StatsCommand.self, InspectCommand.self, ReplayCommand.self, ScheduleCommand.self,
         ]
     )
 
