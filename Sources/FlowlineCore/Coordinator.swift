@@ -115,12 +115,14 @@ public struct Coordinator: Sendable {
         for workflow in state.workflows(where: { !$0.state.isTerminal }) {
             let id = workflow.id
             if let timeout = workflow.timeout {
+                // A timeout counts from `start_at`: its timer's length runs from the submission.
+                let length = (workflow.timeoutBase - workflow.createdAt) + timeout
                 decision.effects.append(
-                    .armTimer(.workflowTimeout(id), at: workflow.timeoutBase + timeout, atMost: timeout)
+                    .armTimer(.workflowTimeout(id), at: workflow.timeoutBase + timeout, atMost: length)
                 )
             }
             if workflow.held, let startAt = workflow.startAt {
-                decision.effects.append(.armTimer(.start(id), at: startAt))
+                decision.effects.append(.armTimer(.start(id), at: startAt, atMost: startAt - workflow.createdAt))
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {

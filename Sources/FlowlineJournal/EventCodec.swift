@@ -341,6 +341,7 @@ extension ByteWriter {
         for task in s.tasks { self.task(task) }
         extensions { list in
             if !s.metadata.isEmpty { list.entry(.metadata) { $0.metadata(s.metadata) } }
+            if let startAt = s.startAt { list.entry(.startAt) { $0.i64(startAt.milliseconds) } }
         }
     }
 
@@ -456,6 +457,8 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            case .startAt: spec.startAt = Instant(milliseconds: try r.i64())
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec

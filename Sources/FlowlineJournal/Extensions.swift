@@ -10,6 +10,12 @@
 enum ExtensionTag: UInt8 {
     /// A workflow's `metadata` (spec and snapshot).
     case metadata = 1
+    /// A workflow's `start_at` (spec and snapshot).
+    case startAt = 30
+    /// A workflow held until its `start_at` (snapshot).
+    case held = 31
+    /// The schedules (checkpoint globals).
+    case schedules = 32
 }
 
 /// The entries one extension list is being written with.

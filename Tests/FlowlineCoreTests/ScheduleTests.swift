@@ -178,6 +178,8 @@ struct ScheduleTests {
         #expect(restored == state)
         var replayed = Coordinator()
         for event in h.journal { replayed.replay(event) }
+        // Before the next fire: resuming rebuilds the queues and starts nothing.
+        #expect(replayed.resume(at: Instant(milliseconds: Self.t0 + Self.minute + 1)).events.isEmpty)
         #expect(replayed.state == state)
     }
 
