@@ -3,7 +3,12 @@ extension Coordinator {
     /// half a million workflows in one turn.
     static let maxCatchupFires = 1_000
 
-    mutating func createSchedule(_ spec: ScheduleSpec, request: RequestID, at now: Instant, into decision: inout Decision) {
+    mutating func createSchedule(
+        _ spec: ScheduleSpec,
+        request: RequestID,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         if let existing = state.schedules[spec.id] {
             let answer: Reply =
                 existing.spec.isSameDefinition(as: spec)
@@ -152,7 +157,12 @@ extension Coordinator {
     }
 
     /// Submits the schedule's template as workflow `run`.
-    private mutating func startRun(_ run: WorkflowID, of schedule: Schedule, at now: Instant, into decision: inout Decision) {
+    private mutating func startRun(
+        _ run: WorkflowID,
+        of schedule: Schedule,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         var spec = schedule.spec.workflow
         spec.id = run
         state.admit(spec, id: run, at: now, built: nil)

@@ -19,7 +19,12 @@ extension Coordinator {
 
     /// Arms the timers of a workflow just submitted: its `start_at` if that is still ahead, its own timeout (which
     /// counts from `start_at`).
-    mutating func armStart(_ id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant, into decision: inout Decision) {
+    mutating func armStart(
+        _ id: WorkflowID,
+        spec: borrowing WorkflowSpec,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
         var base = now
         if let startAt = spec.startAt, startAt > now {
             decision.effects.append(.armTimer(.start(id), at: startAt))

@@ -16,7 +16,9 @@ public struct CronExpression: Hashable, Sendable {
         "@yearly": "0 0 1 1 *", "@annually": "0 0 1 1 *", "@monthly": "0 0 1 * *", "@weekly": "0 0 * * 0",
         "@daily": "0 0 * * *", "@midnight": "0 0 * * *", "@hourly": "0 * * * *",
     ]
-    private static let monthNames = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    private static let monthNames = [
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ]
     private static let dayNames = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
 
     /// Parses `text`; the error says which field is wrong and why.
@@ -224,7 +226,8 @@ extension Instant {
 
 extension Instant {
     /// The instant of a UTC civil time (proleptic Gregorian calendar).
-    public static func utc(year: Int64, month: Int64, day: Int64, seconds: Int64, milliseconds ms: Int64 = 0) -> Instant {
+    public static func utc(year: Int64, month: Int64, day: Int64, seconds: Int64, milliseconds ms: Int64 = 0) -> Instant
+    {
         Instant(milliseconds: (Civil.days(year: year, month: month, day: day) * 86400 + seconds) * 1000 + ms)
     }
 }

@@ -148,7 +148,9 @@ struct PosixTZ {
             let weekdayOfFirst = Civil.floorMod(first + 4, 7)
             var d = first + Civil.floorMod(r.day - weekdayOfFirst, 7) + (r.week - 1) * 7
             if r.week == 5 {
-                let nextMonth = r.month == 12 ? Civil.days(year: year + 1, month: 1, day: 1)
+                let nextMonth =
+                    r.month == 12
+                    ? Civil.days(year: year + 1, month: 1, day: 1)
                     : Civil.days(year: year, month: r.month + 1, day: 1)
                 while d >= nextMonth { d -= 7 }
             }

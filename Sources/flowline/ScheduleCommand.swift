@@ -63,7 +63,9 @@ struct ScheduleCommand: AsyncParsableCommand {
             if file == "-" {
                 bytes = Array(FileHandle.standardInput.readDataToEndOfFile())
             } else {
-                guard let data = FileManager.default.contents(atPath: file) else { throw ToolError("cannot read \(file)") }
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ToolError("cannot read \(file)")
+                }
                 bytes = Array(data)
             }
             let document = try parseJSON(bytes, source: file == "-" ? "stdin" : file, payloadsFrom: 1)

@@ -69,15 +69,21 @@ struct ScheduleTests {
         _ = h.send(.createSchedule(Self.spec(), request: h.request()), at: Self.t0)
         var same = Self.spec()
         same.template = RawJSON(#"{ "tasks":[{"handler":"h","id":"only"}], "name":"job" }"#)
-        #expect(h.send(.createSchedule(same, request: h.request()), at: Self.t0).replies == [
-            .scheduleCreated("s", created: false)
-        ])
-        #expect(h.send(.createSchedule(Self.spec(cron: "@hourly"), request: h.request()), at: Self.t0).replies == [
-            .failure(.scheduleIDInUse("s"))
-        ])
-        #expect(h.send(.schedule(.pause, id: "nope", request: h.request()), at: Self.t0).replies == [
-            .failure(.unknownSchedule("nope"))
-        ])
+        #expect(
+            h.send(.createSchedule(same, request: h.request()), at: Self.t0).replies == [
+                .scheduleCreated("s", created: false)
+            ]
+        )
+        #expect(
+            h.send(.createSchedule(Self.spec(cron: "@hourly"), request: h.request()), at: Self.t0).replies == [
+                .failure(.scheduleIDInUse("s"))
+            ]
+        )
+        #expect(
+            h.send(.schedule(.pause, id: "nope", request: h.request()), at: Self.t0).replies == [
+                .failure(.unknownSchedule("nope"))
+            ]
+        )
         var unknownZone = Self.spec("z")
         unknownZone.timezone = "Mars/Olympus"
         let refused = h.send(.createSchedule(unknownZone, request: h.request()), at: Self.t0)

@@ -80,9 +80,11 @@ struct ScheduleIntegrationTests {
         var client = try d.client()
         let created = try client.result("schedule.create", Self.schedule("tick", extra: #","overlap":"allow""#))
         #expect(created["created"] == .bool(true))
-        #expect(try client.result("schedule.get", #"{"schedule_id":"tick"}"#)["next_fire_at"]?.stringValue?.hasPrefix(
-            String(fireTime.dropLast())
-        ) == true)
+        #expect(
+            try client.result("schedule.get", #"{"schedule_id":"tick"}"#)["next_fire_at"]?.stringValue?.hasPrefix(
+                String(fireTime.dropLast())
+            ) == true
+        )
         // The fire is at most 2.5 s away.
         let deadline = Date().addingTimeInterval(8)
         while try Self.runs(client, "tick").isEmpty && Date() < deadline { client.pump(seconds: 0.1) }

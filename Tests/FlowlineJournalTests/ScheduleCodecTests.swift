@@ -14,7 +14,9 @@ struct ScheduleCodecTests {
             cron: "30 2 * * MON-FRI",
             timezone: "Europe/Berlin",
             workflow: workflow,
-            template: RawJSON(#"{"name":"job","input":{"n":1},"metadata":{"team":"data"},"tasks":[{"id":"a","handler":"h"}]}"#),
+            template: RawJSON(
+                #"{"name":"job","input":{"n":1},"metadata":{"team":"data"},"tasks":[{"id":"a","handler":"h"}]}"#
+            ),
             overlap: .cancelPrevious,
             catchup: .all,
             paused: true
