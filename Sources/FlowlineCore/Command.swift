@@ -34,6 +34,15 @@ public enum Command: Sendable {
     case fireTimer(TimerID, armedFor: Instant? = nil)
     /// Drop workflows that finished before `finishedBefore` (the retention's edge), at most `limit` of them.
     case compact(finishedBefore: Instant, limit: Int)
+    /// `schedule.create`: the zone's rules must be in `Coordinator.zones` (the shell loads them first).
+    case createSchedule(ScheduleSpec, request: RequestID)
+    /// `schedule.delete`, `schedule.pause`, `schedule.unpause`, `schedule.trigger`.
+    case schedule(ScheduleAction, id: String, request: RequestID)
+}
+
+/// What a client asks of one schedule.
+public enum ScheduleAction: Hashable, Sendable {
+    case delete, pause, unpause, trigger
 }
 
 /// A timer the coordinator asks the shell to arm. Stale firings are harmless: the coordinator checks.
@@ -56,4 +65,8 @@ public enum TimerID: Hashable, Sendable {
     case futureExpiry(key: String)
     /// A remembered resolution id's retention.
     case resolutionExpiry(key: String, id: String)
+    /// A workflow's `start_at`.
+    case start(WorkflowID)
+    /// A schedule's next fire.
+    case schedule(String)
 }

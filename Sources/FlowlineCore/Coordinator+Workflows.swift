@@ -14,7 +14,23 @@ extension Coordinator {
         state.admit(spec, id: id, at: now, built: nil)
         decision.events.append(.workflowSubmitted(spec, at: now))
         reply(request, .submitted(id, created: true), into: &decision)
-        if let timeout = spec.timeout { decision.effects.append(.armTimer(.workflowTimeout(id), at: now + timeout)) }
+        armStart(id, spec: spec, at: now, into: &decision)
+    }
+
+    /// Arms the timers of a workflow just submitted: its `start_at` if that is still ahead, its own timeout (which
+    /// counts from `start_at`).
+    mutating func armStart(
+        _ id: WorkflowID,
+        spec: borrowing WorkflowSpec,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
+        var base = now
+        if let startAt = spec.startAt, startAt > now {
+            decision.effects.append(.armTimer(.start(id), at: startAt))
+            base = startAt
+        }
+        if let timeout = spec.timeout { decision.effects.append(.armTimer(.workflowTimeout(id), at: base + timeout)) }
     }
 
     /// `wf-N`, N counting submissions; a user may have taken that id already, so step past it.
@@ -148,6 +164,14 @@ extension Coordinator {
             // A reverting workflow has already failed or been cancelled: its reverts run to the end.
             guard state.workflows[w]?.state == .running else { return }
             end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
+        case .start(let w):
+            guard let workflow = state.workflows[w], workflow.held, let startAt = workflow.startAt, due(startAt) else {
+                return
+            }
+            record(.workflowStarted(w, at: now), into: &decision)
+        case .schedule(let id):
+            guard let next = state.schedules[id]?.nextFireAt, due(next) else { return }
+            fireSchedule(id, missed: false, at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
             session.waiters[w]?.removeAll { $0 == request }
@@ -160,7 +184,7 @@ extension Workflow {
     /// Whether `spec` is the document this workflow was submitted as, compared as decoded (defaults filled in)
     /// with payloads equal as JSON values: member order, spacing and escapes do not count.
     func wasSubmitted(as spec: borrowing WorkflowSpec) -> Bool {
-        guard name == spec.name, timeout == spec.timeout, input.isEquivalent(to: spec.input),
+        guard name == spec.name, timeout == spec.timeout, startAt == spec.startAt, input.isEquivalent(to: spec.input),
             metadata.count == spec.metadata.count,
             Set(metadata) == Set(spec.metadata)
         else { return false }

@@ -8,6 +8,10 @@ public struct Coordinator: Sendable {
     /// resolution that would be kept is refused. It bounds the remembered resolution ids too: past it a resolution
     /// with an id not yet seen is refused.
     public var maxKeptFutures = 1_000_000
+    /// The time-zone rules schedules compute their fires in, by IANA name: the shell reads them from the tz
+    /// database (before `resume`, and before a `createSchedule` naming a new zone). Fires computed are journaled,
+    /// so replay never needs these.
+    public var zones: [String: ZoneRules] = ["UTC": .utc]
 
     public init(futureRetention: Duration = .seconds(7 * 86400)) {
         self.futureRetention = futureRetention
@@ -65,6 +69,9 @@ public struct Coordinator: Sendable {
                 }
             }
             if !old.isEmpty { record(.workflowsCompacted(old, at: now), into: &decision) }
+        case .createSchedule(let spec, let request): createSchedule(spec, request: request, at: now, into: &decision)
+        case .schedule(let action, let id, let request):
+            schedule(action, id: id, request: request, at: now, into: &decision)
         }
         dispatchTouchedQueues(at: now, into: &decision)
     }
@@ -109,9 +116,14 @@ public struct Coordinator: Sendable {
         for workflow in state.workflows(where: { !$0.state.isTerminal }) {
             let id = workflow.id
             if let timeout = workflow.timeout {
+                // A timeout counts from `start_at`: its timer's length runs from the submission.
+                let length = (workflow.timeoutBase - workflow.createdAt) + timeout
                 decision.effects.append(
-                    .armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout, atMost: timeout)
+                    .armTimer(.workflowTimeout(id), at: workflow.timeoutBase + timeout, atMost: length)
                 )
+            }
+            if workflow.held, let startAt = workflow.startAt {
+                decision.effects.append(.armTimer(.start(id), at: startAt, atMost: startAt - workflow.createdAt))
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
@@ -154,6 +166,7 @@ public struct Coordinator: Sendable {
                 )
             }
         }
+        resumeSchedules(at: now, into: &decision)
         state.touchedQueues.removeAll()
         return decision
     }

@@ -8,6 +8,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var keptFutures: [String: KeptFuture]
     /// The resolution ids still remembered, by key (SPEC §8).
     public var resolutions: [String: [String: AppliedResolution]]
+    /// The schedules, by id (with their journaled next fires and runs).
+    public var schedules: [Schedule] = []
 
     public init(
         nextLease: UInt64,
@@ -16,7 +18,8 @@ public struct CheckpointGlobals: Hashable, Sendable {
         nextTicket: UInt64,
         keyWaiters: [String: [KeyWaiter]],
         keptFutures: [String: KeptFuture],
-        resolutions: [String: [String: AppliedResolution]] = [:]
+        resolutions: [String: [String: AppliedResolution]] = [:],
+        schedules: [Schedule] = []
     ) {
         self.nextLease = nextLease
         self.submitted = submitted
@@ -25,6 +28,7 @@ public struct CheckpointGlobals: Hashable, Sendable {
         self.keyWaiters = keyWaiters
         self.keptFutures = keptFutures
         self.resolutions = resolutions
+        self.schedules = schedules
     }
 }
 
@@ -48,7 +52,8 @@ extension CoordinatorState {
             nextTicket: nextTicket,
             keyWaiters: keyWaiters,
             keptFutures: keptFutures,
-            resolutions: resolutions
+            resolutions: resolutions,
+            schedules: scheduleList
         )
     }
 
@@ -64,6 +69,7 @@ extension CoordinatorState {
         keptFutures = globals.keptFutures
         resolutions = globals.resolutions
         resolutionCount = resolutions.values.reduce(0) { $0 + $1.count }
+        for schedule in globals.schedules { schedules[schedule.spec.id] = schedule }
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []

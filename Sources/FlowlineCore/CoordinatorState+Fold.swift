@@ -170,6 +170,33 @@ extension CoordinatorState {
             let gone = Set(ids.filter { workflows[$0]?.state.isTerminal == true })
             for id in gone { remove(id) }
             order.removeAll { gone.contains($0) }
+        case .scheduleCreated(let spec, let nextFire, _):
+            guard schedules[spec.id] == nil, let expression = try? CronExpression(parsing: spec.cron) else { return }
+            schedules[spec.id] = Schedule(spec: spec, expression: expression, nextFireAt: nextFire)
+        case .scheduleDeleted(let id, _): schedules[id] = nil
+        case .schedulePaused(let id, let paused, let nextFire, _):
+            schedules[id]?.paused = paused
+            schedules[id]?.nextFireAt = nextFire
+        case .scheduleFired(let id, let scheduled, let run, let nextFire, _):
+            guard var schedule = schedules.removeValue(forKey: id) else { return }
+            // Runs seen ended are dropped here, so the list stays as short as the runs that overlap.
+            schedule.runs = schedule.running(in: self)
+            if let run {
+                schedule.runs.append(run)
+                schedule.lastFireAt = scheduled
+            }
+            schedule.nextFireAt = nextFire
+            schedules[id] = schedule
+        case .workflowStarted(let w, let at):
+            guard let wi = workflows.index(forKey: w), withWorkflow(wi, { $0.held }) else { return }
+            withWorkflow(wi) { $0.held = false }
+            let count = withWorkflow(wi) { $0.tasks.count }
+            for position in 0..<count
+            where modify((wi, position), { $0.state == .blocked && $0.pendingDeps == 0 }) {
+                let ticket = takeTicket()
+                modify((wi, position)) { $0.makeReady(at: at, ticket: ticket) }
+                pushQueued((wi, position), ticket: ticket, w)
+            }
         }
     }
 
@@ -229,7 +256,8 @@ extension CoordinatorState {
         }
         workflow.number = submitted + 1
         var ticket = nextTicket
-        for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
+        if let startAt = spec.startAt, startAt > at { workflow.held = true }
+        for position in workflow.tasks.indices where !workflow.held && workflow.tasks[position].pendingDeps == 0 {
             workflow.tasks[position].makeReady(at: at, ticket: ticket)
             ticket += 1
         }
@@ -250,7 +278,9 @@ extension CoordinatorState {
         case .none: workflow = Workflow(submitted: spec, id: id, at: at)
         }
         workflow.number = submitted
-        for position in workflow.tasks.indices where workflow.tasks[position].pendingDeps == 0 {
+        // Until its `start_at` a workflow's tasks stay blocked; `.workflowStarted` frees them.
+        if let startAt = spec.startAt, startAt > at { workflow.held = true }
+        for position in workflow.tasks.indices where !workflow.held && workflow.tasks[position].pendingDeps == 0 {
             let ticket = takeTicket()
             workflow.tasks[position].makeReady(at: at, ticket: ticket)
             push(

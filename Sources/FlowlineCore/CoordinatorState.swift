@@ -55,6 +55,8 @@ public struct CoordinatorState: Sendable {
     public internal(set) var resolutionCount = 0
     /// Counts completions, so reverts can run in reverse order of completion.
     public internal(set) var completions: UInt64 = 0
+    /// The schedules, by id.
+    public internal(set) var schedules: [String: Schedule] = [:]
     var queues: [String: ReadyQueue] = [:]
     var nextTicket: UInt64 = 1
     /// Queues that got new entries since the coordinator last looked; not part of the state's identity.
@@ -255,7 +257,8 @@ extension CoordinatorState: Equatable {
     public static func == (a: CoordinatorState, b: CoordinatorState) -> Bool {
         guard a.workflows == b.workflows, a.order == b.order, a.leases == b.leases, a.nextLease == b.nextLease,
             a.submitted == b.submitted, a.nextTicket == b.nextTicket, a.keyWaiters == b.keyWaiters,
-            a.keptFutures == b.keptFutures, a.completions == b.completions, a.resolutions == b.resolutions
+            a.keptFutures == b.keptFutures, a.completions == b.completions, a.resolutions == b.resolutions,
+            a.schedules == b.schedules
         else { return false }
         let names = Set(a.queues.keys).union(b.queues.keys)
         return names.allSatisfy { a.liveEntries(of: $0) == b.liveEntries(of: $0) }

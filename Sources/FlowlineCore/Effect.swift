@@ -23,6 +23,10 @@ public enum Reply: Hashable, Sendable {
     case matched(Int)
     /// The workflow record.
     case workflow(Workflow)
+    /// `{schedule_id, created}`.
+    case scheduleCreated(String, created: Bool)
+    /// The schedule record (with the ids of its runs still running).
+    case schedule(Schedule, running: [WorkflowID])
     /// An error.
     case failure(Rejection)
 }
@@ -35,6 +39,10 @@ public enum Rejection: Hashable, Sendable {
     case unknownWorkflow(WorkflowID)
     /// -32006: the workflow id is taken by a different document.
     case idInUse(WorkflowID)
+    /// -32002: no such schedule.
+    case unknownSchedule(String)
+    /// -32006: the schedule id is taken by a different definition.
+    case scheduleIDInUse(String)
     /// -32602: the request is malformed in a way only the coordinator can see.
     case invalid(SpecError)
 }

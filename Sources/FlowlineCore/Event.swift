@@ -50,6 +50,17 @@ public enum Event: Hashable, Sendable {
     case workflowTimedOut(WorkflowID, at: Instant)
     /// Finished workflows older than the retention were dropped, with their journal records.
     case workflowsCompacted([WorkflowID], at: Instant)
+    /// A schedule was created; `nextFire` is its first fire, computed from the zone's rules when it was created.
+    case scheduleCreated(ScheduleSpec, nextFire: Instant?, at: Instant)
+    /// A schedule was deleted; its runs go on.
+    case scheduleDeleted(String, at: Instant)
+    /// A schedule was paused (`nextFire` nil) or unpaused (`nextFire` the first fire after that moment).
+    case schedulePaused(String, paused: Bool, nextFire: Instant?, at: Instant)
+    /// The fire scheduled for `scheduled` was handled: `run` started, or none (skipped by `overlap` or `catchup`);
+    /// the schedule's next fire is then `nextFire`. A trigger leaves `nextFire` as it was.
+    case scheduleFired(String, scheduled: Instant, run: WorkflowID?, nextFire: Instant?, at: Instant)
+    /// A workflow held until its `start_at` started: its free tasks became ready.
+    case workflowStarted(WorkflowID, at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -61,9 +72,10 @@ public enum Event: Hashable, Sendable {
             .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
             .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
-            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
+            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowStarted(let w, _):
             w
-        case .futureKept, .futureUsed, .futureExpired, .resolutionApplied, .resolutionExpired, .workflowsCompacted:
+        case .futureKept, .futureUsed, .futureExpired, .resolutionApplied, .resolutionExpired, .workflowsCompacted,
+            .scheduleCreated, .scheduleDeleted, .schedulePaused, .scheduleFired:
             WorkflowID("")
         }
     }
@@ -78,7 +90,9 @@ public enum Event: Hashable, Sendable {
             .resolutionApplied(_, _, _, let t), .resolutionExpired(_, _, let t), .revertStarted(_, _, let t),
             .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
-            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t):
+            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t),
+            .scheduleCreated(_, _, let t), .scheduleDeleted(_, let t), .schedulePaused(_, _, _, let t),
+            .scheduleFired(_, _, _, _, let t), .workflowStarted(_, let t):
             t
         }
     }
@@ -110,6 +124,11 @@ public enum Event: Hashable, Sendable {
         case .workflowCancelled: "workflow_cancelled"
         case .workflowTimedOut: "workflow_timed_out"
         case .workflowsCompacted: "workflows_compacted"
+        case .scheduleCreated: "schedule_created"
+        case .scheduleDeleted: "schedule_deleted"
+        case .schedulePaused: "schedule_paused"
+        case .scheduleFired: "schedule_fired"
+        case .workflowStarted: "workflow_started"
         }
     }
 }

@@ -25,6 +25,13 @@ public struct Workflow: Hashable, Sendable {
     public var revertQueue: [Int] = []
     /// The workflow's place in submission order (1 for the first ever submitted).
     public var number: UInt64 = 0
+    /// The document's `start_at`: nothing runs before it, and `timeout` counts from it.
+    public var startAt: Instant?
+    /// True until the `start_at` passes (then `.workflowStarted` frees the tasks).
+    public var held = false
+
+    /// When the workflow's `timeout_s` starts counting: its `start_at` if later than its submission.
+    public var timeoutBase: Instant { startAt.map { max($0, createdAt) } ?? createdAt }
 
     public init(id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant) {
         self.id = id
@@ -33,6 +40,7 @@ public struct Workflow: Hashable, Sendable {
         self.timeout = spec.timeout
         self.metadata = spec.metadata
         self.createdAt = now
+        self.startAt = spec.startAt
     }
 
     /// Workflows of at most this many tasks are searched instead of indexed.

@@ -10,6 +10,8 @@ public struct WorkflowSpec: Hashable, Sendable {
     public var timeout: Duration?
     /// Free-form string pairs (SPEC §7), in the order written; shown in records and lists, never interpreted.
     public var metadata: [MetadataEntry] = []
+    /// SPEC §11's `start_at`: nothing of the workflow runs before it.
+    public var startAt: Instant?
 }
 
 /// One `metadata` pair of a workflow.
@@ -32,9 +34,18 @@ extension WorkflowSpec {
         input: RawJSON = .emptyObject,
         timeout: Duration? = nil,
         metadata: [MetadataEntry] = [],
+        startAt: Instant? = nil,
         tasks: [TaskSpec]
     ) {
-        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout, metadata: metadata)
+        self.init(
+            tasks: tasks,
+            name: name,
+            id: id,
+            input: input,
+            timeout: timeout,
+            metadata: metadata,
+            startAt: startAt
+        )
     }
 }
 

@@ -79,6 +79,21 @@ public enum EventCodec {
         case .workflowsCompacted(let ids, _):
             w.u64(UInt64(ids.count))
             for id in ids { w.string(id.rawValue) }
+        case .scheduleCreated(let spec, let nextFire, _):
+            // The definition last: its template spec ends with optional parts read to the end of the record.
+            w.optional(nextFire) { $0.i64($1.milliseconds) }
+            w.schedule(spec)
+        case .scheduleDeleted(let id, _): w.string(id)
+        case .schedulePaused(let id, let paused, let nextFire, _):
+            w.string(id)
+            w.bool(paused)
+            w.optional(nextFire) { $0.i64($1.milliseconds) }
+        case .scheduleFired(let id, let scheduled, let run, let nextFire, _):
+            w.string(id)
+            w.i64(scheduled.milliseconds)
+            w.optional(run) { $0.string($1.rawValue) }
+            w.optional(nextFire) { $0.i64($1.milliseconds) }
+        case .workflowStarted(let wf, _): w.string(wf.rawValue)
         }
         return w.bytes
     }
@@ -100,8 +115,8 @@ public enum EventCodec {
         case 1:
             _ = try r.string()
             return try r.optional { (r: inout ByteReader) throws(JournalError) in try r.string() } ?? ""
-        case 2...14, 18...21: return try r.string()
-        case 15...17, 22, 60, 61: return ""
+        case 2...14, 18...21, 34: return try r.string()
+        case 15...17, 22, 30...33, 60, 61: return ""
         default: return try decode(bytes).workflowID.rawValue
         }
     }
@@ -250,6 +265,34 @@ public enum EventCodec {
         case 61:
             let key = try r.string()
             return .resolutionExpired(key: key, id: try r.string(), at: at)
+        default: return try decodeScheduleEvents(type, at: at, &r)
+        }
+    }
+
+    /// Event tags 30-39: schedules and `start_at`.
+    private static func decodeScheduleEvents(
+        _ type: UInt8,
+        at: Instant,
+        _ r: inout ByteReader
+    ) throws(JournalError) -> Event {
+        func instant(_ r: inout ByteReader) throws(JournalError) -> Instant? {
+            try r.optional { (r: inout ByteReader) throws(JournalError) in Instant(milliseconds: try r.i64()) }
+        }
+        switch type {
+        case 30:
+            let nextFire = try instant(&r)
+            return .scheduleCreated(try r.schedule(), nextFire: nextFire, at: at)
+        case 31: return .scheduleDeleted(try r.string(), at: at)
+        case 32:
+            let id = try r.string()
+            let paused = try r.bool()
+            return .schedulePaused(id, paused: paused, nextFire: try instant(&r), at: at)
+        case 33:
+            let id = try r.string()
+            let scheduled = Instant(milliseconds: try r.i64())
+            let run = try r.optional { (r: inout ByteReader) throws(JournalError) in WorkflowID(try r.string()) }
+            return .scheduleFired(id, scheduled: scheduled, run: run, nextFire: try instant(&r), at: at)
+        case 34: return .workflowStarted(WorkflowID(try r.string()), at: at)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
         }
     }
@@ -280,6 +323,11 @@ public enum EventCodec {
         case .workflowsCompacted: 22
         case .resolutionApplied: 60
         case .resolutionExpired: 61
+        case .scheduleCreated: 30
+        case .scheduleDeleted: 31
+        case .schedulePaused: 32
+        case .scheduleFired: 33
+        case .workflowStarted: 34
         }
     }
 }
@@ -309,7 +357,19 @@ extension ByteWriter {
         for task in s.tasks { self.task(task) }
         extensions { list in
             if !s.metadata.isEmpty { list.entry(.metadata) { $0.metadata(s.metadata) } }
+            if let startAt = s.startAt { list.entry(.startAt) { $0.i64(startAt.milliseconds) } }
         }
+    }
+
+    /// A schedule's definition: its template as a spec (a run's submission is journaled on its own) and as written.
+    mutating func schedule(_ s: ScheduleSpec) {
+        strings(s.id, s.cron)
+        string(s.timezone)
+        blob(s.template.bytes)
+        u8(ScheduleOverlap.allCases.firstIndex(of: s.overlap).map(UInt8.init) ?? 0)
+        u8(ScheduleCatchup.allCases.firstIndex(of: s.catchup).map(UInt8.init) ?? 0)
+        bool(s.paused)
+        spec(s.workflow)
     }
 
     mutating func metadata(_ entries: [MetadataEntry]) {
@@ -413,10 +473,34 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            case .startAt: spec.startAt = Instant(milliseconds: try r.i64())
             default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec
+    }
+
+    /// What `ByteWriter.schedule` wrote.
+    mutating func schedule() throws(JournalError) -> ScheduleSpec {
+        let id = try string()
+        let cron = try string()
+        let timezone = try string()
+        let template = RawJSON(bytes: try blob())
+        let overlap = Int(try u8())
+        let catchup = Int(try u8())
+        guard ScheduleOverlap.allCases.indices.contains(overlap), ScheduleCatchup.allCases.indices.contains(catchup)
+        else { throw JournalError(.corrupt, "unknown schedule overlap or catchup") }
+        let paused = try bool()
+        return ScheduleSpec(
+            id: id,
+            cron: cron,
+            timezone: timezone,
+            workflow: try spec(),
+            template: template,
+            overlap: ScheduleOverlap.allCases[overlap],
+            catchup: ScheduleCatchup.allCases[catchup],
+            paused: paused
+        )
     }
 
     /// What `ByteWriter.metadata` wrote.

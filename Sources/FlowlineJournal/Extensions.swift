@@ -12,6 +12,12 @@ enum ExtensionTag: UInt8 {
     case metadata = 1
     /// The resolution ids applied to each key (checkpoint globals), SPEC §8.
     case resolutions = 60
+    /// A workflow's `start_at` (spec and snapshot).
+    case startAt = 30
+    /// A workflow held until its `start_at` (snapshot).
+    case held = 31
+    /// The schedules (checkpoint globals).
+    case schedules = 32
 }
 
 /// The entries one extension list is being written with.

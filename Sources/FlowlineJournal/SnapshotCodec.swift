@@ -35,6 +35,8 @@ public enum SnapshotCodec {
         for task in w.tasks { out.taskRecord(task) }
         out.extensions { list in
             if !w.metadata.isEmpty { list.entry(.metadata) { $0.metadata(w.metadata) } }
+            if let startAt = w.startAt { list.entry(.startAt) { $0.i64(startAt.milliseconds) } }
+            if w.held { list.entry(.held) { _ in } }
         }
         return out.bytes
     }
@@ -80,6 +82,8 @@ public enum SnapshotCodec {
             try r.extensions { (tag, r) throws(JournalError) in
                 switch tag {
                 case .metadata: w.metadata = try r.metadata()
+                case .startAt: w.startAt = Instant(milliseconds: try r.i64())
+                case .held: w.held = true
                 default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
@@ -119,6 +123,12 @@ public enum SnapshotCodec {
         }
         out.extensions { list in
             if !g.resolutions.isEmpty { list.entry(.resolutions) { $0.resolutions(g.resolutions) } }
+            if !g.schedules.isEmpty {
+                list.entry(.schedules) { out in
+                    out.u64(UInt64(g.schedules.count))
+                    for schedule in g.schedules { out.scheduleState(schedule) }
+                }
+            }
         }
         return out.bytes
     }
@@ -156,6 +166,8 @@ public enum SnapshotCodec {
             try r.extensions { (tag, r) throws(JournalError) in
                 switch tag {
                 case .resolutions: g.resolutions = try r.resolutions()
+                case .schedules:
+                    for _ in 0..<(try r.count()) { g.schedules.append(try r.scheduleState()) }
                 default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
                 }
             }
@@ -274,6 +286,16 @@ extension ByteWriter {
             }
         }
     }
+
+    /// A schedule as of a checkpoint: its definition, state, fires and runs.
+    mutating func scheduleState(_ s: Schedule) {
+        schedule(s.spec)
+        bool(s.paused)
+        instant(s.nextFireAt)
+        instant(s.lastFireAt)
+        u64(UInt64(s.runs.count))
+        for run in s.runs { string(run.rawValue) }
+    }
 }
 
 extension ByteReader {
@@ -292,5 +314,19 @@ extension ByteReader {
             resolutions[key] = ids
         }
         return resolutions
+    }
+
+    /// What `ByteWriter.scheduleState` wrote.
+    mutating func scheduleState() throws(JournalError) -> Schedule {
+        let spec = try schedule()
+        guard let expression = try? CronExpression(parsing: spec.cron) else {
+            throw JournalError(.corrupt, "a schedule's cron expression does not parse")
+        }
+        var s = Schedule(spec: spec, expression: expression, nextFireAt: nil)
+        s.paused = try bool()
+        s.nextFireAt = try instant()
+        s.lastFireAt = try instant()
+        for _ in 0..<(try count()) { s.runs.append(WorkflowID(try string())) }
+        return s
     }
 }

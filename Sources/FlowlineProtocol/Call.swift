@@ -38,6 +38,8 @@ public enum Call: Sendable {
     case heartbeat(LeaseID?, progress: RawJSON?)
     case workersList
     case stats
+    /// SPEC §11's `schedule.*` methods.
+    case schedule(ScheduleCall)
 
     /// Bounds on what a peer may ask for.
     public enum Limits {
@@ -119,7 +121,9 @@ public enum Call: Sendable {
             return .release(try lease(p))
         case "worker.quiet": return .quiet
         case "stats": return .stats
-        default: throw RPCError.methodNotFound(method)
+        default:
+            if let call = try ScheduleCall.decode(method: method, params: params) { return .schedule(call) }
+            throw RPCError.methodNotFound(method)
         }
     }
 

@@ -8,6 +8,8 @@ extension Rejection {
         case .unknownWorkflow(let id): .notFound("no workflow '\(id.rawValue)'")
         case .invalid(let e): .invalidParams(e.message, path: e.path)
         case .idInUse(let id): .idInUse(id.rawValue)
+        case .unknownSchedule(let id): .notFound("no schedule '\(id)'")
+        case .scheduleIDInUse(let id): .scheduleIDInUse(id)
         }
     }
 }
@@ -50,6 +52,16 @@ extension RPCEncoder {
                 w.endObject()
             }
         case .failure(let rejection): writeError(id: id, rejection.rpcError, to: &w)
+        case .scheduleCreated(let schedule, let created):
+            writeResponse(id: id, to: &w) { w in
+                w.beginObject()
+                w.key("schedule_id")
+                w.string(schedule)
+                w.key(JSONKey.created)
+                w.bool(created)
+                w.endObject()
+            }
+        case .schedule(let record, let running): writeResponse(id: id, to: &w) { $0.schedule(record, running: running) }
         }
     }
 
@@ -270,7 +282,31 @@ extension JSONWriter {
             string(reason)
             key("revert")
             bool(revert)
-        case .workflowCompleted, .workflowTimedOut: break
+        case .workflowCompleted, .workflowTimedOut, .workflowStarted: break
+        case .scheduleCreated(let spec, let next, _):
+            key("schedule_id")
+            string(spec.id)
+            key("next_fire_at")
+            time(next)
+        case .scheduleDeleted(let id, _):
+            key("schedule_id")
+            string(id)
+        case .schedulePaused(let id, let paused, let next, _):
+            key("schedule_id")
+            string(id)
+            key("paused")
+            bool(paused)
+            key("next_fire_at")
+            time(next)
+        case .scheduleFired(let id, let scheduled, let run, let next, _):
+            key("schedule_id")
+            string(id)
+            key("scheduled")
+            time(scheduled)
+            key("run")
+            if let run { string(run.rawValue) } else { null() }
+            key("next_fire_at")
+            time(next)
         }
         endObject()
     }

@@ -15,14 +15,24 @@ extension WorkflowSpec {
             input: doc.raw("input", default: .emptyObject) ?? .emptyObject,
             timeout: try doc.seconds("timeout_s"),
             metadata: try Self.metadata(doc),
+            startAt: try Self.startAt(doc),
             tasks: tasks
         )
         if let error = validate() { throw RPCError.invalidParams(error.message, path: error.path) }
     }
 
-    /// The fields of a workflow document. SPEC §11's `start_at` and `retry` are not implemented yet, so they are
-    /// rejected like any unknown field rather than accepted and ignored.
-    static let fields = ["name", "id", "input", "timeout_s", "tasks", "metadata"]
+    /// The fields of a workflow document. SPEC §11's `retry` is not implemented yet, so it is rejected like any
+    /// unknown field rather than accepted and ignored.
+    static let fields = ["name", "id", "input", "timeout_s", "tasks", "metadata", "start_at"]
+
+    /// `start_at`: an RFC 3339 time.
+    private static func startAt(_ doc: ParamReader) throws(RPCError) -> Instant? {
+        guard let text = try doc.string("start_at") else { return nil }
+        guard let instant = Instant(rfc3339: text) else {
+            throw RPCError.invalidParams("must be an RFC 3339 time", path: doc.pathOf("start_at"))
+        }
+        return instant
+    }
 
     /// `metadata`: an object of at most 32 string → string pairs, keys ≤ 64 bytes, values ≤ 256 bytes.
     private static func metadata(_ doc: ParamReader) throws(RPCError) -> [MetadataEntry] {

@@ -74,6 +74,7 @@ extension Daemon {
         case .history(let w): history(w, id: id, to: c)
         case .workersList: reply(id, to: c) { $0.workers(self.coordinator.workers) }
         case .stats: reply(id, to: c) { self.writeStats(&$0) }
+        case .schedule(let call): schedule(call, id: id, from: c)
         }
     }
 

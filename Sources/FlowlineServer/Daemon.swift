@@ -105,6 +105,7 @@ public final class Daemon {
         housekeeping.eventsSinceCheckpoint = recovery.changes.eventsSinceCheckpoint
         if resuming {
             let now = Clock.now()
+            loadScheduleZones()
             let resumed = coordinator.resume(at: now)
             apply(resumed, at: now)
         }

@@ -18,7 +18,7 @@ struct FlowlineTool: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
-            StatsCommand.self, InspectCommand.self, ReplayCommand.self,
+            StatsCommand.self, InspectCommand.self, ReplayCommand.self, ScheduleCommand.self,
         ]
     )
 
@@ -64,8 +64,15 @@ struct FlowlineTool: AsyncParsableCommand {
             }
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
+        // A command with subcommands (`schedule create`) takes them after its subcommand's name.
+        if groupCommands.contains(arguments[index]), index + 1 < arguments.count {
+            return Array(arguments[index...(index + 1)]) + leading + arguments[(index + 2)...]
+        }
         return [arguments[index]] + leading + arguments[(index + 1)...]
     }
+
+    /// Commands whose own subcommands carry the server options.
+    static let groupCommands: Set<String> = ["schedule"]
 
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("flowline: \(message)\n".utf8))

@@ -157,7 +157,8 @@ struct PayloadIntegrationTests {
         (#"{"name":"s","schedule":"@hourly","tasks":[{"id":"a","handler":"h"}]}"#, "schedule"),
         (#"{"name":"s","tags":["x"],"tasks":[{"id":"a","handler":"h"}]}"#, "tags"),
         (#"{"name":"s","retry":{"max_attempts":2},"tasks":[{"id":"a","handler":"h"}]}"#, "retry"),
-        (#"{"name":"s","start_at":"2030-01-01T00:00:00Z","tasks":[{"id":"a","handler":"h"}]}"#, "start_at"),
+        // `start_at` is a field now (SPEC §11), but only as an RFC 3339 time.
+        (#"{"name":"s","start_at":"2030-01-01 soon","tasks":[{"id":"a","handler":"h"}]}"#, "start_at"),
         (
             #"{"name":"s","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h"},{"id":"c","handler":"h","timeout":5}]}"#,
             "tasks[2].timeout"

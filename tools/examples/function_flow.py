@@ -4,6 +4,11 @@ job and waits on a Future keyed by the job's id. The job reports back through a 
 listener process (this script with --external-event), which calls future.resolve.
 
     python3 tools/examples/function_flow.py --server HOST:PORT
+    python3 tools/examples/function_flow.py --server HOST:PORT --schedule "*/10 * * * *"
+
+The seed starts its job from a schedule topic (Cloud Scheduler publishing to SCHEDULE); on Flowline that is a
+schedule (SPEC 11). With --schedule the script creates the schedule `test_job-schedule` (runs named
+`test_job-schedule@TIME`), triggers one run now, and serves it like any other.
 """
 
 import json
@@ -66,7 +71,31 @@ def external_event_listener(args):
     print("external event {}: resolved ({} task(s) waiting)".format(args.external_event, matched))
 
 
+def run_scheduled(flow, args):
+    """Creates (idempotently) the schedule that starts the job, triggers a run now, and serves it."""
+    client = Client(args.server, token=args.token)
+    worker = flow.worker(client, concurrency=4).start()
+    try:
+        if not worker.wait_connected(10):
+            sys.exit("cannot reach flowlined at {}".format(args.server))
+        client.call("schedule.create", {"schedule_id": flow.name + "-schedule", "cron": args.schedule,
+                                        "timezone": args.timezone, "workflow": flow.document()})
+        workflow_id = client.call("schedule.trigger", {"schedule_id": flow.name + "-schedule"})["workflow_id"]
+        print("triggered {} (schedule {} {} {})".format(workflow_id, flow.name + "-schedule", args.schedule,
+                                                       args.timezone))
+        record = client.wait(workflow_id, timeout_s=args.timeout)
+        print("workflow {} ended {}".format(workflow_id, record["state"]))
+        schedule = client.call("schedule.get", {"schedule_id": flow.name + "-schedule"})
+        print("next fire at {}".format(schedule["next_fire_at"]))
+        return record
+    finally:
+        worker.stop(5)
+        client.close()
+
+
 def options(p):
+    p.add_argument("--schedule", metavar="CRON", help="start the job from a schedule with this cron expression")
+    p.add_argument("--timezone", default="UTC", help="the schedule's IANA time zone")
     p.add_argument("--external-event", metavar="KEY", help="act as the external-event listener for KEY")
     p.add_argument("--result", default="null", help="JSON result for --external-event")
     p.add_argument("--delay", type=float, default=0.0)
@@ -77,7 +106,7 @@ if __name__ == "__main__":
     if ARGS.external_event:
         external_event_listener(ARGS)
         sys.exit(0)
-    record = run(example_job, ARGS)
+    record = run_scheduled(example_job, ARGS) if ARGS.schedule else run(example_job, ARGS)
     if record["state"] != "completed":
         sys.exit(1)
     print("result:", json.dumps(record["result"]))
