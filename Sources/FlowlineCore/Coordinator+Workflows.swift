@@ -92,6 +92,7 @@ extension Coordinator {
             }
         }
         continueReverting(w, at: now, into: &decision)
+        retryIfDue(w, at: now, into: &decision)
         answerWaiters(of: w, into: &decision)
     }
 
@@ -142,9 +143,17 @@ extension Coordinator {
             guard let kept = state.keptFutures[key], due(kept.at + futureRetention) else { return }
             record(.futureExpired(key: key, at: now), into: &decision)
         case .workflowTimeout(let w):
-            // A reverting workflow has already failed or been cancelled: its reverts run to the end.
-            guard state.workflows[w]?.state == .running else { return }
+            // A reverting workflow has already failed or been cancelled: its reverts run to the end. A timer armed
+            // before a rerun or a workflow retry is stale: the timeout counts from the run's start.
+            guard let workflow = state.workflows[w], workflow.state == .running,
+                let deadline = workflow.timeoutDeadline, due(deadline)
+            else { return }
             end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
+        case .workflowRetry(let w):
+            guard let workflow = state.workflows[w], workflow.state == .running, let retryAt = workflow.retryAt,
+                due(retryAt)
+            else { return }
+            restart(w, with: .workflowRestarted(w, at: now), at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
             session.waiters[w]?.removeAll { $0 == request }

@@ -29,6 +29,9 @@ public struct Coordinator: Sendable {
             wait(w, timeout: timeout, request: request, at: now, into: &decision)
         case .cancel(let w, let reason, let revert, let request):
             cancel(w, reason: reason, revert: revert, request: request, at: now, into: &decision)
+        case .rerun(let w, let from, let request): rerun(w, from: from, request: request, at: now, into: &decision)
+        case .cancelMany(let filter, let request): cancelMany(filter, request: request, at: now, into: &decision)
+        case .rerunMany(let filter, let request): rerunMany(filter, request: request, at: now, into: &decision)
         case .connectWorker(let id, let name, let queues, let concurrency):
             connect(id, name: name, queues: queues, concurrency: concurrency, at: now)
         case .disconnect(let id): disconnect(id, at: now, into: &decision)
@@ -107,14 +110,16 @@ public struct Coordinator: Sendable {
         // daemon was down would otherwise hold it back by as much.
         for workflow in state.workflows(where: { !$0.state.isTerminal }) {
             let id = workflow.id
-            if let timeout = workflow.timeout {
-                decision.effects.append(
-                    .armTimer(.workflowTimeout(id), at: workflow.createdAt + timeout, atMost: timeout)
-                )
+            if let timeout = workflow.timeout, let deadline = workflow.timeoutDeadline {
+                decision.effects.append(.armTimer(.workflowTimeout(id), at: deadline, atMost: timeout))
+            }
+            if let retryAt = workflow.retryAt, let retry = workflow.retry {
+                let backoff = retry.delay(afterAttempt: workflow.attempt)
+                decision.effects.append(.armTimer(.workflowRetry(id), at: retryAt, atMost: backoff))
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
-                    let attempts = task.state == .reverting ? task.revertAttempts : task.attempts
+                    let attempts = task.state == .reverting ? task.revertAttempts : task.budgetAttempts
                     let backoff = task.spec.retry.delay(afterAttempt: attempts)
                     decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt, atMost: backoff))
                 }

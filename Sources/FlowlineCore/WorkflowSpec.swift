@@ -10,6 +10,8 @@ public struct WorkflowSpec: Hashable, Sendable {
     public var timeout: Duration?
     /// Free-form string pairs (SPEC §7), in the order written; shown in records and lists, never interpreted.
     public var metadata: [MetadataEntry] = []
+    /// The whole workflow's retry policy (SPEC §11): nil runs it once.
+    public var retry: RetryPolicy? = nil
 }
 
 /// One `metadata` pair of a workflow.
@@ -32,9 +34,10 @@ extension WorkflowSpec {
         input: RawJSON = .emptyObject,
         timeout: Duration? = nil,
         metadata: [MetadataEntry] = [],
+        retry: RetryPolicy? = nil,
         tasks: [TaskSpec]
     ) {
-        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout, metadata: metadata)
+        self.init(tasks: tasks, name: name, id: id, input: input, timeout: timeout, metadata: metadata, retry: retry)
     }
 }
 
@@ -54,6 +57,23 @@ public struct TaskSpec: Hashable, Sendable {
     public var revert: String?
     /// Higher runs first.
     public var priority: Int
+    /// When the task runs, given how its deps ended (SPEC §11 trigger rules).
+    public var runIf: RunIf = .allCompleted
+    /// Whether the task's own revert runs when it fails for good (TaskFlow's semantics).
+    public var revertOnFailure = false
+}
+
+/// A task's trigger rule (`run_if`).
+public enum RunIf: String, Hashable, Sendable, CaseIterable {
+    /// Runs once every dep completed; skipped when one failed.
+    case allCompleted = "all_completed"
+    /// Runs once every dep ended, whatever the outcome.
+    case allDone = "all_done"
+    /// Runs once every dep ended if one of them failed for good, else ends skipped.
+    case anyFailed = "any_failed"
+
+    /// Whether a dep that ended without completing still lets the task run (it waits for every dep to end).
+    public var waitsForEveryEnd: Bool { self != .allCompleted }
 }
 
 extension TaskSpec {
@@ -69,7 +89,9 @@ extension TaskSpec {
         timeout: Duration? = nil,
         heartbeat: Duration? = nil,
         revert: String? = nil,
-        priority: Int = 0
+        priority: Int = 0,
+        runIf: RunIf = .allCompleted,
+        revertOnFailure: Bool = false
     ) {
         self.init(
             handler: handler,
@@ -81,7 +103,9 @@ extension TaskSpec {
             timeout: timeout,
             heartbeat: heartbeat,
             revert: revert,
-            priority: priority
+            priority: priority,
+            runIf: runIf,
+            revertOnFailure: revertOnFailure
         )
     }
 }

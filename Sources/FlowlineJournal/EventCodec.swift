@@ -71,6 +71,17 @@ public enum EventCodec {
         case .workflowsCompacted(let ids, _):
             w.u64(UInt64(ids.count))
             for id in ids { w.string(id.rawValue) }
+        case .workflowFailing(let wf, let t, let error, _):
+            w.ids(wf, t)
+            w.error(error)
+        case .workflowRetrying(let wf, let retryAt, _):
+            w.string(wf.rawValue)
+            w.i64(retryAt.milliseconds)
+        case .workflowRestarted(let wf, _): w.string(wf.rawValue)
+        case .workflowRerun(let wf, let from, _):
+            w.string(wf.rawValue)
+            w.u64(UInt64(from.count))
+            for t in from { w.string(t.rawValue) }
         }
         return w.bytes
     }
@@ -92,7 +103,7 @@ public enum EventCodec {
         case 1:
             _ = try r.string()
             return try r.optional { (r: inout ByteReader) throws(JournalError) in try r.string() } ?? ""
-        case 2...14, 18...21: return try r.string()
+        case 2...14, 18...21, 50...53: return try r.string()
         case 15...17, 22: return ""
         default: return try decode(bytes).workflowID.rawValue
         }
@@ -228,7 +239,33 @@ public enum EventCodec {
             var ids: [WorkflowID] = []
             for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
             return .workflowsCompacted(ids, at: at)
+        case 50...53: return try decodeSecondChances(type, at: at, &r)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
+        }
+    }
+
+    /// SPEC §11's events (tags 50-59 are theirs).
+    private static func decodeSecondChances(
+        _ type: UInt8,
+        at: Instant,
+        _ r: inout ByteReader
+    ) throws(JournalError) -> Event {
+        switch type {
+        case 50:
+            let (wf, t) = try r.ids()
+            return .workflowFailing(wf, t, error: try r.error(), at: at)
+        case 51:
+            return .workflowRetrying(
+                WorkflowID(try r.string()),
+                retryAt: Instant(milliseconds: try r.i64()),
+                at: at
+            )
+        case 52: return .workflowRestarted(WorkflowID(try r.string()), at: at)
+        default:
+            let wf = WorkflowID(try r.string())
+            var from: [TaskID] = []
+            for _ in 0..<(try r.count()) { from.append(TaskID(try r.string())) }
+            return .workflowRerun(wf, from: from, at: at)
         }
     }
 
@@ -256,6 +293,10 @@ public enum EventCodec {
         case .revertFailed: 20
         case .workflowReverted: 21
         case .workflowsCompacted: 22
+        case .workflowFailing: 50
+        case .workflowRetrying: 51
+        case .workflowRestarted: 52
+        case .workflowRerun: 53
         }
     }
 }

@@ -108,6 +108,19 @@ extension RPCEncoder {
                 w.bool(true)
                 w.key(JSONKey.result)
                 w.raw(run.result ?? .null)
+                if let error = run.error {
+                    w.key(JSONKey.error)
+                    w.taskError(error)
+                }
+            }
+            if let depErrors = run.depErrors {
+                w.key("dep_errors")
+                w.beginObject()
+                for (dep, error) in depErrors {
+                    w.key(dep.rawValue)
+                    w.taskError(error)
+                }
+                w.endObject()
             }
             w.endObject()
         }
@@ -258,7 +271,20 @@ extension JSONWriter {
             string(reason)
             key("revert")
             bool(revert)
-        case .workflowCompleted, .workflowTimedOut: break
+        case .workflowCompleted, .workflowTimedOut, .workflowRestarted: break
+        case .workflowFailing(_, let t, let error, _):
+            key("task_id")
+            string(t.rawValue)
+            key("error")
+            taskError(error)
+        case .workflowRetrying(_, let retryAt, _):
+            key("retry_at")
+            time(retryAt)
+        case .workflowRerun(_, let from, _):
+            key("from")
+            beginArray()
+            for t in from { string(t.rawValue) }
+            endArray()
         }
         endObject()
     }

@@ -30,6 +30,8 @@ extension JSONWriter {
         time(w.createdAt)
         key(JSONKey.finishedAt)
         time(w.finishedAt)
+        key(JSONKey.attempt)
+        int(Int64(w.attempt))
         key(JSONKey.tasks)
         beginArray()
         for task in w.tasks { self.task(task) }
