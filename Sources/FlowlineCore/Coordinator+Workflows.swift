@@ -166,7 +166,7 @@ extension Workflow {
     /// Whether `spec` is the document this workflow was submitted as, compared as decoded (defaults filled in)
     /// with payloads equal as JSON values: member order, spacing and escapes do not count.
     func wasSubmitted(as spec: borrowing WorkflowSpec) -> Bool {
-        guard name == spec.name, timeout == spec.timeout, input.isEquivalent(to: spec.input),
+        guard name == spec.name, timeout == spec.timeout, retry == spec.retry, input.isEquivalent(to: spec.input),
             metadata.count == spec.metadata.count,
             Set(metadata) == Set(spec.metadata)
         else { return false }

@@ -334,7 +334,17 @@ extension ByteWriter {
         for task in s.tasks { self.task(task) }
         extensions { list in
             if !s.metadata.isEmpty { list.entry(.metadata) { $0.metadata(s.metadata) } }
+            if let retry = s.retry { list.entry(.workflowRetry) { $0.retry(retry) } }
         }
+    }
+
+    mutating func retry(_ r: RetryPolicy) {
+        u64s(
+            UInt64(bitPattern: Int64(r.maxAttempts)),
+            UInt64(bitPattern: r.backoff.milliseconds),
+            r.multiplier.bitPattern,
+            UInt64(bitPattern: r.maxBackoff.milliseconds)
+        )
     }
 
     mutating func metadata(_ entries: [MetadataEntry]) {
@@ -366,17 +376,15 @@ extension ByteWriter {
         blob(t.input.bytes)
         u64(UInt64(t.deps.count))
         for dep in t.deps { string(dep) }
-        u64s(
-            UInt64(bitPattern: Int64(t.retry.maxAttempts)),
-            UInt64(bitPattern: t.retry.backoff.milliseconds),
-            t.retry.multiplier.bitPattern,
-            UInt64(bitPattern: t.retry.maxBackoff.milliseconds)
-        )
+        retry(t.retry)
         duration(t.timeout)
         duration(t.heartbeat)
         optional(t.revert) { $0.string($1) }
         int(t.priority)
-        extensions { _ in }
+        extensions { list in
+            if t.runIf != .allCompleted { list.entry(.runIf) { $0.string(t.runIf.rawValue) } }
+            if t.revertOnFailure { list.entry(.revertOnFailure) { _ in } }
+        }
     }
 }
 
@@ -438,9 +446,21 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            case .workflowRetry: spec.retry = try r.retry()
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec
+    }
+
+    /// What `ByteWriter.retry` wrote.
+    mutating func retry() throws(JournalError) -> RetryPolicy {
+        RetryPolicy(
+            maxAttempts: try int(),
+            backoff: .milliseconds(try i64()),
+            multiplier: try double(),
+            maxBackoff: .milliseconds(try i64())
+        )
     }
 
     /// What `ByteWriter.metadata` wrote.
@@ -461,13 +481,8 @@ extension ByteReader {
         var deps: [String] = []
         if n > 0 { deps.reserveCapacity(n) }
         for _ in 0..<n { deps.append(try string()) }
-        let retry = RetryPolicy(
-            maxAttempts: try int(),
-            backoff: .milliseconds(try i64()),
-            multiplier: try double(),
-            maxBackoff: .milliseconds(try i64())
-        )
-        let spec = TaskSpec(
+        let retry = try self.retry()
+        var spec = TaskSpec(
             id: id,
             handler: handler,
             queue: queue,
@@ -480,8 +495,12 @@ extension ByteReader {
             priority: try int()
         )
         guard format >= 2 else { return spec }
-        try extensions { (tag, _) throws(JournalError) in
-            throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+        try extensions { (tag, r) throws(JournalError) in
+            switch tag {
+            case .runIf: spec.runIf = try r.state(RunIf.init(rawValue:))
+            case .revertOnFailure: spec.revertOnFailure = true
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+            }
         }
         return spec
     }

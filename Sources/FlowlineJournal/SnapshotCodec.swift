@@ -35,6 +35,11 @@ public enum SnapshotCodec {
         for task in w.tasks { out.taskRecord(task) }
         out.extensions { list in
             if !w.metadata.isEmpty { list.entry(.metadata) { $0.metadata(w.metadata) } }
+            if let retry = w.retry { list.entry(.workflowRetry) { $0.retry(retry) } }
+            if w.attempt != 1 { list.entry(.workflowAttempt) { $0.int(w.attempt) } }
+            if let at = w.retryAt { list.entry(.workflowRetryAt) { $0.i64(at.milliseconds) } }
+            if let at = w.runningSince { list.entry(.runningSince) { $0.i64(at.milliseconds) } }
+            if let t = w.failedTask { list.entry(.failedTask) { $0.string(t.rawValue) } }
         }
         return out.bytes
     }
@@ -80,6 +85,12 @@ public enum SnapshotCodec {
             try r.extensions { (tag, r) throws(JournalError) in
                 switch tag {
                 case .metadata: w.metadata = try r.metadata()
+                case .workflowRetry: w.retry = try r.retry()
+                case .workflowAttempt: w.attempt = try r.int()
+                case .workflowRetryAt: w.retryAt = Instant(milliseconds: try r.i64())
+                case .runningSince: w.runningSince = Instant(milliseconds: try r.i64())
+                case .failedTask: w.failedTask = TaskID(try r.string())
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
         }
@@ -195,7 +206,9 @@ extension ByteWriter {
         optional(t.spawnOutput) { $0.string($1.rawValue) }
         u64(t.completionOrder)
         int(t.revertAttempts)
-        extensions { _ in }
+        extensions { list in
+            if t.attemptBase != 0 { list.entry(.attemptBase) { $0.int(t.attemptBase) } }
+        }
     }
 }
 
@@ -246,8 +259,11 @@ extension ByteReader {
         t.completionOrder = try u64()
         t.revertAttempts = try int()
         if format >= 2 {
-            try extensions { (tag, _) throws(JournalError) in
-                throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task snapshot")
+            try extensions { (tag, r) throws(JournalError) in
+                switch tag {
+                case .attemptBase: t.attemptBase = try r.int()
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task snapshot")
+                }
             }
         }
         return t

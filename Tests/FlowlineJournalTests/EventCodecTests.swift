@@ -64,7 +64,25 @@ struct EventCodecTests {
         .revertFailed(w, t, error: .timeout, retryAt: nil, at: at),
         .workflowReverted(w, at: at),
         .workflowTimedOut(w, at: at),
+        .workflowSubmitted(secondChances, at: at),
+        .workflowFailing(w, t, error: TaskError(type: "boom", message: "m", retryable: false), at: at),
+        .workflowRetrying(w, retryAt: Instant(milliseconds: 9), at: at),
+        .workflowRestarted(w, at: at),
+        .workflowRerun(w, from: [t, TaskID("load")], at: at),
+        .workflowRerun(w, from: [], at: at),
     ]
+
+    /// SPEC §11's document fields: a workflow `retry`, trigger rules and `revert_on_failure`.
+    static let secondChances = WorkflowSpec(
+        name: "nightly",
+        id: WorkflowID("n"),
+        retry: RetryPolicy(maxAttempts: 3, backoff: .milliseconds(250), multiplier: 3, maxBackoff: .seconds(9)),
+        tasks: [
+            TaskSpec(id: "a", handler: "a", revert: "undo_a", revertOnFailure: true),
+            TaskSpec(id: "cleanup", handler: "cleanup", deps: ["a"], runIf: .allDone),
+            TaskSpec(id: "notify", handler: "notify", deps: ["a"], runIf: .anyFailed),
+        ]
+    )
 
     @Test("every event survives encode and decode unchanged", arguments: events)
     func roundTrip(event: Event) throws {
