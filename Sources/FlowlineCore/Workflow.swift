@@ -182,8 +182,10 @@ extension Workflow {
             for dep in tasks[position].deps {
                 guard let d = self.position(of: dep) else { continue }
                 tasks[d].dependents.append(position)
-                if tasks[d].state == .completed
-                    || (tasks[position].spec.runIf.waitsForEveryEnd && tasks[d].state.isFinished)
+                // A trigger-ruled task (SPEC §11) counts deps that ended any way; the state is read first, as
+                // nearly every dep of a new task has not ended.
+                if tasks[d].state.isFinished
+                    && (tasks[d].state == .completed || tasks[position].spec.runIf.waitsForEveryEnd)
                 {
                     tasks[position].pendingDeps -= 1
                 }

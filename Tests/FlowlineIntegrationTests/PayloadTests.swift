@@ -147,7 +147,7 @@ struct PayloadIntegrationTests {
         (#"{"name":"s","timeout":5,"tasks":[{"id":"a","handler":"h"}]}"#, "timeout"),
         (#"{"name":"s","schedule":"@hourly","tasks":[{"id":"a","handler":"h"}]}"#, "schedule"),
         (#"{"name":"s","tags":["x"],"tasks":[{"id":"a","handler":"h"}]}"#, "tags"),
-        (#"{"name":"s","retry":{"max_attempts":2},"tasks":[{"id":"a","handler":"h"}]}"#, "retry"),
+        (#"{"name":"s","retry":{"max_attempts":2,"tries":3},"tasks":[{"id":"a","handler":"h"}]}"#, "retry.tries"),
         (#"{"name":"s","start_at":"2030-01-01T00:00:00Z","tasks":[{"id":"a","handler":"h"}]}"#, "start_at"),
         (
             #"{"name":"s","tasks":[{"id":"a","handler":"h"},{"id":"b","handler":"h"},{"id":"c","handler":"h","timeout":5}]}"#,
