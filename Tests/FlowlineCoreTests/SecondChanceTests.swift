@@ -26,10 +26,23 @@ struct SecondChanceTests {
         )
     }
 
+    /// Replaying the journal rebuilds the live state, and so does a checkpoint taken after any prefix of it,
+    /// restored, followed by the rest.
     private func expectReplayMatches(_ h: Harness, sourceLocation: SourceLocation = #_sourceLocation) {
-        var replayed = Coordinator()
-        for event in h.journal { replayed.apply(event) }
-        #expect(replayed.state == h.coordinator.state, "replay differs", sourceLocation: sourceLocation)
+        for count in 0...h.journal.count {
+            var prefix = Coordinator()
+            for event in h.journal.prefix(count) { prefix.apply(event) }
+            var restored = Coordinator(
+                state: CoordinatorState(globals: prefix.state.globals, workflows: Array(prefix.state.workflows.values)),
+                futureRetention: .seconds(1)
+            )
+            for event in h.journal.dropFirst(count) { restored.apply(event) }
+            #expect(
+                restored.state == h.coordinator.state,
+                "a checkpoint after \(count) events and the rest differ from live",
+                sourceLocation: sourceLocation
+            )
+        }
     }
 
     private func run(_ d: Decision, _ t: String) -> TaskRun? { d.runs.first { $0.taskID == TaskID(t) } }

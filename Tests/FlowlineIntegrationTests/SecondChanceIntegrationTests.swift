@@ -49,8 +49,11 @@ struct SecondChanceIntegrationTests {
         #expect(badRetry["error"]?["data"]?["path"] == .string("retry.max_attempts"))
     }
 
-    @Test func rerunRunsWhatFailedAgainAndSurvivesASIGKILLInTheMiddle() throws {
-        let f = try Fixture(sync: "full")
+    @Test(arguments: [false, true])
+    func rerunRunsWhatFailedAgainAndSurvivesASIGKILLInTheMiddle(checkpoints: Bool) throws {
+        // With a checkpoint after every event, recovery reads the rerun's state from snapshots, not from events.
+        let arguments = checkpoints ? ["--checkpoint-events", "1"] : []
+        let f = try Fixture(sync: "full", arguments: arguments)
         var worker = try f.worker()
         var client = try f.client()
         _ = try client.submit(
@@ -69,7 +72,7 @@ struct SecondChanceIntegrationTests {
         let load = try worker.nextTask()
         #expect(load["task_id"] == .string("load"))
         #expect(load["attempt"] == .int(2))
-        try f.crashAndRestart(sync: "full")
+        try f.crashAndRestart(sync: "full", arguments: arguments)
         worker = try f.worker()
         client = try f.client()
         let again = try worker.nextTask()
@@ -91,8 +94,10 @@ struct SecondChanceIntegrationTests {
         #expect(unknown["error"]?["code"] == .int(-32002))
     }
 
-    @Test func aWorkflowRetryRevertsAndRunsAgainAcrossASIGKILL() throws {
-        let f = try Fixture(sync: "full")
+    @Test(arguments: [false, true])
+    func aWorkflowRetryRevertsAndRunsAgainAcrossASIGKILL(checkpoints: Bool) throws {
+        let arguments = checkpoints ? ["--checkpoint-events", "1"] : []
+        let f = try Fixture(sync: "full", arguments: arguments)
         var worker = try f.worker()
         var client = try f.client()
         _ = try client.submit(
@@ -113,7 +118,7 @@ struct SecondChanceIntegrationTests {
         #expect(between["state"] == .string("running"))
         #expect(between.task("attach")?["state"] == .string("reverted"))
 
-        try f.crashAndRestart(sync: "full")
+        try f.crashAndRestart(sync: "full", arguments: arguments)
         worker = try f.worker()
         client = try f.client()
         let volume = try worker.nextTask()
