@@ -109,7 +109,7 @@ struct ExampleTests {
     @Test func functionFlowWaitsForTheExternalEvent() async throws {
         let f = try DaemonFixture()
         let server = Self.server(f)
-        let example = FunctionFlow { jobID in
+        let example = FunctionFlow(server: server) { jobID in
             Task {
                 _ = try await ExternalEventListener.resolve(
                     key: jobID,

@@ -179,7 +179,7 @@ func main() async -> Int32 {
     let example: any Example =
         switch command {
         case "function-flow":
-            FunctionFlow { [delay = options.seconds("listener-delay", default: 0.5)] jobID in
+            FunctionFlow(server: server) { [delay = options.seconds("listener-delay", default: 0.5)] jobID in
                 startListener(jobID: jobID, server: server, delay: delay)
             }
         case "flink-stocks": FlinkStocks()
