@@ -112,11 +112,20 @@ struct PayloadIntegrationTests {
         // 10 MB, mostly one string (which the test's own parser reads quickly), with escapes and exact numbers.
         let text = String(repeating: #"lorem \u00e9 \"x\" \/ é "#, count: 435_000)
         let large = #"{"blob":"\#(text)","k":123456789012345678901234567890,"w":[0.10,1e400]}"#
-        _ = try client.submit(#"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#)
-        let run = try waitLine(worker, containing: #""task_id":"a""#)
+        // 10 MB through a debug build's parser takes seconds, more on a busy machine: a minute, not the usual 10 s.
+        _ = try client.result(
+            "workflow.submit",
+            #"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#,
+            timeout: 60
+        )
+        let run = try waitLine(worker, containing: #""task_id":"a""#, timeout: 60)
         #expect(has(run, #""input":\#(large)"#))
-        _ = try worker.result("task.complete", #"{"lease":"\#(try lease(in: run))","result":\#(large)}"#)
-        let record = try rawAnswer(client, "workflow.wait", #"{"workflow_id":"l","timeout_s":10}"#)
+        _ = try worker.result(
+            "task.complete",
+            #"{"lease":"\#(try lease(in: run))","result":\#(large)}"#,
+            timeout: 60
+        )
+        let record = try rawAnswer(client, "workflow.wait", #"{"workflow_id":"l","timeout_s":10}"#, timeout: 60)
         #expect(has(record, #""result":{"a":\#(large)}"#))
     }
 
@@ -298,10 +307,17 @@ struct PayloadIntegrationTests {
     }
 
     /// Sends a request and returns its response line as received.
-    private func rawAnswer(_ peer: LineClient, _ method: String, _ params: String) throws -> String {
+    private func rawAnswer(
+        _ peer: LineClient,
+        _ method: String,
+        _ params: String,
+        timeout: Double = 10
+    ) throws
+        -> String
+    {
         let first = peer.received.count
         let id = peer.send(method, params)
-        return try waitLine(peer, containing: #"{"jsonrpc":"2.0","id":\#(id),"#, after: first)
+        return try waitLine(peer, containing: #"{"jsonrpc":"2.0","id":\#(id),"#, after: first, timeout: timeout)
     }
 
     /// Whether `needle` occurs in `line`, compared as UTF-8 bytes: `String.contains` compares characters, which for
