@@ -142,3 +142,20 @@ extension Coordinator {
         state.workflows(where: { filter.matches($0) && condition($0) }).map(\.id)
     }
 }
+
+extension Coordinator {
+    /// `task.result {lease, task_id}`: the result of a completed task of the workflow whose task holds `lease`
+    /// (Function Flow's `job.get_task_result`: any task's, not only a dep's). The lease must be open and the
+    /// caller's; a task of another workflow cannot be read this way.
+    public func taskResult(lease: LeaseID, from worker: WorkerID, task: TaskID) -> (RawJSON?, Rejection?) {
+        guard let ref = state.leases[lease], session.leaseOwner[lease] == worker else { return (nil, .staleLease) }
+        guard let record = state.workflows[ref.workflow]?.task(task) else {
+            return (nil, .invalid(SpecError(path: "task_id", message: "names no task of the workflow")))
+        }
+        guard record.state == .completed, let result = record.result else {
+            let message = "the task has not completed (\(record.state.rawValue))"
+            return (nil, .invalid(SpecError(path: "task_id", message: message)))
+        }
+        return (result, nil)
+    }
+}

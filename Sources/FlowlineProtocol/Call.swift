@@ -33,6 +33,8 @@ public enum Call: Sendable {
     case cancel(WorkflowID, reason: String, revert: Bool)
     case history(WorkflowID)
     case rerun(WorkflowID, from: [TaskID])
+    /// A worker reads a completed task's result of the workflow it runs a task of.
+    case taskResult(LeaseID?, TaskID)
     case cancelMany(WorkflowFilter)
     case rerunMany(WorkflowFilter)
     /// A lease string that is not one of ours decodes as nil: it is answered -32003, like any stale lease.
@@ -119,6 +121,10 @@ public enum Call: Sendable {
             let p = try ParamReader(params)
             try p.onlyFields(Fields.rerun)
             return .rerun(try workflowID(params), from: (try p.strings("from") ?? []).map(TaskID.init))
+        case "task.result":
+            let p = try ParamReader(params)
+            try p.onlyFields(Fields.taskResult)
+            return .taskResult(try lease(p), TaskID(try p.requiredString("task_id")))
         case "workflow.cancel_many": return .cancelMany(try bulkFilter(params))
         case "workflow.rerun_many": return .rerunMany(try bulkFilter(params))
         case "hello": return .hello(try hello(params))
@@ -147,6 +153,7 @@ public enum Call: Sendable {
         static let spawn = ["lease", "tasks", "output"]
         static let list = ["state", "name", "limit", "after", "metadata"]
         static let rerun = ["workflow_id", "from"]
+        static let taskResult = ["lease", "task_id"]
         static let bulk = ["state", "name", "metadata"]
         static let workflowID = ["workflow_id"]
         static let cancel = ["workflow_id", "reason", "revert"]

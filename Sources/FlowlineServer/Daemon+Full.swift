@@ -60,7 +60,7 @@ extension Call {
     /// Whether the call only reads the state: answered from it at once, never refused for a full journal.
     var isRead: Bool {
         switch self {
-        case .get, .list, .history, .workersList, .stats: true
+        case .get, .list, .history, .workersList, .stats, .taskResult: true
         default: false
         }
     }

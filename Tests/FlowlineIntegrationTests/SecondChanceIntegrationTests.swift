@@ -134,6 +134,29 @@ struct SecondChanceIntegrationTests {
         #expect(types.contains("workflow_retrying") && types.contains("workflow_restarted"))
     }
 
+    /// Function Flow's `job.get_task_result`: a running task reads any completed task's result of its workflow.
+    @Test func aTaskReadsAnyCompletedTasksResultOfItsWorkflow() throws {
+        let f = try Fixture()
+        let worker = try f.worker()
+        let client = try f.client()
+        _ = try client.submit(
+            #"{"name":"ff","id":"ff","tasks":[{"id":"step1","handler":"s"},{"id":"step2","handler":"s","deps":["step1"]},{"id":"step4","handler":"s","deps":["step2"]}]}"#
+        )
+        try worker.complete(try worker.nextTask(), result: #"{"n":1}"#)
+        try worker.complete(try worker.nextTask(), result: #""result2""#)
+        let step4 = try worker.nextTask()
+        let lease = step4["lease"]!.stringValue!
+        let step1 = try worker.result("task.result", #"{"lease":"\#(lease)","task_id":"step1"}"#)
+        #expect(step1["result"]?["n"] == .int(1))
+        let own = try worker.call("task.result", #"{"lease":"\#(lease)","task_id":"step4"}"#)
+        #expect(own["error"]?["data"]?["path"] == .string("task_id"))
+        let none = try worker.call("task.result", #"{"lease":"\#(lease)","task_id":"nope"}"#)
+        #expect(none["error"]?["code"] == .int(-32602))
+        try worker.complete(step4)
+        let stale = try worker.call("task.result", #"{"lease":"\#(lease)","task_id":"step1"}"#)
+        #expect(stale["error"]?["code"] == .int(-32003))
+    }
+
     @Test func bulkOperationsAndListsFilterByMetadata() throws {
         let f = try Fixture()
         let client = try f.client()
