@@ -71,7 +71,7 @@ public struct Step: Sendable, Equatable {
         return .object(object)
     }
 
-    private func with(_ key: String, _ value: JSON) -> Step {
+    func with(_ key: String, _ value: JSON) -> Step {
         var copy = self
         copy.members[key] = value
         return copy

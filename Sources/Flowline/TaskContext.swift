@@ -103,6 +103,8 @@ private final class Run: Sendable {
     var isPoll: Bool { params.isPoll }
     var isRevert: Bool { params.isRevert }
     var result: JSON? { params.result }
+    var error: JSON? { params.error }
+    var depErrors: [String: JSON] { params.depErrors }
 
     /// The run `members` (`task.run`'s params) describe; nil when a required member is missing.
     init?(_ members: JSONObject, beat: @escaping @Sendable (String, JSON?) -> Void) {
@@ -132,6 +134,8 @@ private struct RunParams: Sendable {
     var isPoll = false
     var isRevert = false
     var result: JSON?
+    var error: JSON?
+    var depErrors: [String: JSON] = [:]
 
     /// Reads one member; unknown ones are ignored.
     mutating func take(_ key: String, _ value: JSON) {
@@ -149,6 +153,7 @@ private struct RunParams: Sendable {
             switch key {
             case "lease": lease = value.stringValue
             case "input": input = value
+            case "error": error = value
             default: break
             }
         case 6:
@@ -165,10 +170,22 @@ private struct RunParams: Sendable {
             default: break
             }
         case 8: if key == "deadline" { deadline = value.stringValue }
+        case 10: if key == "dep_errors" { depErrors = value.objectValue?.dictionary ?? [:] }
         case 11: if key == "workflow_id" { workflowID = value.stringValue }
         case 13: if key == "workflow_name" { workflowName = value.stringValue ?? "" }
         case 14: if key == "workflow_input" { workflowInput = value }
         default: break
         }
     }
+}
+
+extension TaskContext {
+    /// For a task with a trigger rule (`runIf("all_done")`, `runIf("any_failed")`): each dep that failed for good,
+    /// by full task id, with its error (SPEC §11 `dep_errors`); empty for other tasks.
+    public var depErrors: [String: TaskFailure] {
+        run.depErrors.compactMapValues { try? TaskFailure(json: $0) }
+    }
+
+    /// For the revert of a task that failed for good (`revertOnFailure()`): how it failed; its `result` is null.
+    public var revertError: TaskFailure? { run.error.flatMap { try? TaskFailure(json: $0) } }
 }

@@ -20,6 +20,8 @@ public struct Workflow: Sendable, Equatable {
     public var timeout: Duration?
     /// Its tasks.
     public var tasks: [Step]
+    /// The whole workflow's `retry` (SPEC §11), as `Step.retry` writes a task's; nil runs it once.
+    public var retry: JSON?
 
     /// A workflow of the tasks the builder lists.
     public init(
@@ -47,6 +49,7 @@ public struct Workflow: Sendable, Equatable {
         if let id { object["id"] = .string(id) }
         if let input { object["input"] = input }
         if let timeout { object["timeout_s"] = timeout.jsonSeconds }
+        if let retry { object["retry"] = retry }
         return .object(object)
     }
 }

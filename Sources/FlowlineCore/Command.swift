@@ -6,6 +6,12 @@ public enum Command: Sendable {
     case wait(WorkflowID, timeout: Duration?, request: RequestID)
     /// Cancel a workflow.
     case cancel(WorkflowID, reason: String, revert: Bool, request: RequestID)
+    /// Run an ended workflow again (`workflow.rerun`): its unfinished work, plus `from` and their downstream.
+    case rerun(WorkflowID, from: [TaskID], request: RequestID)
+    /// Cancel every running workflow the filter matches (`workflow.cancel_many`).
+    case cancelMany(WorkflowFilter, request: RequestID)
+    /// Rerun every ended workflow the filter matches that has something to run again (`workflow.rerun_many`).
+    case rerunMany(WorkflowFilter, request: RequestID)
     /// A connection said hello as a worker.
     case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
     /// A connection closed: a worker's leases end. (A client's pending waits are answered into the void when
@@ -69,4 +75,6 @@ public enum TimerID: Hashable, Sendable {
     case start(WorkflowID)
     /// A schedule's next fire.
     case schedule(String)
+    /// The backoff of a failed workflow before it runs again.
+    case workflowRetry(WorkflowID)
 }

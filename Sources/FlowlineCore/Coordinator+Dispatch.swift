@@ -83,7 +83,7 @@ extension Coordinator {
             }
         case .revert: handler = task.spec.revert ?? handler
         }
-        let run = TaskRun(
+        var run = TaskRun(
             lease: lease,
             workflowID: workflow.id,
             workflowName: workflow.name,
@@ -99,6 +99,16 @@ extension Coordinator {
             kind: kind,
             result: kind == .revert ? task.result ?? .null : nil
         )
+        // SPEC §11: a trigger-ruled task learns how its deps failed; a failed task's revert, how it failed.
+        if kind == .attempt && task.spec.runIf.waitsForEveryEnd {
+            run.depErrors = task.deps.compactMap { dep in
+                workflow.position(of: dep).flatMap { position in
+                    let d = workflow.tasks[position]
+                    return d.state.failedForGood ? d.error.map { (dep, $0) } : nil
+                }
+            }
+        }
+        if kind == .revert && task.result == nil { run.error = task.error }
         return (run, task.spec.heartbeat)
     }
 }

@@ -177,10 +177,13 @@ extension Coordinator {
         guard state.workflows[w]?.state == .reverting else { return }
         guard let next = state.workflows[w]?.revertQueue.first else {
             record(.workflowReverted(w, at: now), into: &decision)
+            retryIfDue(w, at: now, into: &decision)
             answerWaiters(of: w, into: &decision)
             return
         }
-        if let task = state.workflows[w]?.tasks[next], task.state == .completed {
+        if let task = state.workflows[w]?.tasks[next],
+            task.state == .completed || (task.state.failedForGood && task.spec.revertOnFailure)
+        {
             record(.revertStarted(w, task.id, at: now), into: &decision)
         }
     }

@@ -118,10 +118,15 @@ extension Coordinator {
             record(.taskCompleted(ref.workflow, parentID, result: result, at: now), in: wi, into: &decision)
             task = parent
         }
-        if state.withWorkflow(wi, { $0.unfinished == 0 && $0.state == .running }) {
-            record(.workflowCompleted(ref.workflow, at: now), in: wi, into: &decision)
-            answerWaiters(of: ref.workflow, into: &decision)
+        guard state.withWorkflow(wi, { $0.unfinished == 0 && $0.state == .running }) else { return }
+        // A workflow that went on after a task failed, for its trigger-ruled tasks, fails once they end.
+        if let failed = state.withWorkflow(wi, { w in w.failedTask.map { ($0, w.error ?? .timeout) } }) {
+            let event = Event.workflowFailed(ref.workflow, failed.0, error: failed.1, at: now)
+            end(ref.workflow, with: event, reason: "workflow failed", at: now, into: &decision)
+            return
         }
+        record(.workflowCompleted(ref.workflow, at: now), in: wi, into: &decision)
+        answerWaiters(of: ref.workflow, into: &decision)
     }
 
     mutating func heartbeat(
@@ -189,7 +194,7 @@ extension Coordinator {
     /// An attempt failed: retry after backoff while attempts remain, else the task and its workflow fail.
     mutating func attemptFailed(_ ref: TaskRef, error: TaskError, at now: Instant, into decision: inout Decision) {
         guard var task = state.task(ref) else { return }
-        if let retryAt = task.spec.retry.retryAt(afterAttempt: task.attempts, failingWith: error, at: now) {
+        if let retryAt = task.spec.retry.retryAt(afterAttempt: task.budgetAttempts, failingWith: error, at: now) {
             record(.taskAttemptFailed(ref.workflow, task.id, error: error, retryAt: retryAt, at: now), into: &decision)
             decision.effects.append(.armTimer(.retry(ref.workflow, task.id), at: retryAt))
             return
@@ -208,12 +213,6 @@ extension Coordinator {
             record(.taskAttemptFailed(ref.workflow, parentID, error: failure, retryAt: nil, at: now), into: &decision)
             task = parent
         }
-        end(
-            ref.workflow,
-            with: .workflowFailed(ref.workflow, task.id, error: error, at: now),
-            reason: "workflow failed",
-            at: now,
-            into: &decision
-        )
+        failWorkflow(ref.workflow, task.id, error: error, at: now, into: &decision)
     }
 }

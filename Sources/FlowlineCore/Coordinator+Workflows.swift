@@ -108,6 +108,7 @@ extension Coordinator {
             }
         }
         continueReverting(w, at: now, into: &decision)
+        retryIfDue(w, at: now, into: &decision)
         answerWaiters(of: w, into: &decision)
     }
 
@@ -161,8 +162,11 @@ extension Coordinator {
             guard let applied = state.resolution(id, of: key), due(applied.at + futureRetention) else { return }
             record(.resolutionExpired(key: key, id: id, at: now), into: &decision)
         case .workflowTimeout(let w):
-            // A reverting workflow has already failed or been cancelled: its reverts run to the end.
-            guard state.workflows[w]?.state == .running else { return }
+            // A reverting workflow has already failed or been cancelled: its reverts run to the end. A timer armed
+            // before a rerun or a workflow retry is stale: the timeout counts from the run's start.
+            guard let workflow = state.workflows[w], workflow.state == .running,
+                let deadline = workflow.timeoutDeadline, due(deadline)
+            else { return }
             end(w, with: .workflowTimedOut(w, at: now), reason: "workflow timed out", at: now, into: &decision)
         case .start(let w):
             guard let workflow = state.workflows[w], workflow.held, let startAt = workflow.startAt, due(startAt) else {
@@ -172,6 +176,11 @@ extension Coordinator {
         case .schedule(let id):
             guard let next = state.schedules[id]?.nextFireAt, due(next) else { return }
             fireSchedule(id, missed: false, at: now, into: &decision)
+        case .workflowRetry(let w):
+            guard let workflow = state.workflows[w], workflow.state == .running, let retryAt = workflow.retryAt,
+                due(retryAt)
+            else { return }
+            restart(w, with: .workflowRestarted(w, at: now), at: now, into: &decision)
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
             session.waiters[w]?.removeAll { $0 == request }
@@ -184,7 +193,8 @@ extension Workflow {
     /// Whether `spec` is the document this workflow was submitted as, compared as decoded (defaults filled in)
     /// with payloads equal as JSON values: member order, spacing and escapes do not count.
     func wasSubmitted(as spec: borrowing WorkflowSpec) -> Bool {
-        guard name == spec.name, timeout == spec.timeout, startAt == spec.startAt, input.isEquivalent(to: spec.input),
+        guard name == spec.name, timeout == spec.timeout, startAt == spec.startAt, retry == spec.retry,
+            input.isEquivalent(to: spec.input),
             metadata.count == spec.metadata.count,
             Set(metadata) == Set(spec.metadata)
         else { return false }

@@ -34,6 +34,9 @@ public struct Coordinator: Sendable {
             wait(w, timeout: timeout, request: request, at: now, into: &decision)
         case .cancel(let w, let reason, let revert, let request):
             cancel(w, reason: reason, revert: revert, request: request, at: now, into: &decision)
+        case .rerun(let w, let from, let request): rerun(w, from: from, request: request, at: now, into: &decision)
+        case .cancelMany(let filter, let request): cancelMany(filter, request: request, at: now, into: &decision)
+        case .rerunMany(let filter, let request): rerunMany(filter, request: request, at: now, into: &decision)
         case .connectWorker(let id, let name, let queues, let concurrency):
             connect(id, name: name, queues: queues, concurrency: concurrency, at: now)
         case .disconnect(let id): disconnect(id, at: now, into: &decision)
@@ -115,19 +118,23 @@ public struct Coordinator: Sendable {
         // daemon was down would otherwise hold it back by as much.
         for workflow in state.workflows(where: { !$0.state.isTerminal }) {
             let id = workflow.id
-            if let timeout = workflow.timeout {
-                // A timeout counts from `start_at`: its timer's length runs from the submission.
-                let length = (workflow.timeoutBase - workflow.createdAt) + timeout
-                decision.effects.append(
-                    .armTimer(.workflowTimeout(id), at: workflow.timeoutBase + timeout, atMost: length)
-                )
+            if let timeout = workflow.timeout, let deadline = workflow.timeoutDeadline {
+                // A timeout counts from `start_at` (its timer's length then runs from the submission), or from the
+                // start of the current run after a rerun or a workflow retry.
+                let length =
+                    workflow.runningSince == nil ? (workflow.timeoutBase - workflow.createdAt) + timeout : timeout
+                decision.effects.append(.armTimer(.workflowTimeout(id), at: deadline, atMost: length))
+            }
+            if let retryAt = workflow.retryAt, let retry = workflow.retry {
+                let backoff = retry.delay(afterAttempt: workflow.attempt)
+                decision.effects.append(.armTimer(.workflowRetry(id), at: retryAt, atMost: backoff))
             }
             if workflow.held, let startAt = workflow.startAt {
                 decision.effects.append(.armTimer(.start(id), at: startAt, atMost: startAt - workflow.createdAt))
             }
             for task in workflow.tasks {
                 if let retryAt = task.retryAt, task.state == .ready || task.state == .reverting {
-                    let attempts = task.state == .reverting ? task.revertAttempts : task.attempts
+                    let attempts = task.state == .reverting ? task.revertAttempts : task.budgetAttempts
                     let backoff = task.spec.retry.delay(afterAttempt: attempts)
                     decision.effects.append(.armTimer(.retry(id, task.id), at: retryAt, atMost: backoff))
                 }

@@ -1,6 +1,6 @@
 /// Where a task is during a fold: its workflow's position in the dictionary (no hashing to reach it again while
 /// nothing is inserted or removed) and its position in the workflow.
-private typealias Slot = (workflow: WorkflowIndex, task: Int)
+typealias Slot = (workflow: WorkflowIndex, task: Int)
 
 // Reads go through `inout` too (`withWorkflow`, `modify`): `Dictionary.Values` has a `_modify` but no `_read`,
 // so a plain `workflows.values[i].tasks[j].lease` copies the whole workflow (a retain per field) to read one
@@ -62,7 +62,10 @@ extension CoordinatorState {
                 task.state = retryAt != nil ? .ready : (error.type == TaskError.timeout.type ? .timedOut : .failed)
                 if retryAt == nil { task.finishedAt = at }
             }
-            if retryAt == nil { workflows.values[slot.workflow].unfinished -= 1 }
+            if retryAt == nil {
+                workflows.values[slot.workflow].unfinished -= 1
+                endedWithoutCompleting(slot, w, at: at)
+            }
         case .taskRequeued(let w, let t, let at):
             guard let slot = locate(w, t) else { return }
             modify(slot) { task in
@@ -115,8 +118,9 @@ extension CoordinatorState {
         case .revertStarted(let w, let t, _):
             guard let slot = locate(w, t) else { return }
             modify(slot) { task in
+                // A task reverted after failing (`revert_on_failure`) keeps its error: its revert run gets it.
+                if task.state == .completed { task.error = nil }
                 task.state = .reverting
-                task.error = nil
             }
             enqueue(slot, w)
         case .taskReverted(let w, let t, _):
@@ -130,7 +134,8 @@ extension CoordinatorState {
             guard let slot = locate(w, t) else { return }
             closeLease(slot)
             modify(slot) { task in
-                task.error = error
+                // A failed task's own error stays while its revert is tried again, for the next revert run.
+                if retryAt == nil || task.result != nil { task.error = error }
                 task.retryAt = retryAt
                 if retryAt == nil { task.state = .revertFailed }
             }
@@ -159,7 +164,7 @@ extension CoordinatorState {
                     return state == .failed || state == .timedOut ? output : nil
                 }
             }
-            end(w, as: .failed, error: error, revert: true, at: at)
+            end(w, as: .failed, error: error, revert: true, at: at, failed: t)
         case .workflowCancelled(let w, let reason, let revert, let at):
             let error = TaskError(type: "cancelled", message: reason, retryable: false)
             end(w, as: .cancelled, error: error, revert: revert, at: at)
@@ -197,12 +202,34 @@ extension CoordinatorState {
                 modify((wi, position)) { $0.makeReady(at: at, ticket: ticket) }
                 pushQueued((wi, position), ticket: ticket, w)
             }
+        case .workflowFailing(let w, let t, let error, let at):
+            guard let wi = workflows.index(forKey: w) else { return }
+            withWorkflow(wi) { workflow in
+                if workflow.failedTask == nil {
+                    workflow.failedTask = t
+                    workflow.error = error
+                }
+            }
+            cancelUnneeded(wi, w, at: at)
+        case .workflowRetrying(let w, let retryAt, _):
+            guard let wi = workflows.index(forKey: w) else { return }
+            withWorkflow(wi) { workflow in
+                workflow.state = .running
+                workflow.finishedAt = nil
+                workflow.retryAt = retryAt
+            }
+        case .workflowRestarted(let w, let at):
+            guard let wi = workflows.index(forKey: w) else { return }
+            putBack(wi, w, plan: nil, at: at)
+        case .workflowRerun(let w, let from, let at):
+            guard let wi = workflows.index(forKey: w), let plan = rerunPlan(w, from: from) else { return }
+            putBack(wi, w, plan: plan, at: at)
         }
     }
 
     // MARK: - Finding and changing tasks
 
-    private mutating func locate(
+    mutating func locate(
         _ w: WorkflowID,
         _ t: TaskID,
         _ hint: WorkflowIndex? = nil,
@@ -230,7 +257,7 @@ extension CoordinatorState {
     }
 
     /// Changes or reads the task at `slot` in place.
-    private mutating func modify<R>(_ slot: Slot, _ body: (inout TaskRecord) -> R) -> R {
+    mutating func modify<R>(_ slot: Slot, _ body: (inout TaskRecord) -> R) -> R {
         updateTask(slot.workflow, slot.task, body)
     }
 
@@ -322,7 +349,7 @@ extension CoordinatorState {
         guard let wi = workflows.index(forKey: w) else { return }
         let added = withWorkflow(wi) { $0.addTasks(specs, parent: parent) }
         for position in added where modify((wi, position), { $0.pendingDeps == 0 }) {
-            makeReady((wi, position), w, at: at)
+            if !release((wi, position), w, at: at) { endedWithoutCompleting((wi, position), w, at: at) }
         }
     }
 
@@ -343,10 +370,12 @@ extension CoordinatorState {
             }
             return freed
         }
-        for dependent in freed { makeReady((slot.workflow, dependent), w, at: at) }
+        for dependent in freed where !release((slot.workflow, dependent), w, at: at) {
+            endedWithoutCompleting((slot.workflow, dependent), w, at: at)
+        }
     }
 
-    private mutating func makeReady(_ slot: Slot, _ w: WorkflowID, at: Instant) {
+    mutating func makeReady(_ slot: Slot, _ w: WorkflowID, at: Instant) {
         let ticket = takeTicket()
         modify(slot) { $0.makeReady(at: at, ticket: ticket) }
         pushQueued(slot, ticket: ticket, w)
@@ -358,13 +387,13 @@ extension CoordinatorState {
         pushQueued(slot, ticket: ticket, w)
     }
 
-    private mutating func takeTicket() -> UInt64 {
+    mutating func takeTicket() -> UInt64 {
         defer { nextTicket += 1 }
         return nextTicket
     }
 
     /// Puts the task at `slot`, queued under `ticket`, into its ready queue.
-    private mutating func pushQueued(_ slot: Slot, ticket: UInt64, _ w: WorkflowID) {
+    mutating func pushQueued(_ slot: Slot, ticket: UInt64, _ w: WorkflowID) {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
         // The queue and priority only: a copy of the whole spec is a retain and release per field.
@@ -407,7 +436,8 @@ extension CoordinatorState {
         error: TaskError?,
         revert: Bool,
         at: Instant,
-        hint: WorkflowIndex? = nil
+        hint: WorkflowIndex? = nil,
+        failed: TaskID? = nil
     ) {
         guard let wi = index(of: w, hint: hint) else { return }
         let count = withWorkflow(wi) { $0.tasks.count }
@@ -422,13 +452,26 @@ extension CoordinatorState {
         }
         withWorkflow(wi) { workflow in
             workflow.unfinished = 0
-            workflow.error = error
+            // A workflow that went on after a task failed (trigger rules) fails with that task's error.
+            if workflow.failedTask == nil || state != .failed { workflow.error = error }
+            workflow.failedTask = nil
+            workflow.retryAt = nil
             let tasks = workflow.tasks
             workflow.revertQueue =
                 revert
                 ? tasks.indices.filter { tasks[$0].state == .completed && tasks[$0].spec.revert != nil }
                     .sorted { tasks[$0].completionOrder > tasks[$1].completionOrder }
                 : []
+            // SPEC §11: the failed task's own revert (`revert_on_failure`) runs first, the one that failed the
+            // workflow before any other that failed while trigger rules let the workflow go on.
+            if revert && state == .failed {
+                let own = tasks.indices.filter {
+                    (tasks[$0].state == .failed || tasks[$0].state == .timedOut) && tasks[$0].spec.revertOnFailure
+                        && tasks[$0].spec.revert != nil
+                }
+                let first = own.filter { tasks[$0].id == failed } + own.filter { tasks[$0].id != failed }
+                workflow.revertQueue = first + workflow.revertQueue
+            }
             if workflow.revertQueue.isEmpty {
                 workflow.state = state
                 workflow.finishedAt = at
@@ -440,13 +483,13 @@ extension CoordinatorState {
     }
 
     /// Drops the task from the waiters of the key it awaits, if any.
-    private mutating func forgetKeyWait(_ slot: Slot, _ w: WorkflowID) {
+    mutating func forgetKeyWait(_ slot: Slot, _ w: WorkflowID) {
         guard case .key(let key, _) = modify(slot, { $0.awaiting }) else { return }
         keyWaiters[key]?.removeAll { $0.task == TaskRef(workflow: w, index: slot.task) }
         if keyWaiters[key]?.isEmpty == true { keyWaiters[key] = nil }
     }
 
-    private mutating func closeLease(_ slot: Slot) {
+    mutating func closeLease(_ slot: Slot) {
         guard let lease = modify(slot, { task in task.lease.take() }) else { return }
         leases[lease] = nil
     }

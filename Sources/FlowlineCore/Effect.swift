@@ -63,12 +63,19 @@ public struct TaskRun: Hashable, Sendable {
     public var kind: RunKind = .attempt
     /// The reverted task's result, for a revert.
     public var result: RawJSON?
+    /// For a task with a trigger rule (`run_if` other than `all_completed`): each failed dep's error, as `deps` maps
+    /// results; nil for other tasks.
+    public var depErrors: [(TaskID, TaskError)]?
+    /// For the revert of a task that failed for good (`revert_on_failure`): its error.
+    public var error: TaskError?
 
     public static func == (a: TaskRun, b: TaskRun) -> Bool {
         a.lease == b.lease && a.workflowID == b.workflowID && a.taskID == b.taskID && a.handler == b.handler
             && a.attempt == b.attempt && a.input == b.input && a.deps.map(\.0) == b.deps.map(\.0)
             && a.deps.map(\.1) == b.deps.map(\.1) && a.workflowInput == b.workflowInput && a.deadline == b.deadline
             && a.workflowName == b.workflowName && a.kind == b.kind && a.result == b.result
+            && a.depErrors?.map(\.0) == b.depErrors?.map(\.0) && a.depErrors?.map(\.1) == b.depErrors?.map(\.1)
+            && a.error == b.error
     }
 
     public func hash(into hasher: inout Hasher) {

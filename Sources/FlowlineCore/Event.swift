@@ -61,6 +61,17 @@ public enum Event: Hashable, Sendable {
     case scheduleFired(String, scheduled: Instant, run: WorkflowID?, nextFire: Instant?, at: Instant)
     /// A workflow held until its `start_at` started: its free tasks became ready.
     case workflowStarted(WorkflowID, at: Instant)
+    /// A task failed for good while tasks downstream of it with a trigger rule (`all_done`, `any_failed`) still
+    /// wait: its other downstream tasks were skipped, the unfinished tasks those do not need cancelled, and the
+    /// workflow goes on until they end, then fails with this task's error (SPEC §11).
+    case workflowFailing(WorkflowID, TaskID, error: TaskError, at: Instant)
+    /// A failed workflow with attempts left under its `retry` waits, `running`, to run again at `retryAt`.
+    case workflowRetrying(WorkflowID, retryAt: Instant, at: Instant)
+    /// A workflow's retry: every task back to the start (spawned ones dropped), the next attempt begins.
+    case workflowRestarted(WorkflowID, at: Instant)
+    /// `workflow.rerun`: the tasks that did not complete (or whose work was undone), those named in `from` and
+    /// everything downstream of them go back to run; the rest keep their results.
+    case workflowRerun(WorkflowID, from: [TaskID], at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -72,7 +83,9 @@ public enum Event: Hashable, Sendable {
             .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
             .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
-            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowStarted(let w, _):
+            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowStarted(let w, _),
+            .workflowFailing(let w, _, _, _), .workflowRetrying(let w, _, _), .workflowRestarted(let w, _),
+            .workflowRerun(let w, _, _):
             w
         case .futureKept, .futureUsed, .futureExpired, .resolutionApplied, .resolutionExpired, .workflowsCompacted,
             .scheduleCreated, .scheduleDeleted, .schedulePaused, .scheduleFired:
@@ -92,7 +105,9 @@ public enum Event: Hashable, Sendable {
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
             .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t),
             .scheduleCreated(_, _, let t), .scheduleDeleted(_, let t), .schedulePaused(_, _, _, let t),
-            .scheduleFired(_, _, _, _, let t), .workflowStarted(_, let t):
+            .scheduleFired(_, _, _, _, let t), .workflowStarted(_, let t),
+            .workflowFailing(_, _, _, let t), .workflowRetrying(_, _, let t), .workflowRestarted(_, let t),
+            .workflowRerun(_, _, let t):
             t
         }
     }
@@ -129,6 +144,10 @@ public enum Event: Hashable, Sendable {
         case .schedulePaused: "schedule_paused"
         case .scheduleFired: "schedule_fired"
         case .workflowStarted: "workflow_started"
+        case .workflowFailing: "workflow_failing"
+        case .workflowRetrying: "workflow_retrying"
+        case .workflowRestarted: "workflow_restarted"
+        case .workflowRerun: "workflow_rerun"
         }
     }
 }

@@ -30,8 +30,20 @@ public struct Workflow: Hashable, Sendable {
     /// True until the `start_at` passes (then `.workflowStarted` frees the tasks).
     public var held = false
 
-    /// When the workflow's `timeout_s` starts counting: its `start_at` if later than its submission.
-    public var timeoutBase: Instant { startAt.map { max($0, createdAt) } ?? createdAt }
+    /// When the workflow's `timeout_s` starts counting: the start of its current run after a rerun or a workflow
+    /// retry, else its `start_at` if later than its submission.
+    public var timeoutBase: Instant { runningSince ?? startAt.map { max($0, createdAt) } ?? createdAt }
+    /// The document's `retry` (SPEC §11): nil runs the workflow once.
+    public var retry: RetryPolicy?
+    /// Which run of the whole workflow this is: 1, then one more at each workflow retry; a rerun starts again at 1.
+    public var attempt = 1
+    /// While the workflow waits to run again after a failure (a workflow retry's backoff): when it does.
+    public var retryAt: Instant?
+    /// Since when the current run counts (its `timeout_s` too): `createdAt`, or the last rerun or workflow retry.
+    public var runningSince: Instant?
+    /// While tasks with a trigger rule still run after a task failed for good: that task (the workflow then ends
+    /// `failed` with `error`).
+    public var failedTask: TaskID?
 
     public init(id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant) {
         self.id = id
@@ -39,9 +51,13 @@ public struct Workflow: Hashable, Sendable {
         self.input = spec.input
         self.timeout = spec.timeout
         self.metadata = spec.metadata
+        self.retry = spec.retry
         self.createdAt = now
         self.startAt = spec.startAt
     }
+
+    /// When the workflow's own `timeout_s` passes, if it has one.
+    public var timeoutDeadline: Instant? { timeout.map { timeoutBase + $0 } }
 
     /// Workflows of at most this many tasks are searched instead of indexed.
     static let smallSize = 8
@@ -125,6 +141,12 @@ public struct TaskRecord: Hashable, Sendable {
     public var completionOrder: UInt64 = 0
     /// Revert runs dispatched so far.
     public var revertAttempts = 0
+    /// `attempts` when the task was last put back to run (a rerun, a workflow retry): the retry policy counts the
+    /// attempts after it, so each run of the task gets `max_attempts` afresh while attempt numbers go on counting.
+    public var attemptBase = 0
+
+    /// The attempts of the current budget.
+    public var budgetAttempts: Int { attempts - attemptBase }
 }
 
 extension TaskRecord {
@@ -169,7 +191,13 @@ extension Workflow {
             for dep in tasks[position].deps {
                 guard let d = self.position(of: dep) else { continue }
                 tasks[d].dependents.append(position)
-                if tasks[d].state == .completed { tasks[position].pendingDeps -= 1 }
+                // A trigger-ruled task (SPEC §11) counts deps that ended any way; the state is read first, as
+                // nearly every dep of a new task has not ended.
+                if tasks[d].state.isFinished
+                    && (tasks[d].state == .completed || tasks[position].spec.runIf.waitsForEveryEnd)
+                {
+                    tasks[position].pendingDeps -= 1
+                }
             }
         }
         return first..<tasks.count

@@ -9,7 +9,21 @@ extension WorkflowSpec {
             return SpecError(path: "id", message: "must be 1 to \(SpecLimits.maxIDBytes) bytes")
         }
         if let timeout, timeout <= .zero { return SpecError(path: "timeout_s", message: "must be positive") }
+        if let retry, let problem = Self.problem(with: retry) {
+            return SpecError(path: "retry.\(problem.field)", message: problem.message)
+        }
         return Self.validate(tasks: tasks, pathPrefix: "tasks", known: [])
+    }
+
+    /// What is wrong with a retry policy (a task's or the workflow's), if anything.
+    static func problem(with retry: RetryPolicy) -> (field: String, message: String)? {
+        if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
+            return ("max_attempts", "must be 1 to \(SpecLimits.maxAttempts)")
+        }
+        if !(retry.multiplier >= 1 && retry.multiplier <= 1000) {
+            return ("backoff_multiplier", "must be from 1 to 1000")
+        }
+        return nil
     }
 
     /// Validates a list of tasks whose deps name each other or an id in `known`.
@@ -129,12 +143,11 @@ extension TaskSpec {
         if let revert, revert.isEmpty || !SpecLimits.fits(revert) {
             return ("revert", "must be 1 to \(SpecLimits.maxNameBytes) bytes")
         }
-        if retry.maxAttempts < 1 || retry.maxAttempts > SpecLimits.maxAttempts {
-            return ("retry.max_attempts", "must be 1 to \(SpecLimits.maxAttempts)")
+        if let problem = WorkflowSpec.problem(with: retry) { return ("retry.\(problem.field)", problem.message) }
+        if runIf.waitsForEveryEnd && deps.isEmpty {
+            return ("run_if", "\(runIf.rawValue) needs deps: it runs on how they ended")
         }
-        if !(retry.multiplier >= 1 && retry.multiplier <= 1000) {
-            return ("retry.backoff_multiplier", "must be from 1 to 1000")
-        }
+        if revertOnFailure && revert == nil { return ("revert_on_failure", "needs a revert handler") }
         if let timeout, timeout <= .zero { return ("timeout_s", "must be positive") }
         if let heartbeat, heartbeat <= .zero {
             return ("heartbeat_s", "must be positive")

@@ -12,6 +12,8 @@ public struct WorkflowSpec: Hashable, Sendable {
     public var metadata: [MetadataEntry] = []
     /// SPEC §11's `start_at`: nothing of the workflow runs before it.
     public var startAt: Instant?
+    /// The whole workflow's retry policy (SPEC §11): nil runs it once.
+    public var retry: RetryPolicy? = nil
 }
 
 /// One `metadata` pair of a workflow.
@@ -35,6 +37,7 @@ extension WorkflowSpec {
         timeout: Duration? = nil,
         metadata: [MetadataEntry] = [],
         startAt: Instant? = nil,
+        retry: RetryPolicy? = nil,
         tasks: [TaskSpec]
     ) {
         self.init(
@@ -44,7 +47,8 @@ extension WorkflowSpec {
             input: input,
             timeout: timeout,
             metadata: metadata,
-            startAt: startAt
+            startAt: startAt,
+            retry: retry
         )
     }
 }
@@ -65,6 +69,23 @@ public struct TaskSpec: Hashable, Sendable {
     public var revert: String?
     /// Higher runs first.
     public var priority: Int
+    /// When the task runs, given how its deps ended (SPEC §11 trigger rules).
+    public var runIf: RunIf = .allCompleted
+    /// Whether the task's own revert runs when it fails for good (TaskFlow's semantics).
+    public var revertOnFailure = false
+}
+
+/// A task's trigger rule (`run_if`).
+public enum RunIf: String, Hashable, Sendable, CaseIterable {
+    /// Runs once every dep completed; skipped when one failed.
+    case allCompleted = "all_completed"
+    /// Runs once every dep ended, whatever the outcome.
+    case allDone = "all_done"
+    /// Runs once every dep ended if one of them failed for good, else ends skipped.
+    case anyFailed = "any_failed"
+
+    /// Whether a dep that ended without completing still lets the task run (it waits for every dep to end).
+    public var waitsForEveryEnd: Bool { self != .allCompleted }
 }
 
 extension TaskSpec {
@@ -80,7 +101,9 @@ extension TaskSpec {
         timeout: Duration? = nil,
         heartbeat: Duration? = nil,
         revert: String? = nil,
-        priority: Int = 0
+        priority: Int = 0,
+        runIf: RunIf = .allCompleted,
+        revertOnFailure: Bool = false
     ) {
         self.init(
             handler: handler,
@@ -92,7 +115,9 @@ extension TaskSpec {
             timeout: timeout,
             heartbeat: heartbeat,
             revert: revert,
-            priority: priority
+            priority: priority,
+            runIf: runIf,
+            revertOnFailure: revertOnFailure
         )
     }
 }

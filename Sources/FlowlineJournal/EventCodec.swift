@@ -94,6 +94,17 @@ public enum EventCodec {
             w.optional(run) { $0.string($1.rawValue) }
             w.optional(nextFire) { $0.i64($1.milliseconds) }
         case .workflowStarted(let wf, _): w.string(wf.rawValue)
+        case .workflowFailing(let wf, let t, let error, _):
+            w.ids(wf, t)
+            w.error(error)
+        case .workflowRetrying(let wf, let retryAt, _):
+            w.string(wf.rawValue)
+            w.i64(retryAt.milliseconds)
+        case .workflowRestarted(let wf, _): w.string(wf.rawValue)
+        case .workflowRerun(let wf, let from, _):
+            w.string(wf.rawValue)
+            w.u64(UInt64(from.count))
+            for t in from { w.string(t.rawValue) }
         }
         return w.bytes
     }
@@ -115,7 +126,7 @@ public enum EventCodec {
         case 1:
             _ = try r.string()
             return try r.optional { (r: inout ByteReader) throws(JournalError) in try r.string() } ?? ""
-        case 2...14, 18...21, 34: return try r.string()
+        case 2...14, 18...21, 34, 50...53: return try r.string()
         case 15...17, 22, 30...33, 60, 61: return ""
         default: return try decode(bytes).workflowID.rawValue
         }
@@ -255,6 +266,7 @@ public enum EventCodec {
             var ids: [WorkflowID] = []
             for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
             return .workflowsCompacted(ids, at: at)
+        case 50...53: return try decodeSecondChances(type, at: at, &r)
         // Tags 60-69: resolution ids (SPEC §8), after the gap other additions use.
         case 60:
             let key = try r.string()
@@ -297,6 +309,31 @@ public enum EventCodec {
         }
     }
 
+    /// SPEC §11's events (tags 50-59 are theirs).
+    private static func decodeSecondChances(
+        _ type: UInt8,
+        at: Instant,
+        _ r: inout ByteReader
+    ) throws(JournalError) -> Event {
+        switch type {
+        case 50:
+            let (wf, t) = try r.ids()
+            return .workflowFailing(wf, t, error: try r.error(), at: at)
+        case 51:
+            return .workflowRetrying(
+                WorkflowID(try r.string()),
+                retryAt: Instant(milliseconds: try r.i64()),
+                at: at
+            )
+        case 52: return .workflowRestarted(WorkflowID(try r.string()), at: at)
+        default:
+            let wf = WorkflowID(try r.string())
+            var from: [TaskID] = []
+            for _ in 0..<(try r.count()) { from.append(TaskID(try r.string())) }
+            return .workflowRerun(wf, from: from, at: at)
+        }
+    }
+
     private static func tag(_ event: Event) -> UInt8 {
         switch event {
         case .workflowSubmitted: 1
@@ -328,6 +365,10 @@ public enum EventCodec {
         case .schedulePaused: 32
         case .scheduleFired: 33
         case .workflowStarted: 34
+        case .workflowFailing: 50
+        case .workflowRetrying: 51
+        case .workflowRestarted: 52
+        case .workflowRerun: 53
         }
     }
 }
@@ -358,6 +399,7 @@ extension ByteWriter {
         extensions { list in
             if !s.metadata.isEmpty { list.entry(.metadata) { $0.metadata(s.metadata) } }
             if let startAt = s.startAt { list.entry(.startAt) { $0.i64(startAt.milliseconds) } }
+            if let retry = s.retry { list.entry(.workflowRetry) { $0.retry(retry) } }
         }
     }
 
@@ -370,6 +412,15 @@ extension ByteWriter {
         u8(ScheduleCatchup.allCases.firstIndex(of: s.catchup).map(UInt8.init) ?? 0)
         bool(s.paused)
         spec(s.workflow)
+    }
+
+    mutating func retry(_ r: RetryPolicy) {
+        u64s(
+            UInt64(bitPattern: Int64(r.maxAttempts)),
+            UInt64(bitPattern: r.backoff.milliseconds),
+            r.multiplier.bitPattern,
+            UInt64(bitPattern: r.maxBackoff.milliseconds)
+        )
     }
 
     mutating func metadata(_ entries: [MetadataEntry]) {
@@ -401,17 +452,15 @@ extension ByteWriter {
         blob(t.input.bytes)
         u64(UInt64(t.deps.count))
         for dep in t.deps { string(dep) }
-        u64s(
-            UInt64(bitPattern: Int64(t.retry.maxAttempts)),
-            UInt64(bitPattern: t.retry.backoff.milliseconds),
-            t.retry.multiplier.bitPattern,
-            UInt64(bitPattern: t.retry.maxBackoff.milliseconds)
-        )
+        retry(t.retry)
         duration(t.timeout)
         duration(t.heartbeat)
         optional(t.revert) { $0.string($1) }
         int(t.priority)
-        extensions { _ in }
+        extensions { list in
+            if t.runIf != .allCompleted { list.entry(.runIf) { $0.string(t.runIf.rawValue) } }
+            if t.revertOnFailure { list.entry(.revertOnFailure) { _ in } }
+        }
     }
 }
 
@@ -474,6 +523,7 @@ extension ByteReader {
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
             case .startAt: spec.startAt = Instant(milliseconds: try r.i64())
+            case .workflowRetry: spec.retry = try r.retry()
             default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
@@ -503,6 +553,16 @@ extension ByteReader {
         )
     }
 
+    /// What `ByteWriter.retry` wrote.
+    mutating func retry() throws(JournalError) -> RetryPolicy {
+        RetryPolicy(
+            maxAttempts: try int(),
+            backoff: .milliseconds(try i64()),
+            multiplier: try double(),
+            maxBackoff: .milliseconds(try i64())
+        )
+    }
+
     /// What `ByteWriter.metadata` wrote.
     mutating func metadata() throws(JournalError) -> [MetadataEntry] {
         let n = try count()
@@ -521,13 +581,8 @@ extension ByteReader {
         var deps: [String] = []
         if n > 0 { deps.reserveCapacity(n) }
         for _ in 0..<n { deps.append(try string()) }
-        let retry = RetryPolicy(
-            maxAttempts: try int(),
-            backoff: .milliseconds(try i64()),
-            multiplier: try double(),
-            maxBackoff: .milliseconds(try i64())
-        )
-        let spec = TaskSpec(
+        let retry = try self.retry()
+        var spec = TaskSpec(
             id: id,
             handler: handler,
             queue: queue,
@@ -540,8 +595,12 @@ extension ByteReader {
             priority: try int()
         )
         guard format >= 2 else { return spec }
-        try extensions { (tag, _) throws(JournalError) in
-            throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+        try extensions { (tag, r) throws(JournalError) in
+            switch tag {
+            case .runIf: spec.runIf = try r.state(RunIf.init(rawValue:))
+            case .revertOnFailure: spec.revertOnFailure = true
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+            }
         }
         return spec
     }

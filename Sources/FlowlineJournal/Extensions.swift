@@ -18,6 +18,22 @@ enum ExtensionTag: UInt8 {
     case held = 31
     /// The schedules (checkpoint globals).
     case schedules = 32
+    /// A task's `run_if` when it is not `all_completed` (task spec): its wire name.
+    case runIf = 50
+    /// A task's `revert_on_failure: true` (task spec): no fields.
+    case revertOnFailure = 51
+    /// A workflow's `retry` (spec and snapshot): the policy as a task's.
+    case workflowRetry = 52
+    /// A workflow's `attempt` when past 1 (snapshot).
+    case workflowAttempt = 53
+    /// When a workflow waiting for its retry runs again (snapshot).
+    case workflowRetryAt = 54
+    /// Since when a rerun or retried workflow's current run counts (snapshot).
+    case runningSince = 55
+    /// The task that failed a workflow that goes on for its trigger-ruled tasks (snapshot).
+    case failedTask = 56
+    /// A task's `attemptBase` when past 0 (task snapshot).
+    case attemptBase = 57
 }
 
 /// The entries one extension list is being written with.

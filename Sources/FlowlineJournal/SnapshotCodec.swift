@@ -37,6 +37,11 @@ public enum SnapshotCodec {
             if !w.metadata.isEmpty { list.entry(.metadata) { $0.metadata(w.metadata) } }
             if let startAt = w.startAt { list.entry(.startAt) { $0.i64(startAt.milliseconds) } }
             if w.held { list.entry(.held) { _ in } }
+            if let retry = w.retry { list.entry(.workflowRetry) { $0.retry(retry) } }
+            if w.attempt != 1 { list.entry(.workflowAttempt) { $0.int(w.attempt) } }
+            if let at = w.retryAt { list.entry(.workflowRetryAt) { $0.i64(at.milliseconds) } }
+            if let at = w.runningSince { list.entry(.runningSince) { $0.i64(at.milliseconds) } }
+            if let t = w.failedTask { list.entry(.failedTask) { $0.string(t.rawValue) } }
         }
         return out.bytes
     }
@@ -84,6 +89,11 @@ public enum SnapshotCodec {
                 case .metadata: w.metadata = try r.metadata()
                 case .startAt: w.startAt = Instant(milliseconds: try r.i64())
                 case .held: w.held = true
+                case .workflowRetry: w.retry = try r.retry()
+                case .workflowAttempt: w.attempt = try r.int()
+                case .workflowRetryAt: w.retryAt = Instant(milliseconds: try r.i64())
+                case .runningSince: w.runningSince = Instant(milliseconds: try r.i64())
+                case .failedTask: w.failedTask = TaskID(try r.string())
                 default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
@@ -213,7 +223,9 @@ extension ByteWriter {
         optional(t.spawnOutput) { $0.string($1.rawValue) }
         u64(t.completionOrder)
         int(t.revertAttempts)
-        extensions { _ in }
+        extensions { list in
+            if t.attemptBase != 0 { list.entry(.attemptBase) { $0.int(t.attemptBase) } }
+        }
     }
 }
 
@@ -264,8 +276,11 @@ extension ByteReader {
         t.completionOrder = try u64()
         t.revertAttempts = try int()
         if format >= 2 {
-            try extensions { (tag, _) throws(JournalError) in
-                throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task snapshot")
+            try extensions { (tag, r) throws(JournalError) in
+                switch tag {
+                case .attemptBase: t.attemptBase = try r.int()
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task snapshot")
+                }
             }
         }
         return t

@@ -16,6 +16,11 @@ public struct ListQuery: Sendable, Equatable {
     public var name: String?
     public var limit: Int
     public var after: String?
+    /// Pairs a listed workflow's `metadata` must all have.
+    public var metadata: [MetadataEntry] = []
+
+    /// The part of the query that picks workflows.
+    public var filter: WorkflowFilter { WorkflowFilter(state: state, name: name, metadata: metadata) }
 }
 
 /// One decoded request or notification, its params checked (SPEC §3).
@@ -27,6 +32,11 @@ public enum Call: Sendable {
     case wait(WorkflowID, timeout: Duration?)
     case cancel(WorkflowID, reason: String, revert: Bool)
     case history(WorkflowID)
+    case rerun(WorkflowID, from: [TaskID])
+    /// A worker reads a completed task's result of the workflow it runs a task of.
+    case taskResult(LeaseID?, TaskID)
+    case cancelMany(WorkflowFilter)
+    case rerunMany(WorkflowFilter)
     /// A lease string that is not one of ours decodes as nil: it is answered -32003, like any stale lease.
     case complete(LeaseID?, result: RawJSON, poll: PollAnswer?)
     case await(LeaseID?, Future)
@@ -113,6 +123,16 @@ public enum Call: Sendable {
                 revert: try p.bool("revert") ?? false
             )
         case "workflow.list": return .list(try listQuery(params))
+        case "workflow.rerun":
+            let p = try ParamReader(params)
+            try p.onlyFields(Fields.rerun)
+            return .rerun(try workflowID(params), from: (try p.strings("from") ?? []).map(TaskID.init))
+        case "task.result":
+            let p = try ParamReader(params)
+            try p.onlyFields(Fields.taskResult)
+            return .taskResult(try lease(p), TaskID(try p.requiredString("task_id")))
+        case "workflow.cancel_many": return .cancelMany(try bulkFilter(params))
+        case "workflow.rerun_many": return .rerunMany(try bulkFilter(params))
         case "hello": return .hello(try hello(params))
         case "workers.list": return .workersList
         case "task.release":
@@ -139,7 +159,10 @@ public enum Call: Sendable {
         static let heartbeat = ["lease", "progress"]
         static let complete = ["lease", "result"]
         static let spawn = ["lease", "tasks", "output"]
-        static let list = ["state", "name", "limit", "after"]
+        static let list = ["state", "name", "limit", "after", "metadata"]
+        static let rerun = ["workflow_id", "from"]
+        static let taskResult = ["lease", "task_id"]
+        static let bulk = ["state", "name", "metadata"]
         static let workflowID = ["workflow_id"]
         static let cancel = ["workflow_id", "reason", "revert"]
         static let wait = ["workflow_id", "timeout_s"]
@@ -244,6 +267,18 @@ public enum Call: Sendable {
     private static func listQuery(_ params: JSON) throws(RPCError) -> ListQuery {
         let p = try ParamReader(params)
         try p.onlyFields(Fields.list)
+        let filter = try filter(p)
+        return ListQuery(
+            state: filter.state,
+            name: filter.name,
+            limit: try p.int("limit", in: 1...Limits.maxListLimit) ?? 100,
+            after: try p.string("after"),
+            metadata: filter.metadata
+        )
+    }
+
+    /// `{state?, name?, metadata?}`: what picks workflows in a list or a bulk operation.
+    private static func filter(_ p: ParamReader) throws(RPCError) -> WorkflowFilter {
         var state: WorkflowState?
         if let s = try p.string("state") {
             guard let parsed = WorkflowState(rawValue: s) else {
@@ -251,12 +286,30 @@ public enum Call: Sendable {
             }
             state = parsed
         }
-        return ListQuery(
-            state: state,
-            name: try p.string("name"),
-            limit: try p.int("limit", in: 1...Limits.maxListLimit) ?? 100,
-            after: try p.string("after")
-        )
+        var metadata: [MetadataEntry] = []
+        if let m = try p.object("metadata") {
+            for (key, value) in m.object {
+                guard case .string(let text) = value else {
+                    throw RPCError.invalidParams("must be a string", path: m.pathOf(key))
+                }
+                metadata.append(MetadataEntry(key: key, value: text))
+            }
+        }
+        return WorkflowFilter(state: state, name: try p.string("name"), metadata: metadata)
+    }
+
+    /// A bulk operation's filter: an empty one is refused, so that nothing acts on every workflow by accident.
+    private static func bulkFilter(_ params: JSON) throws(RPCError) -> WorkflowFilter {
+        let p = try ParamReader(params)
+        try p.onlyFields(Fields.bulk)
+        let filter = try filter(p)
+        guard !filter.isEmpty else {
+            throw RPCError.invalidParams(
+                "give state, name or metadata: an empty filter would match everything",
+                path: "state"
+            )
+        }
+        return filter
     }
 
     private static func hello(_ params: JSON) throws(RPCError) -> Hello {

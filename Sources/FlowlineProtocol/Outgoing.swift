@@ -120,6 +120,19 @@ extension RPCEncoder {
                 w.bool(true)
                 w.key(JSONKey.result)
                 w.raw(run.result ?? .null)
+                if let error = run.error {
+                    w.key(JSONKey.error)
+                    w.taskError(error)
+                }
+            }
+            if let depErrors = run.depErrors {
+                w.key("dep_errors")
+                w.beginObject()
+                for (dep, error) in depErrors {
+                    w.key(dep.rawValue)
+                    w.taskError(error)
+                }
+                w.endObject()
             }
             w.endObject()
         }
@@ -282,7 +295,7 @@ extension JSONWriter {
             string(reason)
             key("revert")
             bool(revert)
-        case .workflowCompleted, .workflowTimedOut, .workflowStarted: break
+        case .workflowCompleted, .workflowTimedOut, .workflowStarted, .workflowRestarted: break
         case .scheduleCreated(let spec, let next, _):
             key("schedule_id")
             string(spec.id)
@@ -307,6 +320,19 @@ extension JSONWriter {
             if let run { string(run.rawValue) } else { null() }
             key("next_fire_at")
             time(next)
+        case .workflowFailing(_, let t, let error, _):
+            key("task_id")
+            string(t.rawValue)
+            key("error")
+            taskError(error)
+        case .workflowRetrying(_, let retryAt, _):
+            key("retry_at")
+            time(retryAt)
+        case .workflowRerun(_, let from, _):
+            key("from")
+            beginArray()
+            for t in from { string(t.rawValue) }
+            endArray()
         }
         endObject()
     }

@@ -32,6 +32,8 @@ extension JSONWriter {
         time(w.startAt)
         key(JSONKey.finishedAt)
         time(w.finishedAt)
+        key(JSONKey.attempt)
+        int(Int64(w.attempt))
         key(JSONKey.tasks)
         beginArray()
         for task in w.tasks { self.task(task) }

@@ -16,14 +16,14 @@ extension WorkflowSpec {
             timeout: try doc.seconds("timeout_s"),
             metadata: try Self.metadata(doc),
             startAt: try Self.startAt(doc),
+            retry: try doc.object("retry").map { r throws(RPCError) in try TaskSpec.retry(r) },
             tasks: tasks
         )
         if let error = validate() { throw RPCError.invalidParams(error.message, path: error.path) }
     }
 
-    /// The fields of a workflow document. SPEC §11's `retry` is not implemented yet, so it is rejected like any
-    /// unknown field rather than accepted and ignored.
-    static let fields = ["name", "id", "input", "timeout_s", "tasks", "metadata", "start_at"]
+    /// The fields of a workflow document.
+    static let fields = ["name", "id", "input", "timeout_s", "tasks", "metadata", "start_at", "retry"]
 
     /// `start_at`: an RFC 3339 time.
     private static func startAt(_ doc: ParamReader) throws(RPCError) -> Instant? {
@@ -76,22 +76,34 @@ extension TaskSpec {
         try self.init(reading: try ParamReader(wire, element: element, of: list))
     }
 
-    /// The fields of a task. SPEC §11's `limits`, `fairness_key`, `run_if` and `revert_on_failure` are not
-    /// implemented yet, so they are rejected like any unknown field rather than accepted and ignored.
+    /// The fields of a task. SPEC §11's `limits` and `fairness_key` are not implemented yet, so they are rejected
+    /// like any unknown field rather than accepted and ignored.
     static let fields = [
         "id", "handler", "queue", "input", "deps", "retry", "timeout_s", "heartbeat_s", "revert", "priority",
+        "run_if", "revert_on_failure",
     ]
     static let retryFields = ["max_attempts", "backoff_s", "backoff_multiplier", "max_backoff_s"]
 
+    /// A `retry` object (a task's or the workflow's), its defaults filled in.
+    static func retry(_ r: ParamReader) throws(RPCError) -> RetryPolicy {
+        try r.onlyFields(Self.retryFields)
+        var retry = RetryPolicy.default
+        retry.maxAttempts = try r.int("max_attempts", in: 0...Int64(SpecLimits.maxAttempts)) ?? retry.maxAttempts
+        retry.backoff = try r.seconds("backoff_s") ?? retry.backoff
+        retry.multiplier = try r.number("backoff_multiplier") ?? retry.multiplier
+        retry.maxBackoff = try r.seconds("max_backoff_s") ?? retry.maxBackoff
+        return retry
+    }
+
     private init(reading t: ParamReader) throws(RPCError) {
         try t.onlyFields(Self.fields)
-        var retry = RetryPolicy.default
-        if let r = try t.object("retry") {
-            try r.onlyFields(Self.retryFields)
-            retry.maxAttempts = try r.int("max_attempts", in: 0...Int64(SpecLimits.maxAttempts)) ?? retry.maxAttempts
-            retry.backoff = try r.seconds("backoff_s") ?? retry.backoff
-            retry.multiplier = try r.number("backoff_multiplier") ?? retry.multiplier
-            retry.maxBackoff = try r.seconds("max_backoff_s") ?? retry.maxBackoff
+        let retry = try t.object("retry").map { r throws(RPCError) in try Self.retry(r) } ?? .default
+        var runIf = RunIf.allCompleted
+        if let rule = try t.string("run_if") {
+            guard let parsed = RunIf(rawValue: rule) else {
+                throw RPCError.invalidParams("must be all_completed, all_done or any_failed", path: t.pathOf("run_if"))
+            }
+            runIf = parsed
         }
         self.init(
             id: try t.requiredString("id"),
@@ -103,7 +115,9 @@ extension TaskSpec {
             timeout: try t.seconds("timeout_s"),
             heartbeat: try t.seconds("heartbeat_s"),
             revert: try t.string("revert"),
-            priority: try t.int("priority", in: -1_000_000...1_000_000) ?? 0
+            priority: try t.int("priority", in: -1_000_000...1_000_000) ?? 0,
+            runIf: runIf,
+            revertOnFailure: try t.bool("revert_on_failure") ?? false
         )
     }
 }

@@ -60,7 +60,7 @@ extension Call {
     /// Whether the call only reads the state: answered from it at once, never refused for a full journal.
     var isRead: Bool {
         switch self {
-        case .get, .list, .history, .workersList, .stats, .schedule(.get), .schedule(.list): true
+        case .get, .list, .history, .workersList, .stats, .taskResult, .schedule(.get), .schedule(.list): true
         default: false
         }
     }

@@ -48,6 +48,24 @@ extension Daemon {
         case .wait(let w, let timeout): handle(.wait(w, timeout: timeout, request: register(c, id)))
         case .cancel(let w, let reason, let revert):
             handle(.cancel(w, reason: reason, revert: revert, request: register(c, id)))
+        case .rerun(let w, let from): handle(.rerun(w, from: from, request: register(c, id)))
+        case .taskResult(let lease, let task):
+            guard let id else { return }
+            let (result, rejection) =
+                lease.map { coordinator.taskResult(lease: $0, from: c, task: task) }
+                ?? (nil, .staleLease)
+            if let result {
+                reply(id, to: c) {
+                    $0.beginObject()
+                    $0.key("result")
+                    $0.raw(result)
+                    $0.endObject()
+                }
+            } else {
+                answer(RPCEncoder.error(id: id, (rejection ?? .staleLease).rpcError), to: c, request: id)
+            }
+        case .cancelMany(let filter): handle(.cancelMany(filter, request: register(c, id)))
+        case .rerunMany(let filter): handle(.rerunMany(filter, request: register(c, id)))
         case .complete(let lease, let result, let poll):
             outcome(lease, id: id, from: c) { .complete($0, result: result, poll: poll, from: c, request: $1) }
         case .await(let lease, let future):

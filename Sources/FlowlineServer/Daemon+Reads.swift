@@ -13,9 +13,7 @@ extension Daemon {
         }
         var page: [Workflow] = []
         while position >= 0 && page.count < query.limit {
-            if let w = coordinator.state.workflows[order[position]],
-                query.state == nil || w.state == query.state, query.name == nil || w.name == query.name
-            {
+            if let w = coordinator.state.workflows[order[position]], query.filter.matches(w) {
                 page.append(w)
             }
             position -= 1

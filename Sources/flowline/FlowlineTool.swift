@@ -17,8 +17,8 @@ struct FlowlineTool: AsyncParsableCommand {
         version: "flowline \(flowlineVersion)",
         subcommands: [
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
-            HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
-            StatsCommand.self, InspectCommand.self, ReplayCommand.self, ScheduleCommand.self,
+            HistoryCommand.self, CancelCommand.self, RerunCommand.self, ResolveCommand.self, RejectCommand.self,
+            WorkersCommand.self, StatsCommand.self, InspectCommand.self, ReplayCommand.self, ScheduleCommand.self,
         ]
     )
 

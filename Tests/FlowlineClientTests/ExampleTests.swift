@@ -51,7 +51,9 @@ struct ExampleTests {
         #expect(record.tasks.count == 1 + 2 * example.stocks.count + 1)
     }
 
-    @Test func jobRunnerFailsAndRevertsVolumeThenInstance() async throws {
+    /// TaskFlow's flow-level `Times(attempts)`: attaching fails at the first run, the whole flow reverts (the failed
+    /// attachment's own revert first, then volume, then instance) and runs again, creating new ones, and completes.
+    @Test func jobRunnerRevertsTheWholeFlowAndRunsItAgain() async throws {
         let f = try DaemonFixture()
         let example = JobRunner(attempts: 2)
         let (record, _) = try await ExampleRunner.runAndCheck(
@@ -60,21 +62,32 @@ struct ExampleTests {
             timeout: .seconds(30),
             say: { _ in }
         )
-        #expect(record.state == "failed" && record.reverted && record.revertFailures.isEmpty)
-        #expect(record.task("attach_volume")?.state == "failed" && record.task("attach_volume")?.attempts == 2)
-        #expect(
-            record.task("create_volume")?.state == "reverted" && record.task("create_instance")?.state == "reverted"
-        )
-        // The reverts ran newest first: the instance was created (finished) first, so its revert ran last.
-        let instance = try #require(record.task("create_instance")?.finishedAt.flatMap(Timestamp.parse))
-        let volume = try #require(record.task("create_volume")?.finishedAt.flatMap(Timestamp.parse))
-        #expect(instance <= volume)
-        #expect(example.cleaned.all == ["vol-\(record.workflowID.suffix(8))", "i-\(record.workflowID.suffix(8))"])
+        #expect(record.state == "completed" && record.json["attempt"] == .int(2))
+        #expect(record.task("create_instance")?.result?["instance_id"] == .string("i-\(record.workflowID.suffix(8))-2"))
+        #expect(record.task("attach_volume")?.attempts == 2)
+        let suffix = record.workflowID.suffix(8)
+        #expect(example.cleaned.all == ["detach", "vol-\(suffix)-1", "i-\(suffix)-1"])
         let client = try await f.client()
         defer { client.close() }
         #expect(
-            JobRunner.revertOrder(try await client.history(record.workflowID)) == ["create_volume", "create_instance"]
+            JobRunner.revertOrder(try await client.history(record.workflowID))
+                == ["attach_volume", "create_volume", "create_instance"]
         )
+    }
+
+    /// With attaching never working, every run of the flow reverts and the last one fails for good.
+    @Test func jobRunnerFailsForGoodAfterEveryRun() async throws {
+        let f = try DaemonFixture()
+        let example = JobRunner(attempts: 2, succeedsOnRun: nil)
+        let (record, _) = try await ExampleRunner.runAndCheck(
+            example,
+            on: Self.server(f),
+            timeout: .seconds(30),
+            say: { _ in }
+        )
+        #expect(record.state == "failed" && record.reverted && record.json["attempt"] == .int(2))
+        #expect(record.task("attach_volume")?.state == "reverted")
+        #expect(example.cleaned.all.count == 6)
     }
 
     @Test func gigqETLFansOutAndRetriesExtract() async throws {
@@ -96,7 +109,7 @@ struct ExampleTests {
     @Test func functionFlowWaitsForTheExternalEvent() async throws {
         let f = try DaemonFixture()
         let server = Self.server(f)
-        let example = FunctionFlow { jobID in
+        let example = FunctionFlow(server: server) { jobID in
             Task {
                 _ = try await ExternalEventListener.resolve(
                     key: jobID,

@@ -156,7 +156,7 @@ struct PayloadIntegrationTests {
         (#"{"name":"s","timeout":5,"tasks":[{"id":"a","handler":"h"}]}"#, "timeout"),
         (#"{"name":"s","schedule":"@hourly","tasks":[{"id":"a","handler":"h"}]}"#, "schedule"),
         (#"{"name":"s","tags":["x"],"tasks":[{"id":"a","handler":"h"}]}"#, "tags"),
-        (#"{"name":"s","retry":{"max_attempts":2},"tasks":[{"id":"a","handler":"h"}]}"#, "retry"),
+        (#"{"name":"s","retry":{"max_attempts":2,"tries":3},"tasks":[{"id":"a","handler":"h"}]}"#, "retry.tries"),
         // `start_at` is a field now (SPEC §11), but only as an RFC 3339 time.
         (#"{"name":"s","start_at":"2030-01-01 soon","tasks":[{"id":"a","handler":"h"}]}"#, "start_at"),
         (

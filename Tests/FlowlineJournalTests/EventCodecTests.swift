@@ -66,7 +66,29 @@ struct EventCodecTests {
         .workflowTimedOut(w, at: at),
     ]
 
-    @Test("every event survives encode and decode unchanged", arguments: events)
+    /// SPEC §11's events (tags 50-53) and document fields, apart from `events`, whose bytes `ByteCodingTests` pins.
+    static let secondChanceEvents: [Event] = [
+        .workflowSubmitted(secondChances, at: at),
+        .workflowFailing(w, t, error: TaskError(type: "boom", message: "m", retryable: false), at: at),
+        .workflowRetrying(w, retryAt: Instant(milliseconds: 9), at: at),
+        .workflowRestarted(w, at: at),
+        .workflowRerun(w, from: [t, TaskID("load")], at: at),
+        .workflowRerun(w, from: [], at: at),
+    ]
+
+    /// SPEC §11's document fields: a workflow `retry`, trigger rules and `revert_on_failure`.
+    static let secondChances = WorkflowSpec(
+        name: "nightly",
+        id: WorkflowID("n"),
+        retry: RetryPolicy(maxAttempts: 3, backoff: .milliseconds(250), multiplier: 3, maxBackoff: .seconds(9)),
+        tasks: [
+            TaskSpec(id: "a", handler: "a", revert: "undo_a", revertOnFailure: true),
+            TaskSpec(id: "cleanup", handler: "cleanup", deps: ["a"], runIf: .allDone),
+            TaskSpec(id: "notify", handler: "notify", deps: ["a"], runIf: .anyFailed),
+        ]
+    )
+
+    @Test("every event survives encode and decode unchanged", arguments: events + secondChanceEvents)
     func roundTrip(event: Event) throws {
         #expect(try EventCodec.decode(EventCodec.encode(event)) == event)
     }
@@ -95,7 +117,7 @@ struct EventCodecTests {
 
     /// Replay decodes views into LMDB's memory, where the next record follows: the view's end, not the memory's,
     /// must bound every read.
-    @Test("a record cut short inside a longer buffer is corrupt at every cut", arguments: events)
+    @Test("a record cut short inside a longer buffer is corrupt at every cut", arguments: events + secondChanceEvents)
     func viewsEndWhereTheyAreCut(event: Event) throws {
         let bytes = EventCodec.encode(event)
         let memory = bytes + bytes

@@ -39,6 +39,43 @@ struct SnapshotCodecTests {
         }
     }
 
+    /// SPEC §11's state: a workflow retried once, waiting on a trigger-ruled task after a failure, with a task
+    /// whose attempt budget started afresh.
+    @Test func secondChanceFieldsSurviveEncodeAndDecode() throws {
+        var w = Workflow(
+            id: WorkflowID("n"),
+            spec: WorkflowSpec(
+                name: "nightly",
+                retry: RetryPolicy(maxAttempts: 3),
+                tasks: []
+            ),
+            at: Instant(milliseconds: 5)
+        )
+        w.append(
+            TaskRecord(
+                id: TaskID("a"),
+                spec: TaskSpec(id: "a", handler: "a", revert: "undo", revertOnFailure: true),
+                deps: [],
+                parent: nil
+            )
+        )
+        w.append(
+            TaskRecord(
+                id: TaskID("b"),
+                spec: TaskSpec(id: "b", handler: "b", deps: ["a"], runIf: .anyFailed),
+                deps: [TaskID("a")],
+                parent: nil
+            )
+        )
+        w.tasks[0].attempts = 4
+        w.tasks[0].attemptBase = 2
+        w.attempt = 2
+        w.retryAt = Instant(milliseconds: 900)
+        w.runningSince = Instant(milliseconds: 700)
+        w.failedTask = TaskID("a")
+        #expect(try SnapshotCodec.decodeWorkflow(SnapshotCodec.encode(w)) == w)
+    }
+
     @Test func manySnapshotsEncodeInOrderAndDecodeInKeyOrderAndABadOneIsReported() throws {
         var c = Coordinator()
         let at = Instant(milliseconds: 1_000)

@@ -45,11 +45,26 @@ def task3(workflow_id, attempt, **unused_context):
     return Future(key=job_id, timeout_s=300)
 
 
+def get_task_result(workflow_id, task_id):
+    """Function Flow's ``job.get_task_result``: any completed task's result of this workflow, not only a dep's.
+    Flowline has no extra method for it: the task reads its workflow's record (``workflow.get``) and takes the
+    task's result from it; the record always holds every task's result."""
+    with Client(ARGS.server, token=ARGS.token, name="get-task-result") as client:
+        record = client.get(workflow_id)
+    task = next(t for t in record["tasks"] if t["id"] == task_id)
+    if task["state"] != "completed":
+        raise RuntimeError("task {} has not completed ({})".format(task_id, task["state"]))
+    return task["result"]
+
+
 @example_job.task(task_id="step4", deps=["step2", "step3"])
-def task4(step2, step3, **unused_context):
+def task4(step3, workflow_id, **unused_context):
     """Task 4: a job that checks the result of task 2 and reads the query's."""
-    logging.info("in task4, got task2 result: %s", step2)
-    assert step2 == "result2"
+    result2 = get_task_result(workflow_id, "step2")
+    logging.info("in task4, got task2 result: %s", result2)
+    assert result2 == "result2"
+    # step1 is no dep of step4, and its result is there all the same.
+    assert get_task_result(workflow_id, "step1") == "result1"
     return {"result": "result4", "query_rows": step3["rows"]}
 
 

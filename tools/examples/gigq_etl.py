@@ -72,9 +72,33 @@ def notify_completion(recipients, load):
     return {"notifications_sent": len(recipients)}
 
 
+# GigQ's job states, and the Flowline task states each counts.
+GIGQ_STATUSES = {"pending": ("blocked", "ready"), "running": ("running", "waiting", "reverting"),
+                 "completed": ("completed",), "failed": ("failed", "revert_failed"),
+                 "cancelled": ("cancelled", "skipped", "reverted"), "timeout": ("timed_out",)}
+
+
+def check_workflow_status(record):
+    """The seed's check_workflow_status: each job's status counted, and the share completed."""
+    statuses = {name: 0 for name in GIGQ_STATUSES}
+    for t in record["tasks"]:
+        for name, states in GIGQ_STATUSES.items():
+            if t["state"] in states:
+                statuses[name] += 1
+    total = len(record["tasks"])
+    completed_pct = (statuses["completed"] / total) * 100 if total > 0 else 0
+    print("Workflow Progress: {:.1f}% complete".format(completed_pct))
+    for name in GIGQ_STATUSES:
+        print("{}: {}".format(name.capitalize(), statuses[name]))
+    return statuses
+
+
 if __name__ == "__main__":
     args = arguments(__doc__)
     record = run(workflow, args, {"day": timestamp[:8]})
+    statuses = check_workflow_status(record)
+    if statuses["completed"] != len(record["tasks"]):
+        sys.exit(1)
     if record["state"] != "completed":
         sys.exit(1)
     print("result:", json.dumps(record["result"]))

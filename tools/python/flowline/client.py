@@ -177,6 +177,35 @@ class Client:
             params["reason"] = reason
         return self.call("workflow.cancel", params)
 
+    def rerun(self, workflow_id: str, from_tasks: Optional[List[str]] = None) -> Dict[str, Any]:
+        """Runs an ended workflow again under its id: what did not complete, ``from_tasks`` and everything
+        downstream of them (SPEC §11). Returns the record, running again."""
+        params = {"workflow_id": workflow_id}  # type: Dict[str, Any]
+        if from_tasks:
+            params["from"] = list(from_tasks)
+        return self.call("workflow.rerun", params)
+
+    def cancel_many(self, state: Optional[str] = None, name: Optional[str] = None,
+                    metadata: Optional[Dict[str, str]] = None) -> int:
+        """Cancels every running workflow matching all given filters (at least one); returns how many."""
+        return self._bulk("workflow.cancel_many", state, name, metadata)
+
+    def rerun_many(self, state: Optional[str] = None, name: Optional[str] = None,
+                   metadata: Optional[Dict[str, str]] = None) -> int:
+        """Reruns every ended workflow matching all given filters that has something to run again."""
+        return self._bulk("workflow.rerun_many", state, name, metadata)
+
+    def _bulk(self, method: str, state: Optional[str], name: Optional[str],
+              metadata: Optional[Dict[str, str]]) -> int:
+        params = {}  # type: Dict[str, Any]
+        if state is not None:
+            params["state"] = state
+        if name is not None:
+            params["name"] = name
+        if metadata:
+            params["metadata"] = dict(metadata)
+        return int(self.call(method, params)["matched"])
+
     def history(self, workflow_id: str) -> List[Dict[str, Any]]:
         """The workflow's journal events, oldest first."""
         return self.call("workflow.history", {"workflow_id": workflow_id}).get("events", [])

@@ -40,7 +40,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from . import aio
 from .client import Client
 from .connection import Address
-from .outcomes import RetryLike, handler_name, task
+from .outcomes import RetryLike, handler_name, retry_json, task
 from .pipeline import Pipeline, bind
 from .worker import TaskContext, Worker
 
@@ -62,6 +62,9 @@ def _context_values(ctx: TaskContext) -> Dict[str, Any]:
     }
     if ctx.revert:
         values["result"] = ctx.result
+        values["error"] = ctx.error
+    if ctx.dep_errors:
+        values["dep_errors"] = ctx.dep_errors
     return values
 
 
@@ -193,10 +196,14 @@ def bind_call(fn: Callable[..., Any], ctx: TaskContext) -> Any:
 class Flow:
     """A named DAG of tasks defined by decorating functions; also the set of handlers a worker runs."""
 
-    def __init__(self, name: str, queue: Optional[str] = None, timeout_s: Optional[float] = None) -> None:
+    def __init__(self, name: str, queue: Optional[str] = None, timeout_s: Optional[float] = None,
+                 retry: RetryLike = None) -> None:
+        """``retry`` is the whole flow's (TaskFlow's ``Flow(retry=Times(n))``, SPEC §11): when the workflow fails,
+        its reverts run and it runs again from the start, up to max_attempts runs in all."""
         self.name = name
         self.queue = queue
         self.timeout_s = timeout_s
+        self.retry = retry_json(retry)
         self.tasks = []  # type: List[Dict[str, Any]]
         self.handlers = {}  # type: Dict[str, Callable[..., Any]]
 
@@ -274,6 +281,8 @@ class Flow:
         t = timeout_s if timeout_s is not None else self.timeout_s
         if t is not None:
             doc["timeout_s"] = t
+        if self.retry is not None:
+            doc["retry"] = self.retry
         return doc
 
     def submit(self, client: Client, input: Any = None, id: Optional[str] = None,

@@ -75,6 +75,8 @@ class TaskContext:
         self.poll = bool(get("poll", False))
         self.revert = bool(get("revert", False))
         self.result = get("result")  # the reverted task's result, on a revert run
+        self.error = get("error")  # on the revert of a task that failed for good (revert_on_failure): its error
+        self.dep_errors = get("dep_errors") or {}  # type: Dict[str, Any]  # run_if all_done / any_failed
         self.cancel_reason = None  # type: Optional[str]
         self._is_cancelled = False
         self._event = None  # type: Optional[threading.Event]  # made on first use of `cancelled`

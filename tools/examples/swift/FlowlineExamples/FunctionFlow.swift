@@ -8,10 +8,29 @@ public struct FunctionFlow: Example {
     /// Starts the query job `jobID` somewhere else. Whatever runs it must, when it is done, hand its completion
     /// to the external-event listener (`ExternalEventListener.resolve`).
     public var startQueryJob: @Sendable (_ jobID: String) -> Void
+    /// Where `step4` reads other tasks' results (Function Flow's `job.get_task_result`); nil: from its deps only.
+    public var server: ServerAddress?
 
-    /// The example, with the way query jobs are started.
-    public init(startQueryJob: @escaping @Sendable (_ jobID: String) -> Void) {
+    /// The example, with the way query jobs are started, and the daemon `step4` reads its workflow's record from.
+    public init(server: ServerAddress? = nil, startQueryJob: @escaping @Sendable (_ jobID: String) -> Void) {
         self.startQueryJob = startQueryJob
+        self.server = server
+    }
+
+    /// Function Flow's `job.get_task_result`: the result of any completed task of the workflow, not only a dep's.
+    /// Flowline needs no method of its own for it: the workflow's record (`workflow.get`) holds every task's result.
+    public static func taskResult(
+        _ taskID: String,
+        of workflowID: String,
+        on server: ServerAddress
+    ) async throws -> JSON {
+        let client = try await server.connect(name: "get-task-result")
+        defer { client.close() }
+        let record = try await client.get(workflowID)
+        guard let task = record.task(taskID), task.state == "completed" else {
+            throw TaskFailure(message: "task \(taskID) has not completed", retryable: false)
+        }
+        return task.result ?? .null
     }
 
     /// The rows every fake query job reports.
@@ -48,8 +67,15 @@ public struct FunctionFlow: Example {
             return .await(.key(jobID, timeout: .seconds(300)))
         }
         // Task 4: checks the result of task 2 and reads the query's.
+        let server = self.server
         worker.register("step4") { task -> JSON in
-            let step2 = try task.dep("step2", as: String.self)
+            var step2 = try task.dep("step2", as: String.self)
+            if let server {
+                // As the seed's task4 does, through `job.get_task_result`; step1 is no dep of step4.
+                step2 = try await Self.taskResult("step2", of: task.workflowID, on: server).stringValue ?? "?"
+                let step1 = try await Self.taskResult("step1", of: task.workflowID, on: server)
+                guard step1 == "result1" else { throw TaskFailure(message: "task1 said \(step1)", retryable: false) }
+            }
             guard step2 == "result2" else { throw TaskFailure(message: "task2 said \(step2)", retryable: false) }
             let query = try task.dep("step3", as: QueryJob.self)
             return ["result": "result4", "query_rows": .int(Int64(query.rows))]

@@ -108,7 +108,26 @@ public struct GigQETL: Example {
         guard let extract = record.task("extract"), extract.attempts == 2 else {
             throw ExampleFailure("extract should take 2 attempts (the first times out)")
         }
-        return ["result: \(record.result ?? .null); 950 rows loaded from \(chunks) chunks, extract took 2 attempts"]
+        return Self.checkWorkflowStatus(record) + [
+            "result: \(record.result ?? .null); 950 rows loaded from \(chunks) chunks, extract took 2 attempts"
+        ]
+    }
+
+    /// GigQ's job states, and the Flowline task states each counts.
+    public static let gigqStatuses: [(String, Set<String>)] = [
+        ("Pending", ["blocked", "ready"]), ("Running", ["running", "waiting", "reverting"]),
+        ("Completed", ["completed"]), ("Failed", ["failed", "revert_failed"]),
+        ("Cancelled", ["cancelled", "skipped", "reverted"]), ("Timeout", ["timed_out"]),
+    ]
+
+    /// The seed's `check_workflow_status`: each job's status counted, and the share completed, one line each.
+    public static func checkWorkflowStatus(_ record: WorkflowRecord) -> [String] {
+        let total = record.tasks.count
+        let counts = gigqStatuses.map { name, states in (name, record.tasks.count { states.contains($0.state) }) }
+        let completed = counts.first { $0.0 == "Completed" }?.1 ?? 0
+        let percent = total > 0 ? Double(completed) / Double(total) * 100 : 0
+        let progress = "Workflow Progress: \((percent * 10).rounded() / 10)% complete"
+        return [progress] + counts.map { "\($0.0): \($0.1)" }
     }
 
     private static func now() -> String {

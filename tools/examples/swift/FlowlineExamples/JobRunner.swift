@@ -3,25 +3,32 @@ import FlowlineProtocol
 import Synchronization
 
 /// The TaskFlow job runner's VPS example: create an EC2 instance and an EBS volume, then attach the volume, as a
-/// linear flow. Each creation names a revert (TaskFlow's `revert` method) that cleans it up. Attaching is retried
-/// (TaskFlow's `Times(attempts)`) and fails for good, so the workflow fails and the reverts run newest first:
-/// the volume is deleted, then the instance terminated, each revert receiving its task's input and result.
+/// linear flow with `retry=Times(attempts)` on the flow. Each task names a revert (TaskFlow's `revert` method);
+/// attaching's revert also runs when attaching itself fails (`revert_on_failure`: "when the execute fails the
+/// revert is run"). When attaching fails, the whole flow reverts, newest first (the half-made attachment, the
+/// volume, the instance), and runs again from the start, creating a new instance and volume: a workflow `retry`.
+/// Attaching succeeds at the flow's `succeedsOnRun`-th run (never when nil, and then the flow fails for good).
 public struct JobRunner: Example {
-    /// Attempts at attaching the volume.
+    /// Runs of the whole flow (TaskFlow's `Times(attempts)`).
     public var attempts: Int
+    /// The run of the flow at which attaching works; nil: never.
+    public var succeedsOnRun: Int?
     /// What the reverts cleaned up, in the order they ran.
     public let cleaned = CleanupLog()
 
-    /// The example, attaching `attempts` times.
-    public init(attempts: Int = 3) { self.attempts = attempts }
+    /// The example: `attempts` runs of the flow, attaching working at the last one unless `succeedsOnRun` says.
+    public init(attempts: Int = 3, succeedsOnRun: Int? = -1) {
+        self.attempts = attempts
+        self.succeedsOnRun = succeedsOnRun == -1 ? attempts : succeedsOnRun
+    }
 
     public var workflow: Workflow {
         Workflow(name: "flow_1", input: ["message": "This is the message from the store"]) {
             Step("create_instance").input(["instance_type": "t3.micro"]).revert("delete_instance")
             Step("create_volume").deps("create_instance").input(["size_gb": 20]).revert("delete_volume")
-            Step("attach_volume").deps("create_instance", "create_volume")
-                .retry(maxAttempts: attempts, backoff: .milliseconds(200), multiplier: 2)
+            Step("attach_volume").deps("create_instance", "create_volume").revert("detach_volume").revertOnFailure()
         }
+        .retry(maxAttempts: attempts, backoff: .milliseconds(200), multiplier: 2)
     }
 
     private struct Instance: Codable {
@@ -35,24 +42,35 @@ public struct JobRunner: Example {
     private struct Store: Decodable { var message: String }
 
     public func register(on worker: Worker) {
+        // Each run of the flow runs each task once, so a task's attempt number is the flow's run.
         worker.register("create_instance") { task in
             let type = try task.input(as: [String: String].self)["instance_type"] ?? "t3.micro"
             // The message comes from the workflow input: TaskFlow's store.
-            print("creating \(type) instance (\(try task.workflowInput(as: Store.self).message))")
-            return Instance(instance_id: "i-\(task.workflowID.suffix(8))", instance_type: type)
+            print("run \(task.attempt): creating \(type) instance (\(try task.workflowInput(as: Store.self).message))")
+            return Instance(instance_id: "i-\(task.workflowID.suffix(8))-\(task.attempt)", instance_type: type)
         }
         worker.register("create_volume") { task in
             let size = try task.input(as: [String: Int].self)["size_gb"] ?? 20
-            print("creating \(size) GB volume")
-            return Volume(volume_id: "vol-\(task.workflowID.suffix(8))", size_gb: size)
+            print("run \(task.attempt): creating \(size) GB volume")
+            return Volume(volume_id: "vol-\(task.workflowID.suffix(8))-\(task.attempt)", size_gb: size)
         }
+        let succeedsOnRun = self.succeedsOnRun
         worker.register("attach_volume") { task -> JSON in
             let instance = try task.dep("create_instance", as: Instance.self)
             let volume = try task.dep("create_volume", as: Volume.self)
-            print("attempt \(task.attempt): attaching \(volume.volume_id) to \(instance.instance_id)")
-            throw TaskFailure(type: "RuntimeError", message: "volume \(volume.volume_id) is stuck in 'creating'")
+            print("run \(task.attempt): attaching \(volume.volume_id) to \(instance.instance_id)")
+            guard task.attempt == succeedsOnRun else {
+                throw TaskFailure(type: "RuntimeError", message: "volume \(volume.volume_id) is stuck in 'creating'")
+            }
+            return ["attached": .string(volume.volume_id)]
         }
         let cleaned = self.cleaned
+        worker.register("detach_volume") { task -> JSON in
+            // Run because attaching failed: its result is null and the run carries its error.
+            print("revert: detaching after \(task.revertError?.message ?? "?")")
+            cleaned.append("detach")
+            return .null
+        }
         worker.register("delete_instance") { task -> JSON in
             let instance = try (task.result ?? .null).decode(as: Instance.self)
             print("revert: terminating instance \(instance.instance_id)")
@@ -68,26 +86,22 @@ public struct JobRunner: Example {
     }
 
     public func check(_ record: WorkflowRecord, history: [HistoryEvent]) throws(ExampleFailure) -> [String] {
-        // This flow is meant to fail and clean up after itself.
-        guard record.state == "failed", record.reverted, record.revertFailures.isEmpty else {
-            throw ExampleFailure("flow_1 ended \(record.state), reverted \(record.reverted) \(record.revertFailures)")
-        }
-        guard let attach = record.task("attach_volume"), attach.state == "failed", attach.attempts == attempts else {
-            throw ExampleFailure("attach_volume should fail for good after \(attempts) attempts")
+        let runs = record.json["attempt"].flatMap { if case .int(let n) = $0 { Int(n) } else { nil } } ?? 0
+        let failedRuns = succeedsOnRun.map { $0 - 1 } ?? attempts
+        let expected = succeedsOnRun == nil ? "failed" : "completed"
+        guard record.state == expected, runs == min(failedRuns + 1, attempts) else {
+            throw ExampleFailure(
+                "flow_1 ended \(record.state) at run \(runs), not \(expected) at run \(failedRuns + 1)"
+            )
         }
         let order = Self.revertOrder(history)
-        guard order == ["create_volume", "create_instance"] else {
-            throw ExampleFailure("reverts ran in the order \(order), not volume then instance")
+        let once = ["attach_volume", "create_volume", "create_instance"]
+        guard order == Array(repeating: once, count: failedRuns).flatMap({ $0 }) else {
+            throw ExampleFailure("reverts ran in the order \(order), not attachment, volume, instance per failed run")
         }
-        // Reverts run in reverse order of completion, and the linear flow created the instance first.
-        let instanceDone = record.task("create_instance")?.finishedAt.flatMap(Timestamp.parse)
-        let volumeDone = record.task("create_volume")?.finishedAt.flatMap(Timestamp.parse)
-        guard let instanceDone, let volumeDone, instanceDone <= volumeDone,
-            record.task("create_instance")?.state == "reverted", record.task("create_volume")?.state == "reverted"
-        else { throw ExampleFailure("both creations should have completed, instance first, and been reverted") }
         return [
-            "attach_volume failed for good after \(attach.attempts) attempts: \(attach.error?.message ?? "?")",
-            "reverted: volume then instance (\(order.joined(separator: ", "))), revert failures: none",
+            "flow_1 \(record.state) at run \(runs) of \(attempts): \(failedRuns) failed run(s) reverted and retried",
+            "reverted per failed run: attachment, then volume, then instance",
         ]
     }
 

@@ -20,7 +20,7 @@ let usage = """
     usage: flowline-examples COMMAND --server HOST:PORT [options]
       function-flow  [--listener-delay S]   Function Flow: step3 waits on a query job's future
       flink-stocks                          Flink Tasks: spawned fan-out / fan-in over stock series
-      job-runner     [--attempts N]         TaskFlow job runner: attach fails, reverts clean up
+      job-runner     [--attempts N]         TaskFlow job runner: flow-level Times(N) retry, reverts between runs
       simpleflow     [--x N]                simpleflow's quickstart, (x + 1) * 2
       gigq-etl                              GigQ's daily ETL with fan-out / fan-in
       listener       --key K [--result JSON] [--delay S]
@@ -179,7 +179,7 @@ func main() async -> Int32 {
     let example: any Example =
         switch command {
         case "function-flow":
-            FunctionFlow { [delay = options.seconds("listener-delay", default: 0.5)] jobID in
+            FunctionFlow(server: server) { [delay = options.seconds("listener-delay", default: 0.5)] jobID in
                 startListener(jobID: jobID, server: server, delay: delay)
             }
         case "flink-stocks": FlinkStocks()
