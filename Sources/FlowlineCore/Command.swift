@@ -7,7 +7,8 @@ public enum Command: Sendable {
     /// Cancel a workflow.
     case cancel(WorkflowID, reason: String, revert: Bool, request: RequestID)
     /// A connection said hello as a worker.
-    case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
+    /// `handlers`, when given, are the only handlers the worker runs (SPEC §8).
+    case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int, handlers: [String]? = nil)
     /// A connection closed: a worker's leases end. (A client's pending waits are answered into the void when
     /// their workflow ends or their timeout passes; the shell drops answers for closed connections.)
     case disconnect(WorkerID)
@@ -34,6 +35,14 @@ public enum Command: Sendable {
     case fireTimer(TimerID, armedFor: Instant? = nil)
     /// Drop workflows that finished before `finishedBefore` (the retention's edge), at most `limit` of them.
     case compact(finishedBefore: Instant, limit: Int)
+    /// `workflow.pause` (`paused`) or `workflow.resume`.
+    case pauseWorkflow(WorkflowID, paused: Bool, request: RequestID)
+    /// `queue.pause` (`paused`) or `queue.resume`.
+    case pauseQueue(String, paused: Bool, request: RequestID)
+    /// `limit.set`.
+    case setLimit(key: String, Limit, request: RequestID)
+    /// `limit.delete`.
+    case deleteLimit(key: String, request: RequestID)
 }
 
 /// A timer the coordinator asks the shell to arm. Stale firings are harmless: the coordinator checks.
@@ -54,4 +63,6 @@ public enum TimerID: Hashable, Sendable {
     case wake(WorkflowID, TaskID, n: Int)
     /// A kept resolution's retention.
     case futureExpiry(key: String)
+    /// A rate-limited key's bucket holds a whole token again.
+    case limitToken(key: String)
 }

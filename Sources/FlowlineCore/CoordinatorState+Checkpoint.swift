@@ -60,14 +60,18 @@ extension CoordinatorState {
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []
-        var queueOf: [UInt64: String] = [:]
+        var queueOf: [UInt64: (String, LaneKey)] = [:]
         // Sorting positions moves 8 bytes per swap; sorting the workflows moved (and retained) whole structs.
         for index in workflows.indices.sorted(by: { workflows[$0].number < workflows[$1].number }) {
             var workflow = workflows[index]
             workflow.reindex()
             for (position, task) in workflow.tasks.enumerated() {
-                if let lease = task.lease { leases[lease] = TaskRef(workflow: workflow.id, index: position) }
-                if task.isQueued {
+                if let lease = task.lease {
+                    leases[lease] = TaskRef(workflow: workflow.id, index: position)
+                    // The running counts follow from the open leases, as the fold keeps them.
+                    for key in task.spec.limits { limitRunning[key, default: 0] += 1 }
+                }
+                if task.isQueued && !workflow.paused {
                     queued.append(
                         ReadyEntry(
                             priority: task.spec.priority,
@@ -76,15 +80,15 @@ extension CoordinatorState {
                             task: position
                         )
                     )
-                    queueOf[task.queueTicket] = task.spec.queue
+                    queueOf[task.queueTicket] = (task.spec.queue, task.laneKey)
                 }
             }
             order.append(workflow.id)
             insert(workflow, as: workflow.id)
         }
         for entry in queued.sorted(by: { $0.ticket < $1.ticket }) {
-            guard let queue = queueOf[entry.ticket] else { continue }
-            queues[queue, default: ReadyQueue()].push(entry)
+            guard let (queue, lane) = queueOf[entry.ticket] else { continue }
+            queues[queue, default: QueueLanes()].push(entry, lane)
         }
     }
 }

@@ -23,6 +23,8 @@ public enum Reply: Hashable, Sendable {
     case matched(Int)
     /// The workflow record.
     case workflow(Workflow)
+    /// A limit: `{key, concurrency, per_s, burst, running}`.
+    case limit(key: String, Limit, running: Int)
     /// An error.
     case failure(Rejection)
 }
@@ -33,6 +35,8 @@ public enum Rejection: Hashable, Sendable {
     case staleLease
     /// -32002: no such workflow.
     case unknownWorkflow(WorkflowID)
+    /// -32002: no limit by that key.
+    case unknownLimit(String)
     /// -32006: the workflow id is taken by a different document.
     case idInUse(WorkflowID)
     /// -32602: the request is malformed in a way only the coordinator can see.

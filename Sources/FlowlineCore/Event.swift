@@ -45,6 +45,18 @@ public enum Event: Hashable, Sendable {
     case workflowTimedOut(WorkflowID, at: Instant)
     /// Finished workflows older than the retention were dropped, with their journal records.
     case workflowsCompacted([WorkflowID], at: Instant)
+    /// `workflow.pause`: none of the workflow's tasks is dispatched until it is resumed.
+    case workflowPaused(WorkflowID, at: Instant)
+    /// `workflow.resume`.
+    case workflowResumed(WorkflowID, at: Instant)
+    /// `queue.pause`: nothing of the queue is dispatched until it is resumed.
+    case queuePaused(String, at: Instant)
+    /// `queue.resume`.
+    case queueResumed(String, at: Instant)
+    /// `limit.set`: the key's limit is now this.
+    case limitSet(key: String, Limit, at: Instant)
+    /// `limit.delete`: the key is unlimited again.
+    case limitDeleted(key: String, at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -56,9 +68,12 @@ public enum Event: Hashable, Sendable {
             .taskAwaiting(let w, _, _, _), .pollAnswered(let w, _, _), .tasksSpawned(let w, _, _, _, _),
             .revertStarted(let w, _, _), .taskReverted(let w, _, _), .revertFailed(let w, _, _, _, _),
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
-            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _):
+            .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowPaused(let w, _),
+            .workflowResumed(let w, _):
             w
-        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted: WorkflowID("")
+        case .futureKept, .futureUsed, .futureExpired, .workflowsCompacted, .queuePaused, .queueResumed, .limitSet,
+            .limitDeleted:
+            WorkflowID("")
         }
     }
 
@@ -71,7 +86,9 @@ public enum Event: Hashable, Sendable {
             .tasksSpawned(_, _, _, _, let t), .futureKept(_, _, let t), .futureUsed(_, let t), .futureExpired(_, let t),
             .revertStarted(_, _, let t), .taskReverted(_, _, let t), .revertFailed(_, _, _, _, let t),
             .workflowReverted(_, let t), .workflowCompleted(_, let t), .workflowFailed(_, _, _, let t),
-            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t):
+            .workflowCancelled(_, _, _, let t), .workflowTimedOut(_, let t), .workflowsCompacted(_, let t),
+            .workflowPaused(_, let t), .workflowResumed(_, let t), .queuePaused(_, let t), .queueResumed(_, let t),
+            .limitSet(_, _, let t), .limitDeleted(_, let t):
             t
         }
     }
@@ -101,6 +118,12 @@ public enum Event: Hashable, Sendable {
         case .workflowCancelled: "workflow_cancelled"
         case .workflowTimedOut: "workflow_timed_out"
         case .workflowsCompacted: "workflows_compacted"
+        case .workflowPaused: "workflow_paused"
+        case .workflowResumed: "workflow_resumed"
+        case .queuePaused: "queue_paused"
+        case .queueResumed: "queue_resumed"
+        case .limitSet: "limit_set"
+        case .limitDeleted: "limit_deleted"
         }
     }
 }

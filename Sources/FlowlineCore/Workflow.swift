@@ -25,6 +25,8 @@ public struct Workflow: Hashable, Sendable {
     public var revertQueue: [Int] = []
     /// The workflow's place in submission order (1 for the first ever submitted).
     public var number: UInt64 = 0
+    /// True between `workflow.pause` and `workflow.resume`: none of its tasks is dispatched.
+    public var paused = false
 
     public init(id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant) {
         self.id = id
@@ -117,6 +119,9 @@ public struct TaskRecord: Hashable, Sendable {
     public var completionOrder: UInt64 = 0
     /// Revert runs dispatched so far.
     public var revertAttempts = 0
+    /// What holds the queued task back, set only on the copies records are written from (`Coordinator.record`);
+    /// nil in the state.
+    public var waitingFor: String?
 }
 
 extension TaskRecord {

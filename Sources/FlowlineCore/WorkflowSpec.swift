@@ -54,6 +54,10 @@ public struct TaskSpec: Hashable, Sendable {
     public var revert: String?
     /// Higher runs first.
     public var priority: Int
+    /// The limit keys the task counts against (SPEC §11): it runs only while each has a free slot and a token.
+    public var limits: [String] = []
+    /// Tasks of one queue and priority take turns by this key (SPEC §11); "" for none.
+    public var fairnessKey: String = ""
 }
 
 extension TaskSpec {

@@ -71,6 +71,12 @@ public enum EventCodec {
         case .workflowsCompacted(let ids, _):
             w.u64(UInt64(ids.count))
             for id in ids { w.string(id.rawValue) }
+        case .workflowPaused(let wf, _), .workflowResumed(let wf, _): w.string(wf.rawValue)
+        case .queuePaused(let queue, _), .queueResumed(let queue, _): w.string(queue)
+        case .limitSet(let key, let limit, _):
+            w.string(key)
+            w.limit(limit)
+        case .limitDeleted(let key, _): w.string(key)
         }
         return w.bytes
     }
@@ -228,6 +234,13 @@ public enum EventCodec {
             var ids: [WorkflowID] = []
             for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
             return .workflowsCompacted(ids, at: at)
+        // 40-49: flow control (pause, limits).
+        case 40: return .workflowPaused(WorkflowID(try r.string()), at: at)
+        case 41: return .workflowResumed(WorkflowID(try r.string()), at: at)
+        case 42: return .queuePaused(try r.string(), at: at)
+        case 43: return .queueResumed(try r.string(), at: at)
+        case 44: return .limitSet(key: try r.string(), try r.limit(), at: at)
+        case 45: return .limitDeleted(key: try r.string(), at: at)
         default: throw JournalError(.corrupt, "unknown event type \(type)")
         }
     }
@@ -256,6 +269,12 @@ public enum EventCodec {
         case .revertFailed: 20
         case .workflowReverted: 21
         case .workflowsCompacted: 22
+        case .workflowPaused: 40
+        case .workflowResumed: 41
+        case .queuePaused: 42
+        case .queueResumed: 43
+        case .limitSet: 44
+        case .limitDeleted: 45
         }
     }
 }
@@ -418,6 +437,25 @@ extension ByteReader {
             heartbeat: try duration(),
             revert: try optional { (r: inout ByteReader) throws(JournalError) in try r.string() },
             priority: try int()
+        )
+    }
+}
+
+extension ByteWriter {
+    /// A limit: each bound as an optional.
+    mutating func limit(_ limit: Limit) {
+        optional(limit.concurrency) { $0.int($1) }
+        optional(limit.perSecond) { $0.double($1) }
+        optional(limit.burst) { $0.double($1) }
+    }
+}
+
+extension ByteReader {
+    mutating func limit() throws(JournalError) -> Limit {
+        Limit(
+            concurrency: try optional { (r: inout ByteReader) throws(JournalError) in try r.int() },
+            perSecond: try optional { (r: inout ByteReader) throws(JournalError) in try r.double() },
+            burst: try optional { (r: inout ByteReader) throws(JournalError) in try r.double() }
         )
     }
 }

@@ -30,6 +30,8 @@ extension JSONWriter {
         time(w.createdAt)
         key(JSONKey.finishedAt)
         time(w.finishedAt)
+        key("paused")
+        bool(w.paused)
         key(JSONKey.tasks)
         beginArray()
         for task in w.tasks { self.task(task) }
@@ -69,6 +71,8 @@ extension JSONWriter {
         raw(t.result)
         key(JSONKey.error)
         taskError(t.error)
+        key("waiting_for")
+        if let reason = t.waitingFor { string(reason) } else { null() }
         endObject()
     }
 
