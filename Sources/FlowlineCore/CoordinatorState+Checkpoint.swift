@@ -6,6 +6,10 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var nextTicket: UInt64
     public var keyWaiters: [String: [KeyWaiter]]
     public var keptFutures: [String: KeptFuture]
+    /// Limits by key (`limit.set`).
+    public var limits: [String: Limit] = [:]
+    /// Queues paused by `queue.pause`.
+    public var pausedQueues: Set<String> = []
 
     public init(
         nextLease: UInt64,
@@ -37,7 +41,7 @@ extension KeptFuture {
 extension CoordinatorState {
     /// The counters and future bookkeeping, for a checkpoint.
     public var globals: CheckpointGlobals {
-        CheckpointGlobals(
+        var globals = CheckpointGlobals(
             nextLease: nextLease,
             submitted: submitted,
             completions: completions,
@@ -45,6 +49,9 @@ extension CoordinatorState {
             keyWaiters: keyWaiters,
             keptFutures: keptFutures
         )
+        globals.limits = limits
+        globals.pausedQueues = pausedQueues
+        return globals
     }
 
     /// Rebuilds the state a checkpoint describes: its globals and every workflow it kept. Indexes, leases and
@@ -57,6 +64,8 @@ extension CoordinatorState {
         nextTicket = globals.nextTicket
         keyWaiters = globals.keyWaiters
         keptFutures = globals.keptFutures
+        limits = globals.limits
+        pausedQueues = globals.pausedQueues
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []

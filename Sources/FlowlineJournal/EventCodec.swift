@@ -354,7 +354,16 @@ extension ByteWriter {
         duration(t.heartbeat)
         optional(t.revert) { $0.string($1) }
         int(t.priority)
-        extensions { _ in }
+        extensions { list in
+            if !t.limits.isEmpty { list.entry(.taskLimits) { $0.stringList(t.limits) } }
+            if !t.fairnessKey.isEmpty { list.entry(.fairnessKey) { $0.string(t.fairnessKey) } }
+        }
+    }
+
+    /// A list of strings: its count, then each.
+    mutating func stringList(_ list: [String]) {
+        u64(UInt64(list.count))
+        for s in list { string(s) }
     }
 }
 
@@ -416,6 +425,7 @@ extension ByteReader {
         try extensions { (tag, r) throws(JournalError) in
             switch tag {
             case .metadata: spec.metadata = try r.metadata()
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow spec")
             }
         }
         return spec
@@ -445,7 +455,7 @@ extension ByteReader {
             multiplier: try double(),
             maxBackoff: .milliseconds(try i64())
         )
-        let spec = TaskSpec(
+        var spec = TaskSpec(
             id: id,
             handler: handler,
             queue: queue,
@@ -458,8 +468,12 @@ extension ByteReader {
             priority: try int()
         )
         guard format >= 2 else { return spec }
-        try extensions { (tag, _) throws(JournalError) in
-            throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+        try extensions { (tag, r) throws(JournalError) in
+            switch tag {
+            case .taskLimits: spec.limits = try r.stringList()
+            case .fairnessKey: spec.fairnessKey = try r.string()
+            default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+            }
         }
         return spec
     }
@@ -475,6 +489,13 @@ extension ByteWriter {
 }
 
 extension ByteReader {
+    /// What `ByteWriter.stringList` wrote.
+    mutating func stringList() throws(JournalError) -> [String] {
+        var list: [String] = []
+        for _ in 0..<(try count()) { list.append(try string()) }
+        return list
+    }
+
     mutating func limit() throws(JournalError) -> Limit {
         Limit(
             concurrency: try optional { (r: inout ByteReader) throws(JournalError) in try r.int() },

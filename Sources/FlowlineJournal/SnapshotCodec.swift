@@ -35,6 +35,7 @@ public enum SnapshotCodec {
         for task in w.tasks { out.taskRecord(task) }
         out.extensions { list in
             if !w.metadata.isEmpty { list.entry(.metadata) { $0.metadata(w.metadata) } }
+            if w.paused { list.entry(.paused) { _ in } }
         }
         return out.bytes
     }
@@ -80,6 +81,8 @@ public enum SnapshotCodec {
             try r.extensions { (tag, r) throws(JournalError) in
                 switch tag {
                 case .metadata: w.metadata = try r.metadata()
+                case .paused: w.paused = true
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
         }
@@ -116,7 +119,18 @@ public enum SnapshotCodec {
                 out.error(error)
             }
         }
-        out.extensions { _ in }
+        out.extensions { list in
+            if !g.limits.isEmpty {
+                list.entry(.limits) { w in
+                    w.u64(UInt64(g.limits.count))
+                    for (key, limit) in g.limits.sorted(by: { $0.key < $1.key }) {
+                        w.string(key)
+                        w.limit(limit)
+                    }
+                }
+            }
+            if !g.pausedQueues.isEmpty { list.entry(.pausedQueues) { $0.stringList(g.pausedQueues.sorted()) } }
+        }
         return out.bytes
     }
 
@@ -150,8 +164,16 @@ public enum SnapshotCodec {
             g.keptFutures[key] = KeptFuture(outcome, at: at)
         }
         if r.format >= 2 {
-            try r.extensions { (tag, _) throws(JournalError) in
-                throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
+            try r.extensions { (tag, r) throws(JournalError) in
+                switch tag {
+                case .limits:
+                    for _ in 0..<(try r.count()) {
+                        let key = try r.string()
+                        g.limits[key] = try r.limit()
+                    }
+                case .pausedQueues: g.pausedQueues = Set(try r.stringList())
+                default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
+                }
             }
         }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in checkpoint globals") }

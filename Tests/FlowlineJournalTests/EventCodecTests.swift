@@ -6,32 +6,42 @@ struct EventCodecTests {
     static let at = Instant(milliseconds: 1_795_000_000_123)
     static let w = WorkflowID("wf-1")
     static let t = TaskID("split/chunk-3")
-    static let spec = WorkflowSpec(
-        name: "etl",
-        id: w,
-        input: RawJSON(#"{"day":"2026-11-22"}"#),
-        timeout: .seconds(3600),
-        tasks: [
-            TaskSpec(
-                id: "extract",
-                handler: "extract",
-                queue: "io",
-                input: RawJSON("[1,2]"),
-                deps: [],
-                retry: RetryPolicy(
-                    maxAttempts: 3,
-                    backoff: .milliseconds(50),
-                    multiplier: 1.5,
-                    maxBackoff: .seconds(60)
+    static let spec = limited(
+        WorkflowSpec(
+            name: "etl",
+            id: w,
+            input: RawJSON(#"{"day":"2026-11-22"}"#),
+            timeout: .seconds(3600),
+            tasks: [
+                TaskSpec(
+                    id: "extract",
+                    handler: "extract",
+                    queue: "io",
+                    input: RawJSON("[1,2]"),
+                    deps: [],
+                    retry: RetryPolicy(
+                        maxAttempts: 3,
+                        backoff: .milliseconds(50),
+                        multiplier: 1.5,
+                        maxBackoff: .seconds(60)
+                    ),
+                    timeout: .seconds(300),
+                    heartbeat: .seconds(30),
+                    revert: "undo_extract",
+                    priority: -4
                 ),
-                timeout: .seconds(300),
-                heartbeat: .seconds(30),
-                revert: "undo_extract",
-                priority: -4
-            ),
-            TaskSpec(id: "load", handler: "load", deps: ["extract"]),
-        ]
+                TaskSpec(id: "load", handler: "load", deps: ["extract"]),
+            ]
+        )
     )
+
+    /// `spec` with the flow-control fields of its first task set (extension entries 40 and 41).
+    static func limited(_ spec: WorkflowSpec) -> WorkflowSpec {
+        var spec = spec
+        spec.tasks[0].limits = ["openai", "customer:42"]
+        spec.tasks[0].fairnessKey = "tenant-7"
+        return spec
+    }
 
     static let events: [Event] = [
         .workflowSubmitted(spec, at: at),
@@ -64,6 +74,13 @@ struct EventCodecTests {
         .revertFailed(w, t, error: .timeout, retryAt: nil, at: at),
         .workflowReverted(w, at: at),
         .workflowTimedOut(w, at: at),
+        .workflowPaused(w, at: at),
+        .workflowResumed(w, at: at),
+        .queuePaused("etl", at: at),
+        .queueResumed("etl", at: at),
+        .limitSet(key: "openai", Limit(concurrency: 3, perSecond: 2.5, burst: 10), at: at),
+        .limitSet(key: "db", Limit(concurrency: 0), at: at),
+        .limitDeleted(key: "openai", at: at),
     ]
 
     @Test("every event survives encode and decode unchanged", arguments: events)
