@@ -181,7 +181,7 @@ extension CoordinatorState {
             if !isReplaying && queues[queue] != nil { touchedQueues.append(queue) }
         case .limitSet(let key, let limit, let at):
             // A new bucket starts full; a changed one keeps its tokens, up to the new size.
-            if let rate = limit.perSecond {
+            if limit.perSecond != nil {
                 let old = limits[key].flatMap { old in
                     old.perSecond.flatMap { r in buckets[key]?.tokens(at: at, rate: r, capacity: old.capacity) }
                 }

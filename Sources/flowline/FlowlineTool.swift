@@ -18,7 +18,8 @@ struct FlowlineTool: AsyncParsableCommand {
         subcommands: [
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, ResolveCommand.self, RejectCommand.self, WorkersCommand.self,
-            StatsCommand.self, InspectCommand.self, ReplayCommand.self,
+            StatsCommand.self, InspectCommand.self, ReplayCommand.self, LimitCommand.self, PauseCommand.self,
+            ResumeCommand.self,
         ]
     )
 
@@ -64,7 +65,9 @@ struct FlowlineTool: AsyncParsableCommand {
             }
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        // A command with subcommands (`limit set`) takes the options after the subcommand's name.
+        let names = arguments[index] == "limit" && index + 1 < arguments.count ? 2 : 1
+        return Array(arguments[index..<(index + names)]) + leading + arguments[(index + names)...]
     }
 
     static func printError(_ message: String) {
