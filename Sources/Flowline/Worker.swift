@@ -22,6 +22,9 @@ final class HandlerTable: Sendable {
         get { table.withLock { $0[name] }?.body }
         set { table.withLock { $0[name] = newValue.map(Entry.init) } }
     }
+
+    /// The registered handlers' names, sorted: what `hello` offers (SPEC §8).
+    var names: [String] { table.withLock { $0.keys.sorted() } }
 }
 
 /// Runs registered handlers for the tasks `flowlined` hands out on some queues.

@@ -66,9 +66,14 @@ final class WorkerEngine {
     }
 
     private func connect() {
-        let extra: JSONObject = [
+        var extra: JSONObject = [
             "queues": .array(settings.queues.map(JSON.string)), "concurrency": .int(Int64(settings.concurrency)),
         ]
+        // The daemon then routes only these handlers' tasks here (SPEC §8), as they stand at each connect: a
+        // handler registered later is offered from the next reconnect. With none registered, no list (`[]` is an
+        // error), and the worker takes anything.
+        let names = handlers.names
+        if !names.isEmpty { extra["handlers"] = .array(names.map(JSON.string)) }
         RPCPeer.open(
             loop: loop,
             host: settings.endpoint.host,

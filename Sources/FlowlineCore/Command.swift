@@ -13,7 +13,8 @@ public enum Command: Sendable {
     /// Rerun every ended workflow the filter matches that has something to run again (`workflow.rerun_many`).
     case rerunMany(WorkflowFilter, request: RequestID)
     /// A connection said hello as a worker.
-    case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int)
+    /// `handlers`, when given, are the only handlers the worker runs (SPEC §8).
+    case connectWorker(WorkerID, name: String, queues: [String], concurrency: Int, handlers: [String]? = nil)
     /// A connection closed: a worker's leases end. (A client's pending waits are answered into the void when
     /// their workflow ends or their timeout passes; the shell drops answers for closed connections.)
     case disconnect(WorkerID)
@@ -40,6 +41,14 @@ public enum Command: Sendable {
     case fireTimer(TimerID, armedFor: Instant? = nil)
     /// Drop workflows that finished before `finishedBefore` (the retention's edge), at most `limit` of them.
     case compact(finishedBefore: Instant, limit: Int)
+    /// `workflow.pause` (`paused`) or `workflow.resume`.
+    case pauseWorkflow(WorkflowID, paused: Bool, request: RequestID)
+    /// `queue.pause` (`paused`) or `queue.resume`.
+    case pauseQueue(String, paused: Bool, request: RequestID)
+    /// `limit.set`.
+    case setLimit(key: String, Limit, request: RequestID)
+    /// `limit.delete`.
+    case deleteLimit(key: String, request: RequestID)
     /// `schedule.create`: the zone's rules must be in `Coordinator.zones` (the shell loads them first).
     case createSchedule(ScheduleSpec, request: RequestID)
     /// `schedule.delete`, `schedule.pause`, `schedule.unpause`, `schedule.trigger`.
@@ -77,4 +86,6 @@ public enum TimerID: Hashable, Sendable {
     case schedule(String)
     /// The backoff of a failed workflow before it runs again.
     case workflowRetry(WorkflowID)
+    /// A rate-limited key's bucket holds a whole token again.
+    case limitToken(key: String)
 }

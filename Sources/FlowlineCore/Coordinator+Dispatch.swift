@@ -1,6 +1,13 @@
 extension Coordinator {
     /// Hands queued runs of every queue that changed to workers with free slots.
     mutating func dispatchTouchedQueues(at now: Instant, into decision: inout Decision) {
+        if state.limitsFreed {
+            // A run under a limit ended, a limit changed or a bucket refilled: tasks of any queue may go now.
+            state.limitsFreed = false
+            for queue in state.queues.keys where !state.touchedQueues.contains(queue) {
+                state.touchedQueues.append(queue)
+            }
+        }
         // Both lists keep their storage from command to command: a copy of one and `removeAll()` on both allocated
         // them anew for every command.
         while !state.touchedQueues.isEmpty || !session.freedQueues.isEmpty {
@@ -20,6 +27,8 @@ extension Coordinator {
                 swap(&queues, &state.touchedQueues)
             }
         }
+        // Runs that ended during this dispatch were noted by the fold; the queues they free are looked at with the
+        // next command, as freed workers' queues are.
     }
 
     private mutating func dispatch(_ queue: String, at now: Instant, into decision: inout Decision) {
@@ -29,14 +38,35 @@ extension Coordinator {
         guard let rq = state.queues.index(forKey: queue), state.hasEntries(at: rq),
             let wq = session.queueWorkers.index(forKey: queue), session.hasWorkers(at: wq)
         else { return }
+        if !state.pausedQueues.isEmpty && state.pausedQueues.contains(queue) { return }
+        // Workers after the cursor found with a free slot but nothing they may take (their handlers' lanes are
+        // empty or held): the next look starts past them.
+        var skip = 0
         // The worker before the task: finding the next task looks its workflow up, and with every slot taken (a
         // turn that queues more than the workers take) that look is wasted. The stale entries it would have dropped
         // from the queue's top are dropped at a later turn just the same.
-        while let (worker, wk, step) = session.nextWorker(at: wq) {
-            guard let (ref, wi) = state.nextReady(at: rq) else { return }
+        while let (worker, wk, step) = session.nextWorker(at: wq, from: skip) {
+            let handlers = session.handlers(at: wk)
+            let found: (TaskRef, WorkflowIndex, lane: Int)?
+            if state.limits.isEmpty {
+                found = state.nextReady(at: rq) { handlers?.contains($0.handler) ?? true }
+            } else {
+                let view = state.limitView
+                found = state.nextReady(at: rq) { lane in
+                    (handlers?.contains(lane.handler) ?? true)
+                        && (lane.limits.isEmpty || view.allow(lane.limits, at: now))
+                }
+            }
+            guard let (ref, wi, lane) = found else {
+                // A worker that takes any handler found nothing: nobody else can take anything either.
+                if handlers == nil { break }
+                skip = step + 1
+                continue
+            }
+            skip = 0
             // The entry goes stale with the dispatch: dropped now, the next look at the queue does not hash its
             // workflow's id again only to find that out.
-            state.popReady(at: rq)
+            state.popReady(at: rq, lane: lane)
             session.advance(wq, past: step)
             let workerName = session.name(at: wk)
             let lease = LeaseID(state.nextLease)
@@ -59,6 +89,24 @@ extension Coordinator {
                 decision.effects.append(.armTimer(.heartbeat(lease), at: now + interval))
             }
             decision.effects.append(.runTask(worker, run))
+        }
+        armTokenTimers(rq, at: now, into: &decision)
+    }
+
+    /// Arms a timer for each rate-limited key that holds back a lane of the queue at `rq` for want of a token, so
+    /// that its tasks go when the bucket refills (a finished run or a new task would not come to wake them).
+    private mutating func armTokenTimers(
+        _ rq: Dictionary<String, QueueLanes>.Index,
+        at now: Instant,
+        into decision: inout Decision
+    ) {
+        guard state.limits.values.contains(where: { $0.perSecond != nil }) else { return }
+        for lane in state.queues.values[rq].lanes where !lane.entries.isEmpty {
+            for key in lane.key.limits where !session.tokenTimers.contains(key) {
+                guard let at = state.nextToken(key, at: now) else { continue }
+                session.tokenTimers.insert(key)
+                decision.effects.append(.armTimer(.limitToken(key: key), at: at))
+            }
         }
     }
 

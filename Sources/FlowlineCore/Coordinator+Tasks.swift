@@ -1,7 +1,21 @@
 extension Coordinator {
-    mutating func connect(_ id: WorkerID, name: String, queues: [String], concurrency: Int, at now: Instant) {
+    mutating func connect(
+        _ id: WorkerID,
+        name: String,
+        queues: [String],
+        concurrency: Int,
+        handlers: [String]?,
+        at now: Instant
+    ) {
         guard session.workers[id] == nil else { return }
-        session.workers[id] = WorkerInfo(id: id, name: name, queues: queues, concurrency: concurrency, connectedAt: now)
+        session.workers[id] = WorkerInfo(
+            id: id,
+            name: name,
+            queues: queues,
+            concurrency: concurrency,
+            handlers: handlers.map(Set.init),
+            connectedAt: now
+        )
         for queue in queues {
             session.queueWorkers[queue, default: QueueWorkers()].list.append(id)
             state.touchedQueues.append(queue)

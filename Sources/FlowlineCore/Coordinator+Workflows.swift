@@ -184,7 +184,10 @@ extension Coordinator {
         case .waitTimeout(let request):
             guard let w = session.waitTimeouts.removeValue(forKey: request) else { return }
             session.waiters[w]?.removeAll { $0 == request }
-            if let workflow = state.workflows[w] { reply(request, .workflow(workflow), into: &decision) }
+            if let workflow = record(w, at: now) { reply(request, .workflow(workflow), into: &decision) }
+        case .limitToken(let key):
+            session.tokenTimers.remove(key)
+            state.limitsFreed = true
         }
     }
 }

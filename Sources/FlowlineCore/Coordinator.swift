@@ -37,8 +37,8 @@ public struct Coordinator: Sendable {
         case .rerun(let w, let from, let request): rerun(w, from: from, request: request, at: now, into: &decision)
         case .cancelMany(let filter, let request): cancelMany(filter, request: request, at: now, into: &decision)
         case .rerunMany(let filter, let request): rerunMany(filter, request: request, at: now, into: &decision)
-        case .connectWorker(let id, let name, let queues, let concurrency):
-            connect(id, name: name, queues: queues, concurrency: concurrency, at: now)
+        case .connectWorker(let id, let name, let queues, let concurrency, let handlers):
+            connect(id, name: name, queues: queues, concurrency: concurrency, handlers: handlers, at: now)
         case .disconnect(let id): disconnect(id, at: now, into: &decision)
         case .complete(let lease, let result, let poll, let from, let request):
             complete(lease, result: result, poll: poll, from: from, request: request, at: now, into: &decision)
@@ -75,6 +75,23 @@ public struct Coordinator: Sendable {
         case .createSchedule(let spec, let request): createSchedule(spec, request: request, at: now, into: &decision)
         case .schedule(let action, let id, let request):
             schedule(action, id: id, request: request, at: now, into: &decision)
+        case .pauseWorkflow(let w, let paused, let request):
+            pause(w, paused: paused, request: request, at: now, into: &decision)
+        case .pauseQueue(let queue, let paused, let request):
+            if state.pausedQueues.contains(queue) != paused {
+                record(paused ? .queuePaused(queue, at: now) : .queueResumed(queue, at: now), into: &decision)
+            }
+            reply(request, .ok, into: &decision)
+        case .setLimit(let key, let limit, let request):
+            if state.limits[key] != limit { record(.limitSet(key: key, limit, at: now), into: &decision) }
+            reply(request, .limit(key: key, limit, running: state.limitRunning[key] ?? 0), into: &decision)
+        case .deleteLimit(let key, let request):
+            guard state.limits[key] != nil else {
+                reply(request, .failure(.unknownLimit(key)), into: &decision)
+                break
+            }
+            record(.limitDeleted(key: key, at: now), into: &decision)
+            reply(request, .ok, into: &decision)
         }
         dispatchTouchedQueues(at: now, into: &decision)
     }

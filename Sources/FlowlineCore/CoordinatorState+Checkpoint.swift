@@ -10,6 +10,10 @@ public struct CheckpointGlobals: Hashable, Sendable {
     public var resolutions: [String: [String: AppliedResolution]]
     /// The schedules, by id (with their journaled next fires and runs).
     public var schedules: [Schedule] = []
+    /// Limits by key (`limit.set`).
+    public var limits: [String: Limit] = [:]
+    /// Queues paused by `queue.pause`.
+    public var pausedQueues: Set<String> = []
 
     public init(
         nextLease: UInt64,
@@ -45,7 +49,7 @@ extension KeptFuture {
 extension CoordinatorState {
     /// The counters and future bookkeeping, for a checkpoint.
     public var globals: CheckpointGlobals {
-        CheckpointGlobals(
+        var globals = CheckpointGlobals(
             nextLease: nextLease,
             submitted: submitted,
             completions: completions,
@@ -55,6 +59,9 @@ extension CoordinatorState {
             resolutions: resolutions,
             schedules: scheduleList
         )
+        globals.limits = limits
+        globals.pausedQueues = pausedQueues
+        return globals
     }
 
     /// Rebuilds the state a checkpoint describes: its globals and every workflow it kept. Indexes, leases and
@@ -70,17 +77,23 @@ extension CoordinatorState {
         resolutions = globals.resolutions
         resolutionCount = resolutions.values.reduce(0) { $0 + $1.count }
         for schedule in globals.schedules { schedules[schedule.spec.id] = schedule }
+        limits = globals.limits
+        pausedQueues = globals.pausedQueues
         self.workflows.reserveCapacity(workflows.count)
         order.reserveCapacity(workflows.count)
         var queued: [ReadyEntry] = []
-        var queueOf: [UInt64: String] = [:]
+        var queueOf: [UInt64: (String, LaneKey)] = [:]
         // Sorting positions moves 8 bytes per swap; sorting the workflows moved (and retained) whole structs.
         for index in workflows.indices.sorted(by: { workflows[$0].number < workflows[$1].number }) {
             var workflow = workflows[index]
             workflow.reindex()
             for (position, task) in workflow.tasks.enumerated() {
-                if let lease = task.lease { leases[lease] = TaskRef(workflow: workflow.id, index: position) }
-                if task.isQueued {
+                if let lease = task.lease {
+                    leases[lease] = TaskRef(workflow: workflow.id, index: position)
+                    // The running counts follow from the open leases, as the fold keeps them.
+                    for key in task.spec.limits { limitRunning[key, default: 0] += 1 }
+                }
+                if task.isQueued && !workflow.paused {
                     queued.append(
                         ReadyEntry(
                             priority: task.spec.priority,
@@ -89,15 +102,15 @@ extension CoordinatorState {
                             task: position
                         )
                     )
-                    queueOf[task.queueTicket] = task.spec.queue
+                    queueOf[task.queueTicket] = (task.spec.queue, task.laneKey)
                 }
             }
             order.append(workflow.id)
             insert(workflow, as: workflow.id)
         }
         for entry in queued.sorted(by: { $0.ticket < $1.ticket }) {
-            guard let queue = queueOf[entry.ticket] else { continue }
-            queues[queue, default: ReadyQueue()].push(entry)
+            guard let (queue, lane) = queueOf[entry.ticket] else { continue }
+            queues[queue, default: QueueLanes()].push(entry, lane)
         }
     }
 }

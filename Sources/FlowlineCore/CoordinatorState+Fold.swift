@@ -26,7 +26,7 @@ extension CoordinatorState {
         case .workflowSubmitted(let spec, let at): submit(spec, at: at, built: consume built)
         case .taskDispatched(let w, let t, let lease, let worker, let kind, let at):
             guard let slot = locate(w, t, hint, taskHint) else { return }
-            modify(slot) { task in
+            let limited = modify(slot) { task in
                 task.isQueued = false
                 task.lease = lease
                 switch kind {
@@ -41,7 +41,9 @@ extension CoordinatorState {
                     task.revertAttempts += 1
                     task.retryAt = nil
                 }
+                return task.spec.limits
             }
+            if !limited.isEmpty { countLimits(limited, 1, at: at) }
             leases[lease] = TaskRef(workflow: w, index: slot.task)
             nextLease = max(nextLease, lease.rawValue + 1)
         case .taskCompleted(let w, let t, let result, let at):
@@ -224,6 +226,34 @@ extension CoordinatorState {
         case .workflowRerun(let w, let from, let at):
             guard let wi = workflows.index(forKey: w), let plan = rerunPlan(w, from: from) else { return }
             putBack(wi, w, plan: plan, at: at)
+        case .workflowPaused(let w, _):
+            // Its queue entries stay; dispatch drops each as it comes up (`holds`), and `resume` queues them again.
+            guard let wi = workflows.index(forKey: w) else { return }
+            withWorkflow(wi) { $0.paused = true }
+        case .workflowResumed(let w, _):
+            guard let wi = workflows.index(forKey: w), withWorkflow(wi, { $0.paused }) else { return }
+            withWorkflow(wi) { $0.paused = false }
+            requeue(wi)
+        case .queuePaused(let queue, _): pausedQueues.insert(queue)
+        case .queueResumed(let queue, _):
+            guard pausedQueues.remove(queue) != nil else { return }
+            if !isReplaying && queues[queue] != nil { touchedQueues.append(queue) }
+        case .limitSet(let key, let limit, let at):
+            // A new bucket starts full; a changed one keeps its tokens, up to the new size.
+            if limit.perSecond != nil {
+                let old = limits[key].flatMap { old in
+                    old.perSecond.flatMap { r in buckets[key]?.tokens(at: at, rate: r, capacity: old.capacity) }
+                }
+                buckets[key] = TokenBucket(tokens: min(old ?? limit.capacity, limit.capacity), at: at)
+            } else {
+                buckets[key] = nil
+            }
+            limits[key] = limit
+            limitsFreed = true
+        case .limitDeleted(let key, _):
+            limits[key] = nil
+            buckets[key] = nil
+            limitsFreed = true
         }
     }
 
@@ -313,6 +343,7 @@ extension CoordinatorState {
             push(
                 workflow.tasks[position].spec.queue,
                 workflow.tasks[position].spec.priority,
+                workflow.tasks[position].laneKey,
                 ticket: ticket,
                 id,
                 position
@@ -397,14 +428,22 @@ extension CoordinatorState {
         // While replaying, the queues are rebuilt once at the end (`rebuildQueues`), not kept up event by event.
         guard !isReplaying else { return }
         // The queue and priority only: a copy of the whole spec is a retain and release per field.
-        let (queue, priority) = modify(slot) { ($0.spec.queue, $0.spec.priority) }
-        push(queue, priority, ticket: ticket, w, slot.task)
+        let (queue, priority, lane) = modify(slot) { ($0.spec.queue, $0.spec.priority, $0.laneKey) }
+        push(queue, priority, lane, ticket: ticket, w, slot.task)
     }
 
-    private mutating func push(_ queue: String, _ priority: Int, ticket: UInt64, _ w: WorkflowID, _ position: Int) {
+    private mutating func push(
+        _ queue: String,
+        _ priority: Int,
+        _ lane: LaneKey,
+        ticket: UInt64,
+        _ w: WorkflowID,
+        _ position: Int
+    ) {
         guard !isReplaying else { return }
-        queues[queue, default: ReadyQueue()].push(
-            ReadyEntry(priority: priority, ticket: ticket, workflow: w, task: position)
+        queues[queue, default: QueueLanes()].push(
+            ReadyEntry(priority: priority, ticket: ticket, workflow: w, task: position),
+            lane
         )
         if touchedQueues.last != queue { touchedQueues.append(queue) }
     }
@@ -490,7 +529,10 @@ extension CoordinatorState {
     }
 
     mutating func closeLease(_ slot: Slot) {
-        guard let lease = modify(slot, { task in task.lease.take() }) else { return }
+        guard let (lease, limited) = modify(slot, { task in task.lease.take().map { ($0, task.spec.limits) } }) else {
+            return
+        }
         leases[lease] = nil
+        if !limited.isEmpty { countLimits(limited, -1, at: .zero) }
     }
 }

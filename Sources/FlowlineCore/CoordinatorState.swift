@@ -57,7 +57,18 @@ public struct CoordinatorState: Sendable {
     public internal(set) var completions: UInt64 = 0
     /// The schedules, by id.
     public internal(set) var schedules: [String: Schedule] = [:]
-    var queues: [String: ReadyQueue] = [:]
+    /// Limits by key (`limit.set`).
+    public internal(set) var limits: [String: Limit] = [:]
+    /// Open leases of tasks under each key, whether or not the key has a limit: derived from `leases`.
+    public internal(set) var limitRunning: [String: Int] = [:]
+    /// The rate-limited keys' buckets. Folded from dispatches, so replaying the journal rebuilds them; a checkpoint
+    /// does not keep them, and a bucket restored from one starts full.
+    var buckets: [String: TokenBucket] = [:]
+    /// Queues paused by `queue.pause`.
+    public internal(set) var pausedQueues: Set<String> = []
+    /// Set when a run under a limit key ended, or a limit changed: tasks of any queue may now go.
+    var limitsFreed = false
+    var queues: [String: QueueLanes] = [:]
     var nextTicket: UInt64 = 1
     /// Queues that got new entries since the coordinator last looked; not part of the state's identity.
     var touchedQueues: [String] = []
@@ -174,46 +185,52 @@ public struct CoordinatorState: Sendable {
     }
 
     /// True when the queue at `qi` holds entries (some may be stale).
-    mutating func hasEntries(at qi: Dictionary<String, ReadyQueue>.Index) -> Bool {
+    mutating func hasEntries(at qi: Dictionary<String, QueueLanes>.Index) -> Bool {
         Self.hasEntries(&queues.values[qi])
     }
 
     /// Through `inout`, so that the queue's entries are not retained and released to look at their count.
-    private static func hasEntries(_ queue: inout ReadyQueue) -> Bool { !queue.isEmpty }
+    private static func hasEntries(_ queue: inout QueueLanes) -> Bool { !queue.isEmpty }
 
-    /// Drops stale entries from the top of the queue at `qi` and returns the task that would run next, with its
-    /// workflow's position in `workflows` (valid until a workflow is added or removed).
+    /// Drops stale entries (and those of paused workflows, which `workflow.resume` queues again) from the heads of
+    /// the queue at `qi`, and returns the task that runs next among the lanes `eligible` accepts, with its workflow's
+    /// position in `workflows` (valid until a workflow is added or removed) and its lane.
     mutating func nextReady(
-        at qi: Dictionary<String, ReadyQueue>.Index
-    ) -> (TaskRef, WorkflowIndex)? {
-        while let entry = queues.values[qi].top {
+        at qi: Dictionary<String, QueueLanes>.Index,
+        where eligible: (LaneKey) -> Bool
+    ) -> (TaskRef, WorkflowIndex, lane: Int)? {
+        while let lane = queues.values[qi].best(where: eligible), let entry = queues.values[qi].head(of: lane) {
             if let wi = workflows.index(forKey: entry.workflow), withWorkflow(wi, { Self.holds(&$0, entry) }) {
-                return (TaskRef(workflow: entry.workflow, index: entry.task), wi)
+                return (TaskRef(workflow: entry.workflow, index: entry.task), wi, lane)
             }
-            queues.values[qi].pop()
+            queues.values[qi].pop(lane, dispatched: false)
         }
         return nil
     }
 
-    /// Drops the entry at the top of the queue at `qi`.
-    mutating func popReady(at qi: Dictionary<String, ReadyQueue>.Index) {
-        queues.values[qi].pop()
+    /// Drops the head of `lane` of the queue at `qi`, which was dispatched.
+    mutating func popReady(at qi: Dictionary<String, QueueLanes>.Index, lane: Int) {
+        queues.values[qi].pop(lane, dispatched: true)
     }
 
-    /// True when `entry` is the valid queue entry of a task of `workflow` (its workflow's).
+    /// True when `entry` is the valid queue entry of a task of `workflow` (its workflow's), and the workflow is
+    /// not paused.
     private static func holds(_ workflow: inout Workflow, _ entry: ReadyEntry) -> Bool {
-        workflow.tasks.indices.contains(entry.task) && workflow.tasks[entry.task].isQueued
+        !workflow.paused && workflow.tasks.indices.contains(entry.task) && workflow.tasks[entry.task].isQueued
             && workflow.tasks[entry.task].queueTicket == entry.ticket
     }
 
     func isCurrent(_ entry: ReadyEntry) -> Bool {
-        guard let task = task(TaskRef(workflow: entry.workflow, index: entry.task)) else { return false }
+        guard let workflow = workflows[entry.workflow], !workflow.paused,
+            let task = task(TaskRef(workflow: entry.workflow, index: entry.task))
+        else { return false }
         return task.isQueued && task.queueTicket == entry.ticket
     }
 
-    /// The valid queue entries, in run order: what two equal states must agree on.
+    /// The valid queue entries, in run order: what two equal states must agree on. (A resumed workflow's entries
+    /// may be queued twice, once from before the pause; the second to come up is stale by then.)
     func liveEntries(of queue: String) -> [ReadyEntry] {
-        (queues[queue]?.entries ?? []).filter(isCurrent).sorted { $0.runsBefore($1) }
+        Set((queues[queue]?.entries ?? []).filter(isCurrent)).sorted { $0.runsBefore($1) }
     }
 
     /// The workflows `pick` chooses, in submission order (`order`'s: `number` counts submissions). Reads each
@@ -232,24 +249,43 @@ public struct CoordinatorState: Sendable {
 
     /// Rebuilds every queue from the tasks' states, in ticket order (after replay).
     mutating func rebuildQueues() {
-        var entries: [(queue: String, entry: ReadyEntry)] = []
-        for workflow in workflows(where: { !$0.state.isTerminal || $0.state == .reverting }) {
+        var entries: [(queue: String, lane: LaneKey, entry: ReadyEntry)] = []
+        for workflow in workflows(where: { (!$0.state.isTerminal || $0.state == .reverting) && !$0.paused }) {
             let id = workflow.id
             for (position, task) in workflow.tasks.enumerated() where task.isQueued {
                 entries.append(
                     (
-                        task.spec.queue,
+                        task.spec.queue, task.laneKey,
                         ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: id, task: position)
                     )
                 )
             }
         }
-        var rebuilt: [String: ReadyQueue] = [:]
-        for (queue, entry) in entries.sorted(by: { $0.entry.ticket < $1.entry.ticket }) {
-            rebuilt[queue, default: ReadyQueue()].push(entry)
+        var rebuilt: [String: QueueLanes] = [:]
+        for (queue, lane, entry) in entries.sorted(by: { $0.entry.ticket < $1.entry.ticket }) {
+            rebuilt[queue, default: QueueLanes()].push(entry, lane)
         }
         queues = rebuilt
         touchedQueues = rebuilt.keys.sorted()
+    }
+
+    /// Queues again the queued tasks of the workflow at `wi` (its entries were dropped while it was paused).
+    mutating func requeue(_ wi: WorkflowIndex) {
+        guard !isReplaying else { return }
+        let id = workflows.keys[wi]
+        let queued = withWorkflow(wi) { workflow in
+            workflow.tasks.indices.filter { workflow.tasks[$0].isQueued }.map { position in
+                let task = workflow.tasks[position]
+                return (
+                    task.spec.queue, task.laneKey,
+                    ReadyEntry(priority: task.spec.priority, ticket: task.queueTicket, workflow: id, task: position)
+                )
+            }
+        }
+        for (queue, lane, entry) in queued {
+            queues[queue, default: QueueLanes()].push(entry, lane)
+            if touchedQueues.last != queue { touchedQueues.append(queue) }
+        }
     }
 }
 
@@ -258,7 +294,9 @@ extension CoordinatorState: Equatable {
         guard a.workflows == b.workflows, a.order == b.order, a.leases == b.leases, a.nextLease == b.nextLease,
             a.submitted == b.submitted, a.nextTicket == b.nextTicket, a.keyWaiters == b.keyWaiters,
             a.keptFutures == b.keptFutures, a.completions == b.completions, a.resolutions == b.resolutions,
-            a.schedules == b.schedules
+            a.schedules == b.schedules,
+            a.limits == b.limits,
+            a.limitRunning == b.limitRunning, a.pausedQueues == b.pausedQueues
         else { return false }
         let names = Set(a.queues.keys).union(b.queues.keys)
         return names.allSatisfy { a.liveEntries(of: $0) == b.liveEntries(of: $0) }

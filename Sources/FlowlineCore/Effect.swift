@@ -27,6 +27,8 @@ public enum Reply: Hashable, Sendable {
     case scheduleCreated(String, created: Bool)
     /// The schedule record (with the ids of its runs still running).
     case schedule(Schedule, running: [WorkflowID])
+    /// A limit: `{key, concurrency, per_s, burst, running}`.
+    case limit(key: String, Limit, running: Int)
     /// An error.
     case failure(Rejection)
 }
@@ -37,6 +39,8 @@ public enum Rejection: Hashable, Sendable {
     case staleLease
     /// -32002: no such workflow.
     case unknownWorkflow(WorkflowID)
+    /// -32002: no limit by that key.
+    case unknownLimit(String)
     /// -32006: the workflow id is taken by a different document.
     case idInUse(WorkflowID)
     /// -32002: no such schedule.

@@ -72,6 +72,18 @@ public enum Event: Hashable, Sendable {
     /// `workflow.rerun`: the tasks that did not complete (or whose work was undone), those named in `from` and
     /// everything downstream of them go back to run; the rest keep their results.
     case workflowRerun(WorkflowID, from: [TaskID], at: Instant)
+    /// `workflow.pause`: none of the workflow's tasks is dispatched until it is resumed.
+    case workflowPaused(WorkflowID, at: Instant)
+    /// `workflow.resume`.
+    case workflowResumed(WorkflowID, at: Instant)
+    /// `queue.pause`: nothing of the queue is dispatched until it is resumed.
+    case queuePaused(String, at: Instant)
+    /// `queue.resume`.
+    case queueResumed(String, at: Instant)
+    /// `limit.set`: the key's limit is now this.
+    case limitSet(key: String, Limit, at: Instant)
+    /// `limit.delete`: the key is unlimited again.
+    case limitDeleted(key: String, at: Instant)
 
     /// The workflow the event belongs to (the journal indexes by it); future events belong to none.
     public var workflowID: WorkflowID {
@@ -85,10 +97,11 @@ public enum Event: Hashable, Sendable {
             .workflowReverted(let w, _), .workflowCompleted(let w, _), .workflowFailed(let w, _, _, _),
             .workflowCancelled(let w, _, _, _), .workflowTimedOut(let w, _), .workflowStarted(let w, _),
             .workflowFailing(let w, _, _, _), .workflowRetrying(let w, _, _), .workflowRestarted(let w, _),
-            .workflowRerun(let w, _, _):
+            .workflowRerun(let w, _, _), .workflowPaused(let w, _), .workflowResumed(let w, _):
             w
         case .futureKept, .futureUsed, .futureExpired, .resolutionApplied, .resolutionExpired, .workflowsCompacted,
-            .scheduleCreated, .scheduleDeleted, .schedulePaused, .scheduleFired:
+            .scheduleCreated, .scheduleDeleted, .schedulePaused, .scheduleFired, .queuePaused, .queueResumed,
+            .limitSet, .limitDeleted:
             WorkflowID("")
         }
     }
@@ -107,7 +120,9 @@ public enum Event: Hashable, Sendable {
             .scheduleCreated(_, _, let t), .scheduleDeleted(_, let t), .schedulePaused(_, _, _, let t),
             .scheduleFired(_, _, _, _, let t), .workflowStarted(_, let t),
             .workflowFailing(_, _, _, let t), .workflowRetrying(_, _, let t), .workflowRestarted(_, let t),
-            .workflowRerun(_, _, let t):
+            .workflowRerun(_, _, let t),
+            .workflowPaused(_, let t), .workflowResumed(_, let t), .queuePaused(_, let t), .queueResumed(_, let t),
+            .limitSet(_, _, let t), .limitDeleted(_, let t):
             t
         }
     }
@@ -148,6 +163,12 @@ public enum Event: Hashable, Sendable {
         case .workflowRetrying: "workflow_retrying"
         case .workflowRestarted: "workflow_restarted"
         case .workflowRerun: "workflow_rerun"
+        case .workflowPaused: "workflow_paused"
+        case .workflowResumed: "workflow_resumed"
+        case .queuePaused: "queue_paused"
+        case .queueResumed: "queue_resumed"
+        case .limitSet: "limit_set"
+        case .limitDeleted: "limit_deleted"
         }
     }
 }

@@ -117,3 +117,113 @@ struct ReadyQueue: Sendable {
         return low
     }
 }
+
+/// What sets one group of a queue's ready tasks apart for dispatch: the handler a worker must offer, the limit keys
+/// the run counts against, and the fairness key it takes turns under. Tasks that differ in any of these are held
+/// back for different reasons, so each group gets its own lane and one held lane never stands in front of another.
+struct LaneKey: Hashable, Sendable {
+    var handler: String
+    var limits: [String]
+    var fairness: String
+}
+
+/// The ready tasks of one queue, split into lanes by `LaneKey`. Dispatch takes the best head among the lanes a
+/// worker may take: higher priority first, then the fairness key served longest ago (round-robin across keys),
+/// then first come. A queue whose tasks share one handler, no limits and no fairness key has one lane, and costs
+/// what a single `ReadyQueue` did.
+///
+/// Choosing looks at every lane's head, so it costs in the number of lanes (handlers × limit sets × fairness keys
+/// with tasks queued); lanes that run out are dropped, so only keys with tasks queued count.
+struct QueueLanes: Sendable {
+    struct Lane: Sendable {
+        var key: LaneKey
+        var entries = ReadyQueue()
+        /// When a lane of this fairness key was last dispatched from (`QueueLanes.served`); 0 for never.
+        var served: UInt64 = 0
+    }
+
+    private(set) var lanes: [Lane] = []
+    /// Position of each lane in `lanes`, kept only once there are two (one lane is found by comparing its key).
+    private var positions: [LaneKey: Int] = [:]
+    /// Counts dispatches, for the fairness order.
+    private var served: UInt64 = 0
+    /// Entries queued in all lanes, stale ones included.
+    private var count = 0
+
+    var isEmpty: Bool { count == 0 }
+
+    /// The queued entries of every lane, in no particular order.
+    var entries: [ReadyEntry] { lanes.flatMap(\.entries.entries) }
+
+    mutating func push(_ entry: ReadyEntry, _ key: LaneKey) {
+        count += 1
+        if lanes.count == 1 && lanes[0].key == key {
+            lanes[0].entries.push(entry)
+            return
+        }
+        if let l = lanes.count == 1 ? nil : positions[key] {
+            lanes[l].entries.push(entry)
+            return
+        }
+        // A new lane of a fairness key already queued takes that key's turn; a new key goes before any served one.
+        let served = lanes.first { $0.key.fairness == key.fairness }?.served ?? 0
+        if lanes.count == 1 && lanes[0].entries.isEmpty {
+            // The only lane ran out: it gives its place (and storage) to the new key.
+            lanes[0].key = key
+            lanes[0].served = served
+            lanes[0].entries.push(entry)
+            return
+        }
+        var lane = Lane(key: key, served: served)
+        lane.entries.push(entry)
+        if lanes.count == 1 { positions[lanes[0].key] = 0 }
+        positions[key] = lanes.count
+        lanes.append(lane)
+    }
+
+    /// The lane whose head runs next among those `eligible` accepts, or nil when none has an entry.
+    func best(where eligible: (LaneKey) -> Bool) -> Int? {
+        if lanes.count == 1 { return !lanes[0].entries.isEmpty && eligible(lanes[0].key) ? 0 : nil }
+        var best: Int?
+        var bestEntry: ReadyEntry?
+        for l in lanes.indices {
+            guard let head = lanes[l].entries.top, eligible(lanes[l].key) else { continue }
+            if let b = best, let be = bestEntry {
+                if head.priority != be.priority {
+                    guard head.priority > be.priority else { continue }
+                } else if lanes[l].served != lanes[b].served {
+                    guard lanes[l].served < lanes[b].served else { continue }
+                } else if head.ticket > be.ticket {
+                    continue
+                }
+            }
+            best = l
+            bestEntry = head
+        }
+        return best
+    }
+
+    func head(of lane: Int) -> ReadyEntry? { lanes[lane].entries.top }
+
+    /// Drops the head of `lane`; `dispatched` when it was handed out, which moves its fairness key to the back.
+    /// The lane goes when it runs out (unless it is the only one), which moves the last lane into its place.
+    mutating func pop(_ lane: Int, dispatched: Bool) {
+        guard !lanes[lane].entries.isEmpty else { return }
+        count -= 1
+        lanes[lane].entries.pop()
+        if dispatched && lanes.count > 1 {
+            served += 1
+            let fairness = lanes[lane].key.fairness
+            for l in lanes.indices where lanes[l].key.fairness == fairness { lanes[l].served = served }
+        }
+        guard lanes[lane].entries.isEmpty, lanes.count > 1 else { return }
+        positions[lanes[lane].key] = nil
+        let last = lanes.count - 1
+        if lane != last {
+            lanes.swapAt(lane, last)
+            positions[lanes[lane].key] = lane
+        }
+        lanes.removeLast()
+        if lanes.count == 1 { positions = [:] }
+    }
+}

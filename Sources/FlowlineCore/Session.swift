@@ -4,9 +4,14 @@ public struct WorkerInfo: Hashable, Sendable {
     public var name: String
     public var queues: [String]
     public var concurrency: Int
+    /// The only handlers it runs (`hello`'s `handlers`), or nil for any.
+    public var handlers: Set<String>?
     /// Open leases.
     public var running: Set<LeaseID> = []
     public var connectedAt: Instant
+
+    /// True when the worker runs `handler`.
+    func offers(_ handler: String) -> Bool { handlers?.contains(handler) ?? true }
 
     public var hasCredit: Bool { running.count < concurrency }
 }
@@ -32,6 +37,8 @@ struct Session: Sendable {
     /// `freedQueues` as a set, kept only once the list is long (`noteFreed`): a cancel that frees the leases of a
     /// thousand workers of a hundred queues each checked each name against the whole list, 33 s of quadratic work.
     var freedQueueSet: Set<String> = []
+    /// Rate-limited keys with a `limitToken` timer armed.
+    var tokenTimers: Set<String> = []
 
     /// Up to this many freed queues a look through the list costs less than hashing the name.
     static let freedQueueListLimit = 16
@@ -60,6 +67,13 @@ struct Session: Sendable {
 
     private static func hasWorkers(_ queue: inout QueueWorkers) -> Bool { !queue.list.isEmpty }
 
+    /// The handlers the worker at `wi` in `workers` is limited to, if any.
+    mutating func handlers(at wi: Dictionary<WorkerID, WorkerInfo>.Index) -> Set<String>? {
+        Self.handlers(&workers.values[wi])
+    }
+
+    private static func handlers(_ worker: inout WorkerInfo) -> Set<String>? { worker.handlers }
+
     /// The name of the worker at `wi` in `workers`.
     mutating func name(at wi: Dictionary<WorkerID, WorkerInfo>.Index) -> String { Self.name(&workers.values[wi]) }
 
@@ -68,12 +82,15 @@ struct Session: Sendable {
     /// The next worker with a free slot of the queue at `qi`, round-robin; with its position in `workers` (valid
     /// until a worker connects or goes) and its distance from the cursor, which moves past it only when
     /// `advance(_:past:)` says the worker got a run.
+    /// `from` skips that many workers after the cursor (ones that could take nothing).
     mutating func nextWorker(
-        at qi: Dictionary<String, QueueWorkers>.Index
+        at qi: Dictionary<String, QueueWorkers>.Index,
+        from first: Int = 0
     ) -> (WorkerID, Dictionary<WorkerID, WorkerInfo>.Index, step: Int)? {
         let list = queueWorkers.values[qi].list
         let start = queueWorkers.values[qi].cursor
-        for step in 0..<list.count {
+        guard first < list.count else { return nil }
+        for step in first..<list.count {
             let candidate = list[(start + step) % list.count]
             if let wi = workers.index(forKey: candidate), Self.hasCredit(&workers.values[wi]) {
                 return (candidate, wi, step)

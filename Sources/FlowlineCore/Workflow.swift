@@ -44,6 +44,8 @@ public struct Workflow: Hashable, Sendable {
     /// While tasks with a trigger rule still run after a task failed for good: that task (the workflow then ends
     /// `failed` with `error`).
     public var failedTask: TaskID?
+    /// True between `workflow.pause` and `workflow.resume`: none of its tasks is dispatched.
+    public var paused = false
 
     public init(id: WorkflowID, spec: borrowing WorkflowSpec, at now: Instant) {
         self.id = id
@@ -147,6 +149,9 @@ public struct TaskRecord: Hashable, Sendable {
 
     /// The attempts of the current budget.
     public var budgetAttempts: Int { attempts - attemptBase }
+    /// What holds the queued task back, set only on the copies records are written from (`Coordinator.record`);
+    /// nil in the state.
+    public var waitingFor: String?
 }
 
 extension TaskRecord {

@@ -69,6 +69,10 @@ public struct TaskSpec: Hashable, Sendable {
     public var revert: String?
     /// Higher runs first.
     public var priority: Int
+    /// The limit keys the task counts against (SPEC §11): it runs only while each has a free slot and a token.
+    public var limits: [String] = []
+    /// Tasks of one queue and priority take turns by this key (SPEC §11); "" for none.
+    public var fairnessKey: String = ""
     /// When the task runs, given how its deps ended (SPEC §11 trigger rules).
     public var runIf: RunIf = .allCompleted
     /// Whether the task's own revert runs when it fails for good (TaskFlow's semantics).

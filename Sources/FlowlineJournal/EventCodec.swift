@@ -105,6 +105,12 @@ public enum EventCodec {
             w.string(wf.rawValue)
             w.u64(UInt64(from.count))
             for t in from { w.string(t.rawValue) }
+        case .workflowPaused(let wf, _), .workflowResumed(let wf, _): w.string(wf.rawValue)
+        case .queuePaused(let queue, _), .queueResumed(let queue, _): w.string(queue)
+        case .limitSet(let key, let limit, _):
+            w.string(key)
+            w.limit(limit)
+        case .limitDeleted(let key, _): w.string(key)
         }
         return w.bytes
     }
@@ -266,6 +272,13 @@ public enum EventCodec {
             var ids: [WorkflowID] = []
             for _ in 0..<(try r.count()) { ids.append(WorkflowID(try r.string())) }
             return .workflowsCompacted(ids, at: at)
+        // 40-49: flow control (pause, limits).
+        case 40: return .workflowPaused(WorkflowID(try r.string()), at: at)
+        case 41: return .workflowResumed(WorkflowID(try r.string()), at: at)
+        case 42: return .queuePaused(try r.string(), at: at)
+        case 43: return .queueResumed(try r.string(), at: at)
+        case 44: return .limitSet(key: try r.string(), try r.limit(), at: at)
+        case 45: return .limitDeleted(key: try r.string(), at: at)
         case 50...53: return try decodeSecondChances(type, at: at, &r)
         // Tags 60-69: resolution ids (SPEC §8), after the gap other additions use.
         case 60:
@@ -369,6 +382,12 @@ public enum EventCodec {
         case .workflowRetrying: 51
         case .workflowRestarted: 52
         case .workflowRerun: 53
+        case .workflowPaused: 40
+        case .workflowResumed: 41
+        case .queuePaused: 42
+        case .queueResumed: 43
+        case .limitSet: 44
+        case .limitDeleted: 45
         }
     }
 }
@@ -460,7 +479,15 @@ extension ByteWriter {
         extensions { list in
             if t.runIf != .allCompleted { list.entry(.runIf) { $0.string(t.runIf.rawValue) } }
             if t.revertOnFailure { list.entry(.revertOnFailure) { _ in } }
+            if !t.limits.isEmpty { list.entry(.taskLimits) { $0.stringList(t.limits) } }
+            if !t.fairnessKey.isEmpty { list.entry(.fairnessKey) { $0.string(t.fairnessKey) } }
         }
+    }
+
+    /// A list of strings: its count, then each.
+    mutating func stringList(_ list: [String]) {
+        u64(UInt64(list.count))
+        for s in list { string(s) }
     }
 }
 
@@ -599,9 +626,37 @@ extension ByteReader {
             switch tag {
             case .runIf: spec.runIf = try r.state(RunIf.init(rawValue:))
             case .revertOnFailure: spec.revertOnFailure = true
+            case .taskLimits: spec.limits = try r.stringList()
+            case .fairnessKey: spec.fairnessKey = try r.string()
             default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
             }
         }
         return spec
+    }
+}
+
+extension ByteWriter {
+    /// A limit: each bound as an optional.
+    mutating func limit(_ limit: Limit) {
+        optional(limit.concurrency) { $0.int($1) }
+        optional(limit.perSecond) { $0.double($1) }
+        optional(limit.burst) { $0.double($1) }
+    }
+}
+
+extension ByteReader {
+    /// What `ByteWriter.stringList` wrote.
+    mutating func stringList() throws(JournalError) -> [String] {
+        var list: [String] = []
+        for _ in 0..<(try count()) { list.append(try string()) }
+        return list
+    }
+
+    mutating func limit() throws(JournalError) -> Limit {
+        Limit(
+            concurrency: try optional { (r: inout ByteReader) throws(JournalError) in try r.int() },
+            perSecond: try optional { (r: inout ByteReader) throws(JournalError) in try r.double() },
+            burst: try optional { (r: inout ByteReader) throws(JournalError) in try r.double() }
+        )
     }
 }

@@ -34,6 +34,16 @@ enum ExtensionTag: UInt8 {
     case failedTask = 56
     /// A task's `attemptBase` when past 0 (task snapshot).
     case attemptBase = 57
+    /// A task's `limits` (task spec): the keys, as strings.
+    case taskLimits = 40
+    /// A task's `fairness_key` (task spec), when not "".
+    case fairnessKey = 41
+    /// A paused workflow (workflow snapshot); no fields.
+    case paused = 42
+    /// Every limit (checkpoint globals): key and bounds each.
+    case limits = 43
+    /// The paused queues (checkpoint globals).
+    case pausedQueues = 44
 }
 
 /// The entries one extension list is being written with.

@@ -42,6 +42,7 @@ public enum SnapshotCodec {
             if let at = w.retryAt { list.entry(.workflowRetryAt) { $0.i64(at.milliseconds) } }
             if let at = w.runningSince { list.entry(.runningSince) { $0.i64(at.milliseconds) } }
             if let t = w.failedTask { list.entry(.failedTask) { $0.string(t.rawValue) } }
+            if w.paused { list.entry(.paused) { _ in } }
         }
         return out.bytes
     }
@@ -94,6 +95,7 @@ public enum SnapshotCodec {
                 case .workflowRetryAt: w.retryAt = Instant(milliseconds: try r.i64())
                 case .runningSince: w.runningSince = Instant(milliseconds: try r.i64())
                 case .failedTask: w.failedTask = TaskID(try r.string())
+                case .paused: w.paused = true
                 default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in a workflow snapshot")
                 }
             }
@@ -139,6 +141,16 @@ public enum SnapshotCodec {
                     for schedule in g.schedules { out.scheduleState(schedule) }
                 }
             }
+            if !g.limits.isEmpty {
+                list.entry(.limits) { w in
+                    w.u64(UInt64(g.limits.count))
+                    for (key, limit) in g.limits.sorted(by: { $0.key < $1.key }) {
+                        w.string(key)
+                        w.limit(limit)
+                    }
+                }
+            }
+            if !g.pausedQueues.isEmpty { list.entry(.pausedQueues) { $0.stringList(g.pausedQueues.sorted()) } }
         }
         return out.bytes
     }
@@ -178,6 +190,12 @@ public enum SnapshotCodec {
                 case .resolutions: g.resolutions = try r.resolutions()
                 case .schedules:
                     for _ in 0..<(try r.count()) { g.schedules.append(try r.scheduleState()) }
+                case .limits:
+                    for _ in 0..<(try r.count()) {
+                        let key = try r.string()
+                        g.limits[key] = try r.limit()
+                    }
+                case .pausedQueues: g.pausedQueues = Set(try r.stringList())
                 default: throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
                 }
             }

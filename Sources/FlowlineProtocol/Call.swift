@@ -8,6 +8,8 @@ public struct Hello: Sendable, Equatable {
     public var token: String?
     public var queues: [String]
     public var concurrency: Int
+    /// The only handlers a worker runs (SPEC §8); nil for any.
+    public var handlers: [String]? = nil
 }
 
 /// `workflow.list`'s params.
@@ -50,6 +52,14 @@ public enum Call: Sendable {
     case stats
     /// SPEC §11's `schedule.*` methods.
     case schedule(ScheduleCall)
+    /// `workflow.pause` (`paused`) or `workflow.resume`.
+    case pauseWorkflow(WorkflowID, paused: Bool)
+    /// `queue.pause` (`paused`) or `queue.resume`.
+    case pauseQueue(String, paused: Bool)
+    case setLimit(key: String, Limit)
+    case getLimit(key: String)
+    case listLimits
+    case deleteLimit(key: String)
 
     /// Bounds on what a peer may ask for.
     public enum Limits {
@@ -141,6 +151,16 @@ public enum Call: Sendable {
             return .release(try lease(p))
         case "worker.quiet": return .quiet
         case "stats": return .stats
+        case "workflow.pause": return .pauseWorkflow(try workflowID(params, only: Fields.workflowID), paused: true)
+        case "workflow.resume": return .pauseWorkflow(try workflowID(params, only: Fields.workflowID), paused: false)
+        case "queue.pause": return .pauseQueue(try queueName(params), paused: true)
+        case "queue.resume": return .pauseQueue(try queueName(params), paused: false)
+        case "limit.set": return try limitSet(params)
+        case "limit.get": return .getLimit(key: try limitKey(params, only: Fields.limitKey))
+        case "limit.delete": return .deleteLimit(key: try limitKey(params, only: Fields.limitKey))
+        case "limit.list":
+            try ParamReader(params).onlyFields([])
+            return .listLimits
         default:
             if let call = try ScheduleCall.decode(method: method, params: params) { return .schedule(call) }
             throw RPCError.methodNotFound(method)
@@ -166,6 +186,49 @@ public enum Call: Sendable {
         static let workflowID = ["workflow_id"]
         static let cancel = ["workflow_id", "reason", "revert"]
         static let wait = ["workflow_id", "timeout_s"]
+        static let queue = ["queue"]
+        static let limitKey = ["key"]
+        static let limitSet = ["key", "concurrency", "per_s", "burst"]
+    }
+
+    private static func queueName(_ params: JSON) throws(RPCError) -> String {
+        let p = try ParamReader(params)
+        try p.onlyFields(Fields.queue)
+        let queue = try p.requiredString("queue")
+        guard !queue.isEmpty, SpecLimits.fits(queue) else {
+            throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "queue")
+        }
+        return queue
+    }
+
+    private static func limitKey(_ params: JSON, only fields: [String]) throws(RPCError) -> String {
+        let p = try ParamReader(params)
+        try p.onlyFields(fields)
+        let key = try p.requiredString("key")
+        guard !key.isEmpty, SpecLimits.fits(key) else {
+            throw RPCError.invalidParams("must be 1 to \(SpecLimits.maxNameBytes) bytes", path: "key")
+        }
+        return key
+    }
+
+    /// `limit.set {key, concurrency?, per_s?, burst?}`: `concurrency` ≥ 0, `per_s` > 0, `burst` ≥ 1 (a bucket
+    /// that never holds a whole token would hold its tasks for ever).
+    private static func limitSet(_ params: JSON) throws(RPCError) -> Call {
+        let key = try limitKey(params, only: Fields.limitSet)
+        let p = try ParamReader(params)
+        let concurrency = try p.int("concurrency", in: 0...1_000_000_000).map { Int($0) }
+        let rate = try p.number("per_s")
+        if let rate, !(rate > 0 && rate <= 1e9) {
+            throw RPCError.invalidParams("must be a number above 0 (at most 1e9)", path: "per_s")
+        }
+        let burst = try p.number("burst")
+        if let burst {
+            guard burst >= 1 && burst <= 1e9 else {
+                throw RPCError.invalidParams("must be a number from 1 to 1e9", path: "burst")
+            }
+            guard rate != nil else { throw RPCError.invalidParams("needs per_s", path: "burst") }
+        }
+        return .setLimit(key: key, Limit(concurrency: concurrency, perSecond: rate, burst: burst))
     }
 
     private static func lease(_ p: ParamReader) throws(RPCError) -> LeaseID? {
@@ -332,12 +395,23 @@ public enum Call: Sendable {
         guard SpecLimits.fits(name) else {
             throw RPCError.invalidParams("must be at most \(SpecLimits.maxNameBytes) bytes", path: "name")
         }
+        let handlers = try p.strings("handlers")
+        if let handlers {
+            guard !handlers.isEmpty else { throw RPCError.invalidParams("must not be empty", path: "handlers") }
+            if let bad = handlers.firstIndex(where: { $0.isEmpty || !SpecLimits.fits($0) }) {
+                throw RPCError.invalidParams(
+                    "must be 1 to \(SpecLimits.maxNameBytes) bytes",
+                    path: "handlers[\(bad)]"
+                )
+            }
+        }
         return Hello(
             role: role,
             name: name,
             token: try p.string("token"),
             queues: queues,
-            concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1
+            concurrency: try p.int("concurrency", in: 1...Limits.maxConcurrency) ?? 1,
+            handlers: handlers
         )
     }
 }

@@ -6,6 +6,7 @@ extension Rejection {
         switch self {
         case .staleLease: .staleLease
         case .unknownWorkflow(let id): .notFound("no workflow '\(id.rawValue)'")
+        case .unknownLimit(let key): .notFound("no limit '\(key)'")
         case .invalid(let e): .invalidParams(e.message, path: e.path)
         case .idInUse(let id): .idInUse(id.rawValue)
         case .unknownSchedule(let id): .notFound("no schedule '\(id)'")
@@ -51,6 +52,8 @@ extension RPCEncoder {
                 w.int(Int64(n))
                 w.endObject()
             }
+        case .limit(let key, let limit, let running):
+            writeResponse(id: id, to: &w) { $0.limit(key: key, limit, running: running) }
         case .failure(let rejection): writeError(id: id, rejection.rpcError, to: &w)
         case .scheduleCreated(let schedule, let created):
             writeResponse(id: id, to: &w) { w in
@@ -295,7 +298,9 @@ extension JSONWriter {
             string(reason)
             key("revert")
             bool(revert)
-        case .workflowCompleted, .workflowTimedOut, .workflowStarted, .workflowRestarted: break
+        case .workflowCompleted, .workflowTimedOut, .workflowStarted, .workflowRestarted, .workflowPaused,
+            .workflowResumed:
+            break
         case .scheduleCreated(let spec, let next, _):
             key("schedule_id")
             string(spec.id)
@@ -333,6 +338,34 @@ extension JSONWriter {
             beginArray()
             for t in from { string(t.rawValue) }
             endArray()
+        case .queuePaused(let queue, _), .queueResumed(let queue, _):
+            key("queue")
+            string(queue)
+        case .limitSet(let k, let limit, _):
+            key("limit")
+            self.limit(key: k, limit, running: nil)
+        case .limitDeleted(let k, _):
+            key("key")
+            string(k)
+        }
+        endObject()
+    }
+
+    /// A limit's record: `{key, concurrency, per_s, burst, running}` (bounds not set are null; `burst` as it
+    /// applies); `running` left out when nil.
+    public mutating func limit(key k: String, _ limit: Limit, running: Int?) {
+        beginObject()
+        key("key")
+        string(k)
+        key("concurrency")
+        if let c = limit.concurrency { int(Int64(c)) } else { null() }
+        key("per_s")
+        if let r = limit.perSecond { double(r) } else { null() }
+        key("burst")
+        if let b = limit.burst ?? limit.perSecond { double(b) } else { null() }
+        if let running {
+            key("running")
+            int(Int64(running))
         }
         endObject()
     }

@@ -34,6 +34,8 @@ extension JSONWriter {
         time(w.finishedAt)
         key(JSONKey.attempt)
         int(Int64(w.attempt))
+        key("paused")
+        bool(w.paused)
         key(JSONKey.tasks)
         beginArray()
         for task in w.tasks { self.task(task) }
@@ -73,6 +75,8 @@ extension JSONWriter {
         raw(t.result)
         key(JSONKey.error)
         taskError(t.error)
+        key("waiting_for")
+        if let reason = t.waitingFor { string(reason) } else { null() }
         endObject()
     }
 

@@ -76,12 +76,14 @@ extension TaskSpec {
         try self.init(reading: try ParamReader(wire, element: element, of: list))
     }
 
-    /// The fields of a task. SPEC §11's `limits` and `fairness_key` are not implemented yet, so they are rejected
-    /// like any unknown field rather than accepted and ignored.
+    /// The fields of a task.
     static let fields = [
         "id", "handler", "queue", "input", "deps", "retry", "timeout_s", "heartbeat_s", "revert", "priority",
-        "run_if", "revert_on_failure",
+        "run_if", "revert_on_failure", "limits", "fairness_key",
     ]
+
+    /// A task's `limits`: at most this many keys.
+    static let maxLimits = 16
     static let retryFields = ["max_attempts", "backoff_s", "backoff_multiplier", "max_backoff_s"]
 
     /// A `retry` object (a task's or the workflow's), its defaults filled in.
@@ -119,5 +121,31 @@ extension TaskSpec {
             runIf: runIf,
             revertOnFailure: try t.bool("revert_on_failure") ?? false
         )
+        if let keys = try t.strings("limits") {
+            guard keys.count <= Self.maxLimits else {
+                throw RPCError.invalidParams("at most \(Self.maxLimits) keys", path: t.pathOf("limits"))
+            }
+            for (i, key) in keys.enumerated() {
+                guard !key.isEmpty, SpecLimits.fits(key) else {
+                    throw RPCError.invalidParams(
+                        "must be 1 to \(SpecLimits.maxNameBytes) bytes",
+                        path: t.pathOf("limits") + "[\(i)]"
+                    )
+                }
+                guard !keys[..<i].contains(key) else {
+                    throw RPCError.invalidParams("is listed twice", path: t.pathOf("limits") + "[\(i)]")
+                }
+            }
+            limits = keys
+        }
+        if let key = try t.string("fairness_key") {
+            guard SpecLimits.fits(key) else {
+                throw RPCError.invalidParams(
+                    "must be at most \(SpecLimits.maxNameBytes) bytes",
+                    path: t.pathOf("fairness_key")
+                )
+            }
+            fairnessKey = key
+        }
     }
 }

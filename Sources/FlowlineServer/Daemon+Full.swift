@@ -44,7 +44,13 @@ extension Daemon {
                 continue
             }
             handle(
-                .connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency)
+                .connectWorker(
+                    connection.id,
+                    name: hello.name,
+                    queues: hello.queues,
+                    concurrency: hello.concurrency,
+                    handlers: hello.handlers
+                )
             )
         }
     }
@@ -60,7 +66,9 @@ extension Call {
     /// Whether the call only reads the state: answered from it at once, never refused for a full journal.
     var isRead: Bool {
         switch self {
-        case .get, .list, .history, .workersList, .stats, .taskResult, .schedule(.get), .schedule(.list): true
+        case .get, .list, .history, .workersList, .stats, .taskResult, .schedule(.get), .schedule(.list), .getLimit,
+            .listLimits:
+            true
         default: false
         }
     }

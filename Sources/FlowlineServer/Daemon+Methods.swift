@@ -93,6 +93,29 @@ extension Daemon {
         case .workersList: reply(id, to: c) { $0.workers(self.coordinator.workers) }
         case .stats: reply(id, to: c) { self.writeStats(&$0) }
         case .schedule(let call): schedule(call, id: id, from: c)
+        case .pauseWorkflow(let w, let paused): handle(.pauseWorkflow(w, paused: paused, request: register(c, id)))
+        case .pauseQueue(let queue, let paused): handle(.pauseQueue(queue, paused: paused, request: register(c, id)))
+        case .setLimit(let key, let limit): handle(.setLimit(key: key, limit, request: register(c, id)))
+        case .deleteLimit(let key): handle(.deleteLimit(key: key, request: register(c, id)))
+        case .getLimit(let key):
+            guard let id else { return }
+            let state = coordinator.state
+            let reply: Reply =
+                state.limits[key].map { .limit(key: key, $0, running: state.limitRunning[key] ?? 0) }
+                ?? .failure(.unknownLimit(key))
+            answer(reply, to: c, request: id)
+        case .listLimits:
+            let state = coordinator.state
+            reply(id, to: c) { w in
+                w.beginObject()
+                w.key("limits")
+                w.beginArray()
+                for (key, limit) in state.limits.sorted(by: { $0.key < $1.key }) {
+                    w.limit(key: key, limit, running: state.limitRunning[key] ?? 0)
+                }
+                w.endArray()
+                w.endObject()
+            }
         }
     }
 
@@ -115,7 +138,7 @@ extension Daemon {
     }
 
     private func record(_ w: WorkflowID) -> Reply {
-        coordinator.state.workflows[w].map { .workflow($0) } ?? .failure(.unknownWorkflow(w))
+        coordinator.record(w, at: Clock.now()).map { .workflow($0) } ?? .failure(.unknownWorkflow(w))
     }
 
     private func greet(_ hello: Hello, id: RPCID?, from connection: Connection) {
@@ -168,7 +191,13 @@ extension Daemon {
         if first && hello.role == .worker && !journalFull {
             logger.notice("worker connected", metadata: ["worker": "\(hello.name)", "queues": "\(hello.queues)"])
             handle(
-                .connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency)
+                .connectWorker(
+                    connection.id,
+                    name: hello.name,
+                    queues: hello.queues,
+                    concurrency: hello.concurrency,
+                    handlers: hello.handlers
+                )
             )
         }
     }

@@ -54,6 +54,10 @@ extension Daemon {
         w.endObject()
         w.key("uptime_s")
         w.double((Clock.now() - startedAt).seconds)
+        w.key("paused_queues")
+        w.beginArray()
+        for queue in coordinator.state.pausedQueues.sorted() { w.string(queue) }
+        w.endArray()
         w.endObject()
     }
 }

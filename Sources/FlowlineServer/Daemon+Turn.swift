@@ -111,7 +111,8 @@ extension Daemon {
                         connection.id,
                         name: hello.name,
                         queues: hello.queues,
-                        concurrency: hello.concurrency
+                        concurrency: hello.concurrency,
+                        handlers: hello.handlers
                     )
                 )
             }

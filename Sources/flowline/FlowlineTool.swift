@@ -19,6 +19,7 @@ struct FlowlineTool: AsyncParsableCommand {
             SubmitCommand.self, StatusCommand.self, ProfileCommand.self, WatchCommand.self, ListCommand.self,
             HistoryCommand.self, CancelCommand.self, RerunCommand.self, ResolveCommand.self, RejectCommand.self,
             WorkersCommand.self, StatsCommand.self, InspectCommand.self, ReplayCommand.self, ScheduleCommand.self,
+            LimitCommand.self, PauseCommand.self, ResumeCommand.self,
         ]
     )
 
@@ -64,7 +65,7 @@ struct FlowlineTool: AsyncParsableCommand {
             }
         }
         guard !leading.isEmpty, index < arguments.count else { return arguments }
-        // A command with subcommands (`schedule create`) takes them after its subcommand's name.
+        // A command with subcommands (`schedule create`, `limit set`) takes them after its subcommand's name.
         if groupCommands.contains(arguments[index]), index + 1 < arguments.count {
             return Array(arguments[index...(index + 1)]) + leading + arguments[(index + 2)...]
         }
@@ -72,7 +73,7 @@ struct FlowlineTool: AsyncParsableCommand {
     }
 
     /// Commands whose own subcommands carry the server options.
-    static let groupCommands: Set<String> = ["schedule"]
+    static let groupCommands: Set<String> = ["schedule", "limit"]
 
     static func printError(_ message: String) {
         FileHandle.standardError.write(Data("flowline: \(message)\n".utf8))

@@ -43,13 +43,28 @@ struct LiveVerification {
                     problems[id] = "\(id): in the journal but not known to the daemon"
                     return true
                 }
-                let offline = JournalReplay.record(rebuilt)
-                guard offline != record.json else { return false }
-                problems[id] = "\(id): " + Self.difference(offline, record.json)
+                let offline = Self.withoutConnectionFacts(JournalReplay.record(rebuilt))
+                let daemon = Self.withoutConnectionFacts(record.json)
+                guard offline != daemon else { return false }
+                problems[id] = "\(id): " + Self.difference(offline, daemon)
                 return true
             }
         }
         return (ids.count, pending.compactMap { problems[$0] })
+    }
+
+    /// `record` without what depends on the workers connected, not on the journal: each task's `waiting_for`
+    /// (no capable worker is only known live).
+    static func withoutConnectionFacts(_ record: JSON) -> JSON {
+        guard case .object(var workflow) = record, case .array(let tasks)? = workflow["tasks"] else { return record }
+        workflow["tasks"] = .array(
+            tasks.map { task in
+                guard case .object(var fields) = task else { return task }
+                _ = fields.removeValue(forKey: "waiting_for")
+                return .object(fields)
+            }
+        )
+        return .object(workflow)
     }
 
     /// The first field that differs, as `tasks[2].state: replay "running", daemon "completed"`.

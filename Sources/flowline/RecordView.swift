@@ -14,6 +14,8 @@ struct WorkflowView {
     var reverted: Bool
     var revertFailures: [String]
     var tasks: [TaskView]
+    /// Between `workflow.pause` and `workflow.resume`.
+    var paused = false
 
     /// Reads a record, or a `workflow.list` summary (which has no `tasks`).
     init(json: JSON) throws(ToolError) {
@@ -29,6 +31,7 @@ struct WorkflowView {
         error = Self.errorText(json["error"])
         reverted = json["reverted"]?.boolValue ?? false
         revertFailures = json["revert_failures"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        paused = json["paused"]?.boolValue ?? false
         self.tasks = tasks.map(TaskView.init)
     }
 
@@ -69,6 +72,8 @@ struct TaskView {
     var finished: Millis?
     var retryAt: Millis?
     var progress: String?
+    /// What holds a ready task back (`waiting_for`), if anything.
+    var waitingFor: String?
     var error: String?
 
     init(json: JSON) {
@@ -81,6 +86,7 @@ struct TaskView {
         started = json["started_at"]?.stringValue.flatMap(TimeText.parse)
         finished = json["finished_at"]?.stringValue.flatMap(TimeText.parse)
         retryAt = json["retry_at"]?.stringValue.flatMap(TimeText.parse)
+        waitingFor = json["waiting_for"]?.stringValue
         if let progress = json["progress"], !progress.isNull {
             self.progress = progress.stringValue ?? progress.description
         }

@@ -31,8 +31,11 @@ struct StatusReport {
     }
 
     private func stateText(_ task: TaskView) -> String {
-        guard task.state == "ready", let retryAt = task.retryAt else { return task.state }
-        return "ready (retry \(TimeText.clock(retryAt)))"
+        guard task.state == "ready" else { return task.state }
+        if let retryAt = task.retryAt { return "ready (retry \(TimeText.clock(retryAt)))" }
+        // What holds it back (SPEC §8, §11): no capable worker, a limit, a pause.
+        if let reason = task.waitingFor { return "ready (\(reason))" }
+        return task.state
     }
 
     private func durationText(_ task: TaskView) -> String {
@@ -54,6 +57,7 @@ struct WorkflowHeader {
         fields.add("Name", workflow.name)
         var state = workflow.state
         if workflow.reverted { state += " (reverted)" }
+        if workflow.paused { state += " (paused)" }
         if !workflow.revertFailures.isEmpty {
             state += " (revert failed: \(workflow.revertFailures.joined(separator: ", ")))"
         }

@@ -3,7 +3,8 @@ import FlowlineTestSupport
 
 extension Harness {
     /// One random command of a random run: submits (with reverts, timeouts, ids), workers coming and going,
-    /// completions, failures, timers, awaits, resolutions, spawns, poll answers and cancels.
+    /// completions, failures, timers, awaits, resolutions, spawns, poll answers and cancels; and flow control:
+    /// tasks under limit and fairness keys, limits set and deleted, workflows and queues paused and resumed.
     mutating func randomCommand(
         step: Int,
         open: [TaskRun],
@@ -11,7 +12,25 @@ extension Harness {
         random: inout SeededRandom,
         now: Int64
     ) -> Decision {
-        switch Int.random(in: 0..<14, using: &random) {
+        switch Int.random(in: 0..<17, using: &random) {
+        case 14:
+            guard let w = coordinator.state.order.randomElement(using: &random) else { return Decision() }
+            return send(.pauseWorkflow(w, paused: Bool.random(using: &random), request: request()), at: now)
+        case 15:
+            return send(
+                .pauseQueue("default", paused: Int.random(in: 0..<3, using: &random) == 0, request: request()),
+                at: now
+            )
+        case 16:
+            let key = ["a", "b"].randomElement(using: &random)!
+            if Int.random(in: 0..<4, using: &random) == 0 {
+                return send(.deleteLimit(key: key, request: request()), at: now)
+            }
+            let limit = Limit(
+                concurrency: Int.random(in: 0...3, using: &random),
+                perSecond: Bool.random(using: &random) ? Double(Int.random(in: 1...20, using: &random)) : nil
+            )
+            return send(.setLimit(key: key, limit, request: request()), at: now)
         case 10:
             guard let run = open.randomElement(using: &random) else { return Decision() }
             let futures: [Future] = [
@@ -71,6 +90,10 @@ extension Harness {
                     revert: $0 % 2 == 0 ? "undo" : nil
                 )
             }
+            for i in tasks.indices {
+                tasks[i].limits = [[], ["a"], ["b"], ["a", "b"]].randomElement(using: &random)!
+                tasks[i].fairnessKey = ["", "t1", "t2"].randomElement(using: &random)!
+            }
             tasks.append(TaskSpec(id: "join", handler: "h", deps: tasks.map(\.id), retry: retry))
             let id = Bool.random(using: &random) ? "w\(Int.random(in: 0..<20, using: &random))" : nil
             return send(
@@ -88,7 +111,12 @@ extension Harness {
         case 1:
             let w = UInt64.random(in: 1...3, using: &random)
             return Bool.random(using: &random)
-                ? worker(w, concurrency: Int.random(in: 1...4, using: &random), at: now)
+                ? worker(
+                    w,
+                    concurrency: Int.random(in: 1...4, using: &random),
+                    handlers: w == 3 ? ["h"] : nil,
+                    at: now
+                )
                 : send(.disconnect(WorkerID(w)), at: now)
         case 2, 3, 4:
             guard let run = open.randomElement(using: &random) else { return Decision() }

@@ -28,9 +28,13 @@ struct Harness {
         _ id: UInt64,
         queues: [String] = ["default"],
         concurrency: Int = 10,
+        handlers: [String]? = nil,
         at ms: Int64 = 0
     ) -> Decision {
-        send(.connectWorker(WorkerID(id), name: "w\(id)", queues: queues, concurrency: concurrency), at: ms)
+        send(
+            .connectWorker(WorkerID(id), name: "w\(id)", queues: queues, concurrency: concurrency, handlers: handlers),
+            at: ms
+        )
     }
 
     mutating func complete(_ run: TaskRun, by worker: UInt64 = 1, result: String = "null", at ms: Int64) -> Decision {

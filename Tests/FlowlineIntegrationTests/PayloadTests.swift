@@ -164,7 +164,6 @@ struct PayloadIntegrationTests {
             "tasks[2].timeout"
         ),
         (#"{"name":"s","tasks":[{"id":"a","handler":"h","retry":{"max_attempt":3}}]}"#, "tasks[0].retry.max_attempt"),
-        (#"{"name":"s","tasks":[{"id":"a","handler":"h","limits":["x"]}]}"#, "tasks[0].limits"),
         (#"{"name":"s","metadata":["x"],"tasks":[{"id":"a","handler":"h"}]}"#, "metadata"),
         (#"{"name":"s","metadata":{"team":7},"tasks":[{"id":"a","handler":"h"}]}"#, "metadata.team"),
         (#"{"name":"s","metadata":{"":"x"},"tasks":[{"id":"a","handler":"h"}]}"#, "metadata."),

@@ -33,6 +33,14 @@ struct EventCodecTests {
         ]
     )
 
+    /// `spec` with the flow-control fields of its first task set (extension entries 40 and 41).
+    static func limited(_ spec: WorkflowSpec) -> WorkflowSpec {
+        var spec = spec
+        spec.tasks[0].limits = ["openai", "customer:42"]
+        spec.tasks[0].fairnessKey = "tenant-7"
+        return spec
+    }
+
     static let events: [Event] = [
         .workflowSubmitted(spec, at: at),
         .taskDispatched(w, t, lease: LeaseID(77), worker: "wörker", kind: .revert, at: at),
@@ -66,6 +74,18 @@ struct EventCodecTests {
         .workflowTimedOut(w, at: at),
     ]
 
+    /// Flow control's events (tags 40-45) and task fields, apart from `events`, whose bytes `ByteCodingTests` pins.
+    static let flowControlEvents: [Event] = [
+        .workflowSubmitted(limited(spec), at: at),
+        .workflowPaused(w, at: at),
+        .workflowResumed(w, at: at),
+        .queuePaused("etl", at: at),
+        .queueResumed("etl", at: at),
+        .limitSet(key: "openai", Limit(concurrency: 3, perSecond: 2.5, burst: 10), at: at),
+        .limitSet(key: "db", Limit(concurrency: 0), at: at),
+        .limitDeleted(key: "openai", at: at),
+    ]
+
     /// SPEC §11's events (tags 50-53) and document fields, apart from `events`, whose bytes `ByteCodingTests` pins.
     static let secondChanceEvents: [Event] = [
         .workflowSubmitted(secondChances, at: at),
@@ -88,7 +108,10 @@ struct EventCodecTests {
         ]
     )
 
-    @Test("every event survives encode and decode unchanged", arguments: events + secondChanceEvents)
+    @Test(
+        "every event survives encode and decode unchanged",
+        arguments: events + secondChanceEvents + flowControlEvents
+    )
     func roundTrip(event: Event) throws {
         #expect(try EventCodec.decode(EventCodec.encode(event)) == event)
     }
@@ -117,7 +140,10 @@ struct EventCodecTests {
 
     /// Replay decodes views into LMDB's memory, where the next record follows: the view's end, not the memory's,
     /// must bound every read.
-    @Test("a record cut short inside a longer buffer is corrupt at every cut", arguments: events + secondChanceEvents)
+    @Test(
+        "a record cut short inside a longer buffer is corrupt at every cut",
+        arguments: events + secondChanceEvents + flowControlEvents
+    )
     func viewsEndWhereTheyAreCut(event: Event) throws {
         let bytes = EventCodec.encode(event)
         let memory = bytes + bytes

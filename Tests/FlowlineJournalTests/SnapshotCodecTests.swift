@@ -12,7 +12,12 @@ struct SnapshotCodecTests {
             input: RawJSON(#"{"day":1}"#),
             timeout: .seconds(60),
             tasks: [
-                TaskSpec(id: "a", handler: "a", queue: "q", revert: "undo", priority: 3),
+                {
+                    var a = TaskSpec(id: "a", handler: "a", queue: "q", revert: "undo", priority: 3)
+                    a.limits = ["k"]
+                    a.fairnessKey = "t"
+                    return a
+                }(),
                 TaskSpec(id: "b", handler: "b", queue: "q", deps: ["a"], timeout: .seconds(5), heartbeat: .seconds(1)),
             ]
         )
@@ -27,8 +32,13 @@ struct SnapshotCodecTests {
         for (key, id) in [("early", "r1"), ("early", "r2"), ("late", "r1")] {
             _ = c.handle(.resolve(key: key, .resolved(.null), resolutionID: id, request: RequestID(3)), at: at)
         }
+        #expect(c.state.resolutionCount == 3)
+        // Flow control: a paused workflow, a paused queue, limits (extension entries 42-44).
+        _ = c.handle(.setLimit(key: "k", Limit(concurrency: 2, perSecond: 1.5), request: RequestID(3)), at: at)
+        _ = c.handle(.pauseQueue("q2", paused: true, request: RequestID(4)), at: at)
+        _ = c.handle(.pauseWorkflow(WorkflowID("w"), paused: true, request: RequestID(5)), at: at)
         let state = c.state
-        #expect(state.resolutionCount == 3)
+        #expect(state.workflows[WorkflowID("w")]?.paused == true && state.limits.count == 1)
         let workflow = try #require(state.workflows[WorkflowID("w")])
         #expect(try SnapshotCodec.decodeWorkflow(SnapshotCodec.encode(workflow)) == workflow)
         let (globals, seq) = try SnapshotCodec.decodeGlobals(SnapshotCodec.encode(state.globals, seq: 42))

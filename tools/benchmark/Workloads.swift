@@ -115,12 +115,20 @@ func w1(port: Int, workerKind: String, options: Options, context: Context) throw
         context: context
     )
     try client.waitForWorkers(options.workers)
+    var document = #"{"name":"noop","tasks":[{"id":"t","handler":"noop"}]}"#
+    if let limit = options.w1Limit {
+        var set = false
+        client.queue("limit.set", #"{"key":"\#(limit.key)","concurrency":\#(limit.concurrency)}"#) { _ in set = true }
+        client.peer.flush()
+        guard run(client.loop, seconds: 30, until: { set }) else { throw BenchError("W1: limit.set not answered") }
+        document = #"{"name":"noop","tasks":[{"id":"t","handler":"noop","limits":["\#(limit.key)"]}]}"#
+    }
     var acknowledged = 0
     var sent = 0
     let started = monotonicNanos()
     let submitted = run(client.loop, seconds: 600, afterEachTurn: { client.peer.flush() }) {
         while sent < options.tasks && sent - acknowledged < options.window {
-            client.queue("workflow.submit", #"{"name":"noop","tasks":[{"id":"t","handler":"noop"}]}"#) { _ in
+            client.queue("workflow.submit", document) { _ in
                 acknowledged += 1
             }
             sent += 1

@@ -25,6 +25,9 @@ struct Options {
     var only: Set<String> = ["limits", "w1", "w2", "w3", "recovery", "memory"]
     var compare = false
     var beanstalkFsync: [String] = ["default", "0"]
+    /// `--w1-limit KEY:CONCURRENCY`: W1 with every task under the limit key `KEY`, set to that concurrency first
+    /// (SPEC §11), to measure what limits cost on the dispatch path.
+    var w1Limit: (key: String, concurrency: Int)?
 
     init(_ args: [String]) throws {
         var i = 0
@@ -51,6 +54,12 @@ struct Options {
             case "--only": only = Set(try value().split(separator: ",").map(String.init))
             case "--compare": compare = true
             case "--beanstalk-fsync": beanstalkFsync = try value().split(separator: ",").map(String.init)
+            case "--w1-limit":
+                let parts = try value().split(separator: ":")
+                guard parts.count == 2, let concurrency = Int(parts[1]) else {
+                    throw BenchError("--w1-limit takes KEY:CONCURRENCY")
+                }
+                w1Limit = (String(parts[0]), concurrency)
             case "--quick":
                 tasks = 3_000
                 chain = 100

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
 """GigQ's daily ETL on Flowline, with per-task timeouts and attempts, plus GigQ's fan-out / fan-in:
 extract -> transform -> split_data -> process_chunk_0..4 -> combine_results -> load -> notify.
-Job params become task inputs; a job's function receives them as keyword arguments.
+Job params become task inputs; a job's function receives them as keyword arguments. The chunks and the load
+write to the warehouse, which takes at most WAREHOUSE_SLOTS writers at once: they count against the limit key
+"warehouse" (SPEC §11), set before the run, so however many workers run, the warehouse never sees more.
 
     python3 tools/examples/gigq_etl.py --server HOST:PORT
 """
@@ -12,9 +14,10 @@ from datetime import datetime
 
 from _common import arguments, run
 
-from flowline import Flow, Retry
+from flowline import Client, Flow, Retry
 
 CHUNKS = 5
+WAREHOUSE_SLOTS = 2
 timestamp = datetime.now().strftime("%Y%m%d_%H%M%S")
 raw_file = "data/raw_{}.csv".format(timestamp)
 transformed_file = "data/transformed_{}.csv".format(timestamp)
@@ -49,7 +52,7 @@ def process_chunk(chunk_id, split_data):
 
 
 chunk_jobs = [workflow.add_task(process_chunk, task_id="process_chunk_{}".format(i), deps=["split_data"],
-                                input={"chunk_id": i}, timeout_s=120, retry=3)
+                                input={"chunk_id": i}, timeout_s=120, retry=3, limits=["warehouse"])
               for i in range(CHUNKS)]
 
 
@@ -58,7 +61,7 @@ def combine_results(deps):
     return {"rows": sum(r["rows"] for r in deps.values()), "chunks": len(deps)}
 
 
-@workflow.task(task_id="load", deps=["combine_results"], timeout_s=900, retry=3,
+@workflow.task(task_id="load", deps=["combine_results"], timeout_s=900, retry=3, limits=["warehouse"],
                input={"input_file": transformed_file, "database_connection": "postgresql://user:pass@localhost/db"})
 def load_data(input_file, database_connection, combine_results):
     print("Loading data from {} to {}".format(input_file, database_connection.split("@")[-1]))
@@ -95,6 +98,8 @@ def check_workflow_status(record):
 
 if __name__ == "__main__":
     args = arguments(__doc__)
+    with Client(args.server, token=args.token) as admin:
+        admin.limit_set("warehouse", concurrency=WAREHOUSE_SLOTS)
     record = run(workflow, args, {"day": timestamp[:8]})
     statuses = check_workflow_status(record)
     if statuses["completed"] != len(record["tasks"]):

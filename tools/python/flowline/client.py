@@ -231,6 +231,22 @@ class Client:
     def workers(self) -> List[Dict[str, Any]]:
         return self.call("workers.list", {}).get("workers", [])
 
+    def limit_set(self, key: str, concurrency: Optional[int] = None, per_s: Optional[float] = None,
+                  burst: Optional[float] = None) -> Dict[str, Any]:
+        """``limit.set`` (SPEC §11): tasks listing ``key`` in ``limits`` run at most ``concurrency`` at once and
+        ``per_s`` a second; returns the limit."""
+        params = {"key": key}  # type: Dict[str, Any]
+        for name, value in (("concurrency", concurrency), ("per_s", per_s), ("burst", burst)):
+            if value is not None:
+                params[name] = value
+        return self.call("limit.set", params)
+
+    def limit_delete(self, key: str) -> None:
+        self.call("limit.delete", {"key": key})
+
+    def limits(self) -> List[Dict[str, Any]]:
+        return self.call("limit.list", {})["limits"]
+
     def stats(self) -> Dict[str, Any]:
         return self.call("stats", {})
 

@@ -221,7 +221,8 @@ class Flow:
              handler: Optional[str] = None, input: Any = None, queue: Optional[str] = None,
              retry: RetryLike = None, timeout_s: Optional[float] = None, heartbeat_s: Optional[float] = None,
              revert: Union[None, str, Callable[..., Any]] = None,
-             priority: Optional[int] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+             priority: Optional[int] = None, limits: Optional[Iterable[str]] = None,
+             fairness_key: Optional[str] = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Decorator: the function becomes handler ``handler`` (default: its name) and task ``task_id``
         (default: its name) with these deps and options. ``revert`` is a handler name or a function (then
         registered too). ``retry`` is an int (max attempts), a dict or a Retry."""
@@ -230,7 +231,7 @@ class Flow:
             self._register(hname, fn)
             self.add_task(hname, task_id=task_id or fn.__name__, deps=deps, input=input, queue=queue,
                           retry=retry, timeout_s=timeout_s, heartbeat_s=heartbeat_s, revert=revert,
-                          priority=priority)
+                          priority=priority, limits=limits, fairness_key=fairness_key)
             try:
                 fn.task_id = task_id or fn.__name__  # type: ignore[attr-defined]
                 fn.handler_name = hname  # type: ignore[attr-defined]
@@ -243,7 +244,8 @@ class Flow:
                  deps: Iterable[Union[str, Callable[..., Any]]] = (), input: Any = None,
                  queue: Optional[str] = None, retry: RetryLike = None, timeout_s: Optional[float] = None,
                  heartbeat_s: Optional[float] = None, revert: Union[None, str, Callable[..., Any]] = None,
-                 priority: Optional[int] = None) -> str:
+                 priority: Optional[int] = None, limits: Optional[Iterable[str]] = None,
+                 fairness_key: Optional[str] = None) -> str:
         """Adds one more task running an existing handler (loops, fan-out); returns its id. A function
         handler not yet registered is registered under its name."""
         hname = handler_name(handler)
@@ -255,7 +257,8 @@ class Flow:
         if any(t["id"] == tid for t in self.tasks):
             raise ValueError("flow {!r} already has a task {!r}".format(self.name, tid))
         spec = task(handler, id=tid, deps=deps, input=input, queue=queue or self.queue, retry=retry,
-                    timeout_s=timeout_s, heartbeat_s=heartbeat_s, revert=revert, priority=priority)
+                    timeout_s=timeout_s, heartbeat_s=heartbeat_s, revert=revert, priority=priority,
+                    limits=limits, fairness_key=fairness_key)
         self.tasks.append(spec)
         return tid
 

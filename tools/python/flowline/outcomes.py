@@ -139,8 +139,10 @@ def task_id_of(dep: Union[str, Callable[..., Any]]) -> str:
 def task(handler: Union[str, Callable[..., Any]], id: Optional[str] = None,
          deps: Iterable[Union[str, Callable[..., Any]]] = (), input: Any = None, queue: Optional[str] = None,
          retry: RetryLike = None, timeout_s: Optional[float] = None, heartbeat_s: Optional[float] = None,
-         revert: Union[None, str, Callable[..., Any]] = None, priority: Optional[int] = None) -> Dict[str, Any]:
-    """One task of a workflow document or of a Spawn, as JSON. ``id`` defaults to the handler's name."""
+         revert: Union[None, str, Callable[..., Any]] = None, priority: Optional[int] = None,
+         limits: Optional[Iterable[str]] = None, fairness_key: Optional[str] = None) -> Dict[str, Any]:
+    """One task of a workflow document or of a Spawn, as JSON. ``id`` defaults to the handler's name.
+    ``limits`` lists the limit keys it counts against (``Client.limit_set``), ``fairness_key`` its tenant."""
     name = handler_name(handler)
     spec = {"id": id if id is not None else name, "handler": name}  # type: Dict[str, Any]
     dep_ids = [task_id_of(d) for d in deps]
@@ -161,6 +163,10 @@ def task(handler: Union[str, Callable[..., Any]], id: Optional[str] = None,
         spec["revert"] = handler_name(revert)
     if priority is not None:
         spec["priority"] = priority
+    if limits:
+        spec["limits"] = list(limits)
+    if fairness_key is not None:
+        spec["fairness_key"] = fairness_key
     return spec
 
 

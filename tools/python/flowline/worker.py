@@ -220,10 +220,10 @@ class _Session:
 class Worker:
     """Runs handlers by name. ``address`` is ``"host:port"`` or a Client (whose address and token it uses).
 
-    With ``route_by_handler=True`` the worker's ``hello`` lists its handlers (those registered when it
-    connects), so a daemon that routes by them (SPEC §8) sends it only tasks it can run. This daemon does not
-    route yet, so the default is off: the worker takes anything on its queues and fails tasks of handlers it
-    lacks as ``unknown_handler``. ``grace_s`` is the graceful stop's grace period (``stop``).
+    With ``route_by_handler=True`` (the default) the worker's ``hello`` lists its handlers (those registered
+    when it connects), so the daemon (SPEC §8) sends it only tasks, polls and reverts it can run; with False it
+    takes anything on its queues and fails tasks of handlers it lacks as ``unknown_handler``. ``grace_s`` is the
+    graceful stop's grace period (``stop``).
 
     ``concurrency`` bounds the handlers in flight (the daemon sends at most that many task.run; the worker
     never runs more either). Handlers get a TaskContext and return a JSON result, a Future / Sleep / Poll (the
@@ -240,7 +240,7 @@ class Worker:
     def __init__(self, address: Union[Address, Client] = DEFAULT_ADDRESS,
                  handlers: Optional[Dict[str, Handler]] = None, queues: Iterable[str] = ("default",),
                  concurrency: int = 4, name: Optional[str] = None, token: Optional[str] = None,
-                 grace_s: float = 30.0, route_by_handler: bool = False) -> None:
+                 grace_s: float = 30.0, route_by_handler: bool = True) -> None:
         if isinstance(address, Client):
             token = token if token is not None else address.token
             address = address.address

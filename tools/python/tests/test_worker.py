@@ -104,6 +104,40 @@ class RetriesAndFailures(DaemonTestCase):
                         errors.get("b", {}).get("type") == "unknown_handler", errors)
 
 
+class Routing(DaemonTestCase):
+    def test_two_workers_of_different_handlers_share_a_queue(self):
+        """SPEC §8: each worker gets only its handlers' tasks, none fails as unknown_handler, and a task no
+        worker offers waits ready with waiting_for saying why."""
+        seen = {"extract": [], "load": []}
+
+        def extract(ctx):
+            seen["extract"].append(ctx.task_id)
+            return 1
+
+        def load(ctx):
+            seen["load"].append(ctx.task_id)
+            return 2
+
+        first = Worker(self.client, handlers={"extract": extract}, queues=[self.queue], concurrency=2)
+        self.start_worker(first)
+        wid = self.client.submit({"name": "routed", "tasks": [
+            {"id": "l{}".format(i), "handler": "load", "queue": self.queue} for i in range(3)] + [
+            {"id": "e{}".format(i), "handler": "extract", "queue": self.queue} for i in range(3)]})["workflow_id"]
+        deadline = time.monotonic() + 10
+        while len(seen["extract"]) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        record = self.client.get(wid)
+        self.assertEqual(sorted(seen["extract"]), ["e0", "e1", "e2"])
+        self.assertEqual(task_of(record, "l0")["state"], "ready")
+        self.assertEqual(task_of(record, "l0")["waiting_for"],
+                         "no worker offers handler load on queue {}".format(self.queue))
+        self.start_worker(Worker(self.client, handlers={"load": load}, queues=[self.queue], concurrency=2))
+        record = self.wait(wid)
+        self.assertEqual(record["state"], "completed")
+        self.assertEqual(sorted(seen["load"]), ["l0", "l1", "l2"])
+        self.assertTrue(all(t["waiting_for"] is None for t in record["tasks"]))
+
+
 class Concurrency(DaemonTestCase):
     def test_never_more_than_concurrency_handlers(self):
         lock = threading.Lock()
