@@ -26,10 +26,12 @@ extension Daemon {
         if !turn.events.isEmpty || checkpointDue {
             var batch = JournalBatch()
             let eventCount = turn.events.count
+            observeMetrics(turn.events)
             Self.collect(&turn.events, into: &batch, markingDirty: &dirty)
             var checkpointed = checkpointDue
             if checkpointDue { addCheckpoint(to: &batch) }
             // A shutdown's commit is its last: nothing would follow to make it durable.
+            let commitStarted = DaemonMetrics.nanoseconds()
             do {
                 try journal.commit(batch, durable: forced)
             } catch  where error.isOutOfSpace && checkpointDue {
@@ -48,6 +50,7 @@ extension Daemon {
                 failTurn(error)
                 return
             }
+            observeCommit(since: commitStarted)
             fullSnapshot = nil
             eventsSinceCheckpoint += eventCount
             if checkpointed {

@@ -36,5 +36,11 @@ public struct DaemonConfiguration: Sendable {
     /// is closed: it does not read.
     public var outputStallTimeout: Duration = .seconds(5)
 
+    /// `--http`: where to serve metrics, health, the API and the web UI (SPEC §10); off when nil.
+    public var httpHost: String?
+    public var httpPort = 0
+    /// An HTTP request must arrive whole within this long of its first byte (slow peers, slowloris).
+    public var httpRequestTimeout: Duration = .seconds(10)
+
     public init() {}
 }
