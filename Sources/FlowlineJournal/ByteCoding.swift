@@ -117,6 +117,8 @@ struct ByteReader: ~Escapable {
     var offset = 0
     /// Short strings decoded lately, reused when the same bytes come again (empty: none kept).
     var strings = StringTable()
+    /// The format of the record being read, as its version byte says (1 has no extension lists).
+    var format: UInt8 = 2
 
     @_lifetime(copy bytes)
     init(_ bytes: Span<UInt8>, strings: consuming StringTable = StringTable()) {

@@ -8,9 +8,13 @@ public import FlowlineCore
 ///
 /// Version 1: `[version u8][type u8][time i64 ms][fields]`, integers big-endian, bytes and strings
 /// length-prefixed (u64), optionals as a presence byte.
+/// Version 2: the same, with an extension list (`ExtensionTag`) ending each workflow spec and each task spec;
+/// version 1's trailing `metadata` is entry `metadata` of the spec's list. Both are read.
 public enum EventCodec {
     /// The version this build writes.
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
+    /// The oldest version this build reads.
+    static let oldestReadable: UInt8 = 1
 
     /// Encodes one event as a journal record.
     public static func encode(_ event: Event) -> [UInt8] {
@@ -76,7 +80,7 @@ public enum EventCodec {
     }
 
     /// The first two bytes of every record of this version for `Event.workflowSubmitted` (recovery counts these to
-    /// size its tables before replaying).
+    /// size its tables before replaying; submissions of version 1 are not counted, and the tables grow for them).
     static let workflowSubmittedPrefix: [UInt8] = [version, 1]
 
     /// The id of the workflow a record belongs to ("" for records of none), as the daemon indexes it.
@@ -140,9 +144,13 @@ public enum EventCodec {
     @inline(__always)
     private static func readVersion(_ r: inout ByteReader) throws(JournalError) {
         let v = try r.u8()
-        guard v == version else {
-            throw JournalError(.unsupportedFormat, "event record version \(v); this build reads \(version)")
+        guard v <= version && v >= oldestReadable else {
+            throw JournalError(
+                .unsupportedFormat,
+                "event record version \(v); this build reads \(oldestReadable) to \(version)"
+            )
         }
+        r.format = v
     }
 
     private static func decodeV1(_ r: inout ByteReader) throws(JournalError) -> Event {
@@ -283,10 +291,9 @@ extension ByteWriter {
         duration(s.timeout)
         u64(UInt64(s.tasks.count))
         for task in s.tasks { self.task(task) }
-        // Last and only when there is some: a record of a workflow without metadata is byte for byte what builds
-        // before metadata wrote, and their records read as having none. A submission is the only event with a spec,
-        // and the spec is its last field.
-        if !s.metadata.isEmpty { metadata(s.metadata) }
+        extensions { list in
+            if !s.metadata.isEmpty { list.entry(.metadata) { $0.metadata(s.metadata) } }
+        }
     }
 
     mutating func metadata(_ entries: [MetadataEntry]) {
@@ -328,6 +335,7 @@ extension ByteWriter {
         duration(t.heartbeat)
         optional(t.revert) { $0.string($1) }
         int(t.priority)
+        extensions { _ in }
     }
 }
 
@@ -379,8 +387,19 @@ extension ByteReader {
         var tasks: [TaskSpec] = []
         tasks.reserveCapacity(n)
         for _ in 0..<n { tasks.append(try task()) }
-        let metadata = isAtEnd ? [] : try self.metadata()
-        return WorkflowSpec(name: name, id: id, input: input, timeout: timeout, metadata: metadata, tasks: tasks)
+        var spec = WorkflowSpec(name: name, id: id, input: input, timeout: timeout, tasks: tasks)
+        guard format >= 2 else {
+            // Version 1 wrote metadata last, and only when there was some. A submission is the only event with a
+            // spec, and the spec is its last field.
+            if !isAtEnd { spec.metadata = try metadata() }
+            return spec
+        }
+        try extensions { (tag, r) throws(JournalError) in
+            switch tag {
+            case .metadata: spec.metadata = try r.metadata()
+            }
+        }
+        return spec
     }
 
     /// What `ByteWriter.metadata` wrote.
@@ -407,7 +426,7 @@ extension ByteReader {
             multiplier: try double(),
             maxBackoff: .milliseconds(try i64())
         )
-        return TaskSpec(
+        let spec = TaskSpec(
             id: id,
             handler: handler,
             queue: queue,
@@ -419,5 +438,10 @@ extension ByteReader {
             revert: try optional { (r: inout ByteReader) throws(JournalError) in try r.string() },
             priority: try int()
         )
+        guard format >= 2 else { return spec }
+        try extensions { (tag, _) throws(JournalError) in
+            throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task spec")
+        }
+        return spec
     }
 }

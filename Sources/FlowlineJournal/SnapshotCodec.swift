@@ -5,9 +5,11 @@ internal import Synchronization
 /// The checkpoint's encodings: one record per workflow (with its tasks) and one for the globals.
 ///
 /// Same change procedure as `EventCodec`: bump `version`, keep the old reader, add a fixture. Version 1 uses
-/// `ByteWriter`'s encodings; states are written as their wire names.
+/// `ByteWriter`'s encodings; states are written as their wire names. Version 2 ends the workflow, each task
+/// record (after its spec's own list) and the globals with an extension list (`ExtensionTag`); version 1's
+/// trailing `metadata` is the workflow's entry `metadata`. Both are read.
 public enum SnapshotCodec {
-    public static let version: UInt8 = 1
+    public static let version: UInt8 = 2
 
     /// A workflow and its tasks, as of the checkpoint.
     public static func encode(_ w: Workflow) -> [UInt8] {
@@ -31,9 +33,9 @@ public enum SnapshotCodec {
         out.u64(w.number)
         out.u64(UInt64(w.tasks.count))
         for task in w.tasks { out.taskRecord(task) }
-        // Last and only when there is some, as in a submission's event: snapshots written before metadata read
-        // as having none.
-        if !w.metadata.isEmpty { out.metadata(w.metadata) }
+        out.extensions { list in
+            if !w.metadata.isEmpty { list.entry(.metadata) { $0.metadata(w.metadata) } }
+        }
         return out.bytes
     }
 
@@ -72,7 +74,15 @@ public enum SnapshotCodec {
         for _ in 0..<(try r.count()) { w.revertQueue.append(try r.int()) }
         w.number = try r.u64()
         for _ in 0..<(try r.count()) { w.append(try r.taskRecord()) }
-        if !r.isAtEnd { w.metadata = try r.metadata() }
+        if r.format < 2 {
+            if !r.isAtEnd { w.metadata = try r.metadata() }
+        } else {
+            try r.extensions { (tag, r) throws(JournalError) in
+                switch tag {
+                case .metadata: w.metadata = try r.metadata()
+                }
+            }
+        }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in a workflow snapshot") }
         return w
     }
@@ -106,6 +116,7 @@ public enum SnapshotCodec {
                 out.error(error)
             }
         }
+        out.extensions { _ in }
         return out.bytes
     }
 
@@ -138,15 +149,21 @@ public enum SnapshotCodec {
                 try r.u8() == 0 ? .resolved(RawJSON(bytes: try r.blob())) : .rejected(try r.error())
             g.keptFutures[key] = KeptFuture(outcome, at: at)
         }
+        if r.format >= 2 {
+            try r.extensions { (tag, _) throws(JournalError) in
+                throw JournalError(.corrupt, "field tag \(tag.rawValue) in checkpoint globals")
+            }
+        }
         guard r.isAtEnd else { throw JournalError(.corrupt, "trailing bytes in checkpoint globals") }
         return (g, seq)
     }
 
     private static func checkVersion(_ r: inout ByteReader) throws(JournalError) {
         let v = try r.u8()
-        guard v == version else {
-            throw JournalError(.unsupportedFormat, "snapshot version \(v); this build reads \(version)")
+        guard v >= 1 && v <= version else {
+            throw JournalError(.unsupportedFormat, "snapshot version \(v); this build reads 1 to \(version)")
         }
+        r.format = v
     }
 }
 
@@ -178,6 +195,7 @@ extension ByteWriter {
         optional(t.spawnOutput) { $0.string($1.rawValue) }
         u64(t.completionOrder)
         int(t.revertAttempts)
+        extensions { _ in }
     }
 }
 
@@ -227,6 +245,11 @@ extension ByteReader {
         t.spawnOutput = try optional { (r: inout ByteReader) throws(JournalError) in TaskID(try r.string()) }
         t.completionOrder = try u64()
         t.revertAttempts = try int()
+        if format >= 2 {
+            try extensions { (tag, _) throws(JournalError) in
+                throw JournalError(.corrupt, "field tag \(tag.rawValue) in a task snapshot")
+            }
+        }
         return t
     }
 }

@@ -42,6 +42,8 @@ public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
         public static let unavailable = -32005
         /// A workflow id already names a different document.
         public static let idInUse = -32006
+        /// The session's token does not allow the method.
+        public static let forbidden = -32007
     }
 
     private init(_ code: Int, _ phrase: String, detail: String? = nil, data: JSON? = nil) {
@@ -94,6 +96,17 @@ public struct RPCError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// -32005: the journal cannot take writes (disk full); nothing was acknowledged.
     public static let unavailable = RPCError(Code.unavailable, "Unavailable", detail: "the journal cannot take writes")
+
+    /// -32007: the session's token (its role, or its queues) does not allow the call; `data` is
+    /// `{"method": method, "role": role}`.
+    public static func forbidden(_ method: String, role: String, detail: String) -> RPCError {
+        RPCError(
+            Code.forbidden,
+            "Forbidden",
+            detail: detail,
+            data: .object(["method": .string(method), "role": .string(role)])
+        )
+    }
 
     /// -32006: `workflow_id` already names a different document; `data` is `{"workflow_id": workflowID}`.
     public static func idInUse(_ workflowID: String) -> RPCError {

@@ -17,6 +17,8 @@ final class Connection {
     /// returns, before its meta page is on disk.
     var dispatches: [UInt8] = []
     var isAuthenticated: Bool
+    /// What the token of the good `hello` allows; nil where no token is required.
+    var grant: AccessTokens.Grant?
 
     // MARK: - Backpressure (`Daemon+Backpressure.swift`)
 

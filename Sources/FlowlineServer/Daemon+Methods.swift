@@ -1,6 +1,7 @@
 import FlowlineCore
 import FlowlineJournal
 import FlowlineProtocol
+import FlowlineUV
 import Logging
 
 extension Daemon {
@@ -16,6 +17,14 @@ extension Daemon {
         guard case .request(let id, let method, let params) = message else { return }  // peers' responses need nothing
         guard connection.isAuthenticated || method == "hello" else {
             if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
+            return
+        }
+        if let grant = connection.grant, !AccessTokens.allows(grant.role, method) {
+            if id != nil {
+                let role = grant.role.rawValue
+                let error = RPCError.forbidden(method, role: role, detail: "a \(role) token may not call \(method)")
+                answer(RPCEncoder.error(id: id, error), to: connection.id, request: id)
+            }
             return
         }
         do {
@@ -85,17 +94,28 @@ extension Daemon {
     }
 
     private func greet(_ hello: Hello, id: RPCID?, from connection: Connection) {
-        if let token = configuration.token {
-            guard let given = hello.token, constantTimeEquals(Array(given.utf8), Array(token.utf8)) else {
-                // A failed hello ends what an earlier good one allowed: a peer that now shows a wrong token is
-                // not trusted with its session any more. A worker's leases end as if it had gone, and a good
-                // hello later registers it again.
-                connection.isAuthenticated = false
-                if connection.isWorker { handle(.disconnect(connection.id)) }
-                connection.hello = nil
-                if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
+        if let tokens = configuration.tokens {
+            guard let grant = hello.token.flatMap(tokens.grant(for:)) else {
+                return refuseHello(id: id, from: connection)
+            }
+            guard hello.role != .worker || AccessTokens.mayServe(grant, queues: hello.queues) else {
+                let role = grant.role.rawValue
+                let detail =
+                    grant.role == .client
+                    ? "a client token may not say hello as a worker"
+                    : "this worker token may serve only the queues \((grant.queues ?? []).joined(separator: ","))"
+                let error = RPCError.forbidden("hello", role: role, detail: detail)
+                if id != nil { answer(RPCEncoder.error(id: id, error), to: connection.id, request: id) }
                 return
             }
+            guard connection.hello == nil || connection.grant == grant else {
+                // A second hello may not change what the session is allowed: a worker registered under one
+                // token's queues would keep its registration under another's.
+                let error = RPCError.forbidden("hello", role: grant.role.rawValue, detail: "a session keeps its token")
+                if id != nil { answer(RPCEncoder.error(id: id, error), to: connection.id, request: id) }
+                return
+            }
+            connection.grant = grant
         }
         connection.isAuthenticated = true
         let first = connection.hello == nil
@@ -126,6 +146,24 @@ extension Daemon {
                 .connectWorker(connection.id, name: hello.name, queues: hello.queues, concurrency: hello.concurrency)
             )
         }
+    }
+
+    /// A hello without a good token. A first one leaves the peer where it was (it may try again until
+    /// `--hello-timeout`); a later one ends the session's rights and the connection, after its answer (SPEC §12): a
+    /// worker's leases end as on a disconnect.
+    private func refuseHello(id: RPCID?, from connection: Connection) {
+        guard connection.hello != nil else {
+            if id != nil { answer(RPCEncoder.error(id: id, .unauthorized), to: connection.id, request: id) }
+            return
+        }
+        logger.notice("closing a session whose second hello failed", metadata: ["peer": "\(connection.socket.peer)"])
+        connection.isAuthenticated = false
+        connection.grant = nil
+        connection.hello = nil
+        // Written at once, ahead of whatever this turn queued for the peer: the connection ends here, and its
+        // answers still queued are dropped with it, as they would be had it closed.
+        connection.socket.write(RPCEncoder.error(id: id, .unauthorized))
+        connection.socket.closeAfterWrites()
     }
 
     private func history(_ w: WorkflowID, id: RPCID?, to c: WorkerID) {

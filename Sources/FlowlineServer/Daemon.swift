@@ -225,7 +225,7 @@ public final class Daemon {
             id: id,
             socket: socket,
             maxLineBytes: configuration.maxLineBytes,
-            needsToken: configuration.token != nil
+            needsToken: configuration.tokens != nil
         )
         connections[id] = connection
         socket.setNoDelay(true)

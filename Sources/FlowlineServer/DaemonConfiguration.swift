@@ -6,8 +6,8 @@ public struct DaemonConfiguration: Sendable {
     public var port = 7420
     public var dataDirectory = "./flowline-data"
     public var sync = SyncMode.full
-    /// Clients must present this token in `hello` when set.
-    public var token: String?
+    /// Sessions must present one of these tokens in `hello` when set, and may then call what its role allows.
+    public var tokens: AccessTokens?
     public var maxLineBytes = 16 * 1024 * 1024
     /// How long finished workflows are kept.
     public var retention: Duration = .seconds(7 * 86400)

@@ -21,7 +21,10 @@ struct Flowlined: ParsableCommand {
     var data = "./flowline-data"
     @Option(help: "full: sync every commit to disk; none: do not (tests, benchmarks).")
     var sync = "full"
-    @Option(help: "A file holding the token clients must present in hello.")
+    @Option(
+        help:
+            "A file of tokens, one a line: TOKEN (full access) or ROLE TOKEN [QUEUE,...] with ROLE admin, client or worker."
+    )
     var tokenFile: String?
     @Option(help: "Longest accepted line in bytes.")
     var maxLineBytes = 16_777_216
@@ -94,12 +97,11 @@ struct Flowlined: ParsableCommand {
             guard let text = try? String(contentsOfFile: tokenFile, encoding: .utf8) else {
                 throw ValidationError("cannot read --token-file \(tokenFile)")
             }
-            let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            // An empty token would let in every hello that sends "" (or, by a client's default, no token at all).
-            guard !token.isEmpty else {
-                throw ValidationError("--token-file \(tokenFile) is empty or only whitespace: it must hold a token")
+            do {
+                config.tokens = try AccessTokens(parsing: text)
+            } catch {
+                throw ValidationError("--token-file \(tokenFile): \(error)")
             }
-            config.token = token
         }
         guard maxKeptFutures >= 1 else { throw ValidationError("--max-kept-futures must be at least 1") }
         config.maxKeptFutures = maxKeptFutures

@@ -115,8 +115,13 @@ struct PayloadIntegrationTests {
         _ = try client.submit(#"{"name":"l","id":"l","tasks":[{"id":"a","handler":"h","input":\#(large)}]}"#)
         let run = try waitLine(worker, containing: #""task_id":"a""#)
         #expect(has(run, #""input":\#(large)"#))
-        _ = try worker.result("task.complete", #"{"lease":"\#(try lease(in: run))","result":\#(large)}"#)
-        let record = try rawAnswer(client, "workflow.wait", #"{"workflow_id":"l","timeout_s":10}"#)
+        // 10 MB through a debug build's parser takes seconds, more on a busy machine: a minute, not the usual 10 s.
+        _ = try worker.result(
+            "task.complete",
+            #"{"lease":"\#(try lease(in: run))","result":\#(large)}"#,
+            timeout: 60
+        )
+        let record = try rawAnswer(client, "workflow.wait", #"{"workflow_id":"l","timeout_s":10}"#, timeout: 60)
         #expect(has(record, #""result":{"a":\#(large)}"#))
     }
 
@@ -298,10 +303,17 @@ struct PayloadIntegrationTests {
     }
 
     /// Sends a request and returns its response line as received.
-    private func rawAnswer(_ peer: LineClient, _ method: String, _ params: String) throws -> String {
+    private func rawAnswer(
+        _ peer: LineClient,
+        _ method: String,
+        _ params: String,
+        timeout: Double = 10
+    ) throws
+        -> String
+    {
         let first = peer.received.count
         let id = peer.send(method, params)
-        return try waitLine(peer, containing: #"{"jsonrpc":"2.0","id":\#(id),"#, after: first)
+        return try waitLine(peer, containing: #"{"jsonrpc":"2.0","id":\#(id),"#, after: first, timeout: timeout)
     }
 
     /// Whether `needle` occurs in `line`, compared as UTF-8 bytes: `String.contains` compares characters, which for

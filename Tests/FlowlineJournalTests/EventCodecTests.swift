@@ -94,3 +94,27 @@ struct EventCodecTests {
         }
     }
 }
+
+struct ExtensionListTests {
+    @Test func aFieldTagOfANewerBuildIsUnsupportedNotDropped() throws {
+        let spec = WorkflowSpec(name: "n", id: WorkflowID("w"), tasks: [TaskSpec(id: "a", handler: "a")])
+        var bytes = EventCodec.encode(.workflowSubmitted(spec, at: Instant(milliseconds: 1)))
+        // The spec's list is last and empty: make it one entry of an unknown tag with an empty body.
+        #expect(bytes.suffix(8) == [0, 0, 0, 0, 0, 0, 0, 0])
+        bytes[bytes.count - 1] = 1
+        bytes += [250, 0, 0, 0, 0, 0, 0, 0, 0]
+        #expect {
+            try EventCodec.decode(bytes)
+        } throws: { error in
+            (error as? JournalError)?.code == .unsupportedFormat
+        }
+        // A known tag with a wrong length is corrupt.
+        bytes.removeLast(9)
+        bytes += [1, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+        #expect {
+            try EventCodec.decode(bytes)
+        } throws: { error in
+            (error as? JournalError)?.code == .corrupt
+        }
+    }
+}
