@@ -34,6 +34,8 @@ let package = Package(
         .target(name: "FlowlineUV", dependencies: ["CLibUV"], swiftSettings: common),
         .target(name: "FlowlineLMDB", dependencies: ["CLMDB"], swiftSettings: common),
         .target(name: "FlowlineCore", swiftSettings: safe),
+        // HTTP/1.1 requests and answers and the Prometheus text format, as bytes: the daemon serves them on its loop.
+        .target(name: "FlowlineHTTP", swiftSettings: safe),
         .target(name: "FlowlineProtocol", dependencies: ["FlowlineCore"], swiftSettings: safe),
         // `Lifetimes` lets `ByteReader` hold a `Span` of a record (`@_lifetime`), so that replay decodes records where
         // LMDB keeps them; Swift 6.3 still marks lifetime annotations experimental.
@@ -44,7 +46,7 @@ let package = Package(
         .target(
             name: "FlowlineServer",
             dependencies: [
-                "FlowlineCore", "FlowlineProtocol", "FlowlineJournal", "FlowlineUV",
+                "FlowlineCore", "FlowlineProtocol", "FlowlineJournal", "FlowlineUV", "FlowlineHTTP",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: safe
@@ -137,6 +139,7 @@ let package = Package(
             name: "FlowlineServerTests", dependencies: ["FlowlineServer", "FlowlineCore", "FlowlineProtocol"],
             swiftSettings: common
         ),
+        .testTarget(name: "FlowlineHTTPTests", dependencies: ["FlowlineHTTP"], swiftSettings: common),
         .testTarget(
             name: "FlowlineClientTests",
             dependencies: [

@@ -40,9 +40,11 @@ extension Daemon {
     /// the commit failed: `failTurn` dealt with the turn, and nothing else of it happens.
     private func commitTurn(checkpoint checkpointDue: Bool, durable: Bool, at tick: Instant) -> Bool {
         let eventCount = turn.events.count
+        observeMetrics(turn.events)
         journal.append(&turn.events)
         let commit = outbox.beginCommit()
         var outcome: Result<CommitReceipt, JournalError>?
+        let commitStarted = DaemonMetrics.nanoseconds()
         journal.commit(checkpointing: checkpointDue ? coordinator.state : nil, durable: durable) { outcome = $0 }
         // A journal that completes later (issue #21) will release the outbox from its completion; LMDB's has
         // completed by now.
@@ -52,6 +54,7 @@ extension Daemon {
             failTurn(error, commit: commit)
             return false
         case .success(let receipt):
+            observeCommit(since: commitStarted)
             fullSnapshot = nil
             housekeeping.committed(events: eventCount, checkpointed: receipt.checkpointed, at: tick)
         }

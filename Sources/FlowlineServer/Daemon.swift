@@ -42,6 +42,9 @@ public final class Daemon {
     var lineParser = JSONLineParser(capturesPayloads: true)
     /// Output held back for peers over `--max-pending-output-bytes`, and their paused input.
     var backpressure = Backpressure()
+    /// `--http`: the listener, its peers, and what `/metrics` counts (`Daemon+HTTP.swift`, `DaemonMetrics.swift`).
+    var http = HTTPSide()
+    var metrics = DaemonMetrics()
 
     // MARK: - This turn's work, committed or dropped together
 
@@ -144,6 +147,7 @@ public final class Daemon {
         // The numeric address bound, as SPEC §8 asks: `--listen localhost:0` says which of its addresses it took.
         logger.info("listening", metadata: ["listen": "\(listener.host):\(listener.port)"])
         onListening(listener.host, listener.port)
+        try startHTTP()
         loop.run()
     }
 
@@ -152,6 +156,7 @@ public final class Daemon {
         logger.info("shutting down")
         listener?.close()
         listener = nil
+        stopHTTP()
         endTurn(checkpoint: true)
         for connection in connections.values {
             connection.helloTimer?.close()
@@ -308,6 +313,7 @@ public final class Daemon {
                     enqueue(to: connection, dispatch: true) { RPCEncoder.taskRun(run, appendingTo: &$0) }
                 }
             case .cancelTask(let worker, let lease, let w, let t, let reason):
+                observeCancel(w, t, reason: reason)
                 dispatch(to: worker) { $0 += RPCEncoder.taskCancel(lease: lease, workflow: w, task: t, reason: reason) }
             case .armTimer(let id, let at, let atMost):
                 // The wait, not the deadline, goes to the monotonic clock.

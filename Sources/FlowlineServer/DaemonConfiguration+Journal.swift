@@ -40,6 +40,14 @@ extension DaemonConfiguration {
         return true
     }
 
+    /// Sets `httpHost` and `httpPort` from `--http`'s `HOST:PORT`; false for text that is not one.
+    public mutating func setHTTP(_ text: String) -> Bool {
+        guard let address = HostPort(parsing: text, ports: 0...65535) else { return false }
+        httpHost = address.host
+        httpPort = address.port
+        return true
+    }
+
     /// `host:port` as `--listen` takes it (IPv6 in brackets).
     public static func address(host: String, port: Int) -> String { HostPort(host: host, port: port).description }
 

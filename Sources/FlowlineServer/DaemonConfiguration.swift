@@ -31,5 +31,11 @@ public struct DaemonConfiguration: Sendable {
     /// The LMDB journal's settings (`--data`, `--sync`, `--map-size`, `--max-map-size`); the daemon takes its lock.
     public var journal = LMDBJournalConfiguration()
 
+    /// `--http`: where to serve metrics, health, the API and the web UI (SPEC §10); off when nil.
+    public var httpHost: String?
+    public var httpPort = 0
+    /// An HTTP request must arrive whole within this long of its first byte (slow peers, slowloris).
+    public var httpRequestTimeout: Duration = .seconds(10)
+
     public init() {}
 }

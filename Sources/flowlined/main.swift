@@ -41,6 +41,15 @@ struct Flowlined: ParsableCommand {
     var maxPendingOutputBytes = 64 * 1024 * 1024
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel = "info"
+    @Option(help: "text (one line per event, swift-log's format) or json (one JSON object per line), on stderr.")
+    var logFormat = "text"
+    @Option(
+        help:
+            "HOST:PORT to serve /metrics, /healthz, /readyz, /api and the web UI on (off by default; port 0 takes a free port)."
+    )
+    var http: String?
+    @Option(help: "Close an HTTP peer whose request has not arrived whole this long after its first byte.")
+    var httpRequestTimeout = "10s"
     @Option(help: "Most early future resolutions kept at once; past it one more is refused.")
     var maxKeptFutures = 1_000_000
     @Option(help: "With a token: close a peer that has not said a good hello this long after connecting (e.g. 10s).")
@@ -92,11 +101,27 @@ struct Flowlined: ParsableCommand {
         config.maxKeptFutures = maxKeptFutures
         config.helloTimeout = try Self.duration(helloTimeout, flag: "--hello-timeout")
         config.outputStallTimeout = try Self.duration(outputStallTimeout, flag: "--output-stall-timeout")
+        if let http {
+            guard config.setHTTP(http) else {
+                throw ValidationError("--http must be HOST:PORT (a host name, an IPv4 address or [IPv6]), not \(http)")
+            }
+        }
+        config.httpRequestTimeout = try Self.duration(httpRequestTimeout, flag: "--http-request-timeout")
         guard let level = Logger.Level(rawValue: logLevel) else { throw ValidationError("unknown --log-level") }
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
+        switch logFormat {
+        case "text":
+            LoggingSystem.bootstrap { label in
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        case "json":
+            LoggingSystem.bootstrap { label in
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = level
+                return handler
+            }
+        default: throw ValidationError("--log-format must be text or json")
         }
         let logger = Logger(label: "flowlined")
         let daemon: Daemon
@@ -105,6 +130,11 @@ struct Flowlined: ParsableCommand {
         } catch {
             FileHandle.standardError.write(Data("flowlined: cannot open journal at \(data): \(error)\n".utf8))
             throw ExitCode(3)
+        }
+        daemon.onHTTPListening { host, port in
+            FileHandle.standardOutput.write(
+                Data("flowlined http on \(DaemonConfiguration.address(host: host, port: port))\n".utf8)
+            )
         }
         do {
             try daemon.run { host, port in

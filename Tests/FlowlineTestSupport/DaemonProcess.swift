@@ -5,6 +5,8 @@ public final class DaemonProcess {
     public let port: Int
     /// What the daemon printed when it started listening (`flowlined listening on 127.0.0.1:PORT`).
     public let listeningLine: String
+    /// With `--http` among the arguments: the port of `flowlined http on HOST:PORT`.
+    public let httpPort: Int?
     public let data: String
     private let process: Process
     private let stderrPath: String
@@ -56,26 +58,34 @@ public final class DaemonProcess {
         let deadline = Date().addingTimeInterval(10)
         var found: Int?
         var foundLine = ""
-        while Date() < deadline && found == nil {
+        var foundHTTP: Int?
+        let wantsHTTP = extraArguments.contains("--http")
+        while Date() < deadline && (found == nil || (wantsHTTP && foundHTTP == nil)) {
             let text = (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flowlined listening on ") }),
+            let lines = text.split(separator: "\n")
+            if let line = lines.first(where: { $0.hasPrefix("flowlined listening on ") }),
                 let portText = line.split(separator: ":").last, let port = Int(portText)
             {
                 found = port
                 foundLine = String(line)
-            } else if !process.isRunning {
-                break
-            } else {
-                usleep(10_000)
             }
+            if let line = lines.first(where: { $0.hasPrefix("flowlined http on ") }),
+                let portText = line.split(separator: ":").last, let port = Int(portText)
+            {
+                foundHTTP = port
+            }
+            if found != nil && (!wantsHTTP || foundHTTP != nil) { break }
+            if !process.isRunning { break }
+            usleep(10_000)
         }
         try? FileManager.default.removeItem(atPath: stdoutPath)
-        guard let found else {
+        guard let found, !wantsHTTP || foundHTTP != nil else {
             if process.isRunning { process.terminate() }
             throw StartError.noListeningLine(stderr: (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "")
         }
         port = found
         listeningLine = foundLine
+        httpPort = foundHTTP
     }
 
     /// What the daemon wrote to stderr so far (attach it to a failing test).
