@@ -24,13 +24,21 @@ extension Daemon {
         case ["login"]: return isPost ? login(request) : Self.page(WebUI.login(message: nil))
         default: break
         }
-        if configuration.token != nil && !isAuthorized(request) {
-            if segments.first == "api" || segments == ["metrics"] {
-                var response = Self.json(401) { Self.error(&$0, "a token is required: Authorization: Bearer TOKEN") }
-                response.headers.append(("WWW-Authenticate", "Bearer"))
-                return response
+        if configuration.tokens != nil {
+            // Any good token reads /metrics; admin and client tokens read the UI and /api (SPEC §10, §12).
+            guard let grant = grant(of: request) else {
+                if segments.first == "api" || segments == ["metrics"] {
+                    var response = Self.json(401) {
+                        Self.error(&$0, "a token is required: Authorization: Bearer TOKEN")
+                    }
+                    response.headers.append(("WWW-Authenticate", "Bearer"))
+                    return response
+                }
+                return HTTPResponse(status: 303, headers: [("Location", "/login"), ("Cache-Control", "no-store")])
             }
-            return HTTPResponse(status: 303, headers: [("Location", "/login"), ("Cache-Control", "no-store")])
+            if grant.role == .worker && segments != ["metrics"] {
+                return Self.json(403) { Self.error(&$0, "a worker token reads /metrics only") }
+            }
         }
         switch segments {
         case []: return Self.page(WebUI.page)
@@ -47,18 +55,18 @@ extension Daemon {
         return api(Array(segments.dropFirst()), request)
     }
 
-    private func isAuthorized(_ request: HTTPRequest) -> Bool {
-        guard let token = configuration.token else { return true }
-        let expected = Array(token.utf8)
+    /// The rights of the request's token (`Authorization: Bearer`, else the login cookie); nil without a good one.
+    private func grant(of request: HTTPRequest) -> AccessTokens.Grant? {
+        guard let tokens = configuration.tokens else { return nil }
         if let field = request.header("authorization"), field.hasPrefix("Bearer ") {
-            return constantTimeEquals(Array(field.dropFirst(7).utf8), expected)
+            return tokens.grant(for: String(field.dropFirst(7)))
         }
         if let cookie = request.cookie(Self.tokenCookie),
             let given = percentDecoded(Substring(cookie), plusIsSpace: false)
         {
-            return constantTimeEquals(Array(given.utf8), expected)
+            return tokens.grant(for: given)
         }
-        return false
+        return nil
     }
 
     /// `/readyz`: 200 while the journal takes writes; 503 with the reason while it is full, asking it each time
@@ -73,15 +81,20 @@ extension Daemon {
     private func login(_ request: HTTPRequest) -> HTTPResponse {
         let form = HTTPRequest.formPairs(Substring(String(decoding: request.body, as: UTF8.self)))
         let given = form.first { $0.name == "token" }?.value ?? ""
-        guard let token = configuration.token else {
+        guard let tokens = configuration.tokens else {
             return HTTPResponse(status: 303, headers: [("Location", "/")])
         }
-        guard constantTimeEquals(Array(given.utf8), Array(token.utf8)) else {
-            var response = Self.page(WebUI.login(message: "That token is not the daemon's."))
+        guard let grant = tokens.grant(for: given) else {
+            var response = Self.page(WebUI.login(message: "That token is not one of the daemon's."))
             response.status = 401
             return response
         }
-        let value = Self.cookieEncoded(token)
+        guard grant.role != .worker else {
+            var response = Self.page(WebUI.login(message: "A worker token does not open the web UI."))
+            response.status = 403
+            return response
+        }
+        let value = Self.cookieEncoded(given)
         return HTTPResponse(
             status: 303,
             headers: [
