@@ -24,14 +24,20 @@ extension Daemon {
         case ["login"]: return isPost ? login(request) : Self.page(WebUI.login(message: nil))
         default: break
         }
-        if let tokens = configuration.tokens {
-            let grant = self.grant(request, tokens)
-            // SPEC §10: any valid token reads /metrics; admin and client tokens the UI and the API.
-            if let grant, grant.role == .worker && segments != ["metrics"] {
-                return Self.json(403) { Self.error(&$0, "a worker token reads /metrics only") }
+        if configuration.tokens != nil {
+            // Any good token reads /metrics; admin and client tokens read the UI and /api (SPEC §10, §12).
+            guard let grant = grant(of: request) else {
+                if segments.first == "api" || segments == ["metrics"] {
+                    var response = Self.json(401) {
+                        Self.error(&$0, "a token is required: Authorization: Bearer TOKEN")
+                    }
+                    response.headers.append(("WWW-Authenticate", "Bearer"))
+                    return response
+                }
+                return HTTPResponse(status: 303, headers: [("Location", "/login"), ("Cache-Control", "no-store")])
             }
-            if grant == nil {
-                return unauthorized(segments)
+            if grant.role == .worker && segments != ["metrics"] {
+                return Self.json(403) { Self.error(&$0, "a worker token reads /metrics only") }
             }
         }
         switch segments {
@@ -49,18 +55,9 @@ extension Daemon {
         return api(Array(segments.dropFirst()), request)
     }
 
-    /// 401 for the API and the metrics, the login page for a browser.
-    private func unauthorized(_ segments: [String]) -> HTTPResponse {
-        if segments.first == "api" || segments == ["metrics"] {
-            var response = Self.json(401) { Self.error(&$0, "a token is required: Authorization: Bearer TOKEN") }
-            response.headers.append(("WWW-Authenticate", "Bearer"))
-            return response
-        }
-        return HTTPResponse(status: 303, headers: [("Location", "/login"), ("Cache-Control", "no-store")])
-    }
-
-    /// The rights of the token the request carries, as a bearer token or in the login cookie; nil for none.
-    private func grant(_ request: HTTPRequest, _ tokens: AccessTokens) -> AccessTokens.Grant? {
+    /// The rights of the request's token (`Authorization: Bearer`, else the login cookie); nil without a good one.
+    private func grant(of request: HTTPRequest) -> AccessTokens.Grant? {
+        guard let tokens = configuration.tokens else { return nil }
         if let field = request.header("authorization"), field.hasPrefix("Bearer ") {
             return tokens.grant(for: String(field.dropFirst(7)))
         }
@@ -87,9 +84,14 @@ extension Daemon {
         guard let tokens = configuration.tokens else {
             return HTTPResponse(status: 303, headers: [("Location", "/")])
         }
-        guard let grant = tokens.grant(for: given), grant.role != .worker else {
-            var response = Self.page(WebUI.login(message: "That token is not an admin or client token of the daemon."))
+        guard let grant = tokens.grant(for: given) else {
+            var response = Self.page(WebUI.login(message: "That token is not one of the daemon's."))
             response.status = 401
+            return response
+        }
+        guard grant.role != .worker else {
+            var response = Self.page(WebUI.login(message: "A worker token does not open the web UI."))
+            response.status = 403
             return response
         }
         let value = Self.cookieEncoded(given)

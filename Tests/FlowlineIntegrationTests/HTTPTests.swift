@@ -263,7 +263,11 @@ struct HTTPTests {
     @Test func aTokenGuardsEverythingButHealth() throws {
         let directory = try TemporaryDirectory()
         let tokenFile = directory.path + "/token"
-        try "s3cret token\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try "s3cret-token\nclient c1ient\nworker w0rker q1\n".write(
+            toFile: tokenFile,
+            atomically: true,
+            encoding: .utf8
+        )
         let f = try Fixture(arguments: ["--http", "127.0.0.1:0", "--token-file", tokenFile])
         let http = try #require(f.daemon.httpPort)
         #expect(try HTTPProbe.get(port: http, "/healthz").status == 200)
@@ -273,9 +277,18 @@ struct HTTPTests {
             #expect(refused.status == 401 && refused.header("WWW-Authenticate") == "Bearer", "\(path)")
             #expect(try HTTPProbe.get(port: http, path, headers: [("Authorization", "Bearer wrong")]).status == 401)
             #expect(
-                try HTTPProbe.get(port: http, path, headers: [("Authorization", "Bearer s3cret token")]).status == 200
+                try HTTPProbe.get(port: http, path, headers: [("Authorization", "Bearer s3cret-token")]).status == 200
             )
         }
+        // A client token reads /api too; a worker token reads /metrics only (SPEC §12).
+        #expect(
+            try HTTPProbe.get(port: http, "/api/stats", headers: [("Authorization", "Bearer c1ient")]).status == 200
+        )
+        #expect(try HTTPProbe.get(port: http, "/metrics", headers: [("Authorization", "Bearer w0rker")]).status == 200)
+        #expect(
+            try HTTPProbe.get(port: http, "/api/stats", headers: [("Authorization", "Bearer w0rker")]).status == 403
+        )
+        #expect(try HTTPProbe.get(port: http, "/", headers: [("Authorization", "Bearer w0rker")]).status == 403)
         // A browser is sent to the login page, which sets the cookie only for the right token.
         let page = try HTTPProbe.get(port: http, "/")
         #expect(page.status == 303 && page.header("Location") == "/login")
@@ -284,11 +297,18 @@ struct HTTPTests {
         let form = [("Content-Type", "application/x-www-form-urlencoded")]
         let wrong = try HTTPProbe(port: http).request("POST", "/login", headers: form, body: Array("token=nope".utf8))
         #expect(wrong.status == 401 && wrong.header("Set-Cookie") == nil)
+        let worker = try HTTPProbe(port: http).request(
+            "POST",
+            "/login",
+            headers: form,
+            body: Array("token=w0rker".utf8)
+        )
+        #expect(worker.status == 403 && worker.header("Set-Cookie") == nil)
         let right = try HTTPProbe(port: http).request(
             "POST",
             "/login",
             headers: form,
-            body: Array("token=s3cret+token".utf8)
+            body: Array("token=s3cret-token".utf8)
         )
         #expect(right.status == 303 && right.header("Location") == "/")
         let cookie = try #require(right.header("Set-Cookie"))
