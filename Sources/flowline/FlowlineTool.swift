@@ -50,26 +50,38 @@ struct FlowlineTool: AsyncParsableCommand {
     /// `flowline --server H:P status ID` as SPEC §6 writes it: ArgumentParser knows `--server` and `--token-file`
     /// only after the command's name, so those given before it move there.
     static func hoistingServerOptions(_ arguments: [String]) -> [String] {
-        var leading: [String] = []
         var index = 0
+        let leading = serverOptions(in: arguments, from: &index)
+        guard index < arguments.count else { return arguments }
+        let command = arguments[index]
+        // A command with subcommands (`schedule create`, `limit set`) takes them after its subcommand's name,
+        // whether they came before the command or between it and its subcommand.
+        if groupCommands.contains(command) {
+            var next = index + 1
+            let between = serverOptions(in: arguments, from: &next)
+            guard next < arguments.count, !(leading.isEmpty && between.isEmpty) else { return arguments }
+            return [command, arguments[next]] + leading + between + arguments[(next + 1)...]
+        }
+        guard !leading.isEmpty else { return arguments }
+        return [command] + leading + arguments[(index + 1)...]
+    }
+
+    /// The `--server` and `--token-file` options from `index` on, with their values; leaves `index` after them.
+    private static func serverOptions(in arguments: [String], from index: inout Int) -> [String] {
+        var options: [String] = []
         while index < arguments.count {
             let argument = arguments[index]
             if argument == "--server" || argument == "--token-file" {
-                leading += arguments[index..<min(index + 2, arguments.count)]
+                options += arguments[index..<min(index + 2, arguments.count)]
                 index += 2
             } else if argument.hasPrefix("--server=") || argument.hasPrefix("--token-file=") {
-                leading.append(argument)
+                options.append(argument)
                 index += 1
             } else {
                 break
             }
         }
-        guard !leading.isEmpty, index < arguments.count else { return arguments }
-        // A command with subcommands (`schedule create`, `limit set`) takes them after its subcommand's name.
-        if groupCommands.contains(arguments[index]), index + 1 < arguments.count {
-            return Array(arguments[index...(index + 1)]) + leading + arguments[(index + 2)...]
-        }
-        return [arguments[index]] + leading + arguments[(index + 1)...]
+        return options
     }
 
     /// Commands whose own subcommands carry the server options.
