@@ -199,14 +199,7 @@ extension Daemon {
         guard coordinator.state.workflows[w] != nil else { return unknown(w.rawValue) }
         do {
             let events = try journal.history(of: w)
-            return Self.json(200) { writer in
-                writer.beginObject()
-                writer.key("events")
-                writer.beginArray()
-                for (seq, event) in events { writer.event(event, seq: seq) }
-                writer.endArray()
-                writer.endObject()
-            }
+            return Self.json(200) { $0.history(events) }
         } catch {
             logger.error("cannot read history", metadata: ["workflow_id": "\(w)", "error": "\(error)"])
             return Self.json(503) { Self.error(&$0, "cannot read the journal") }

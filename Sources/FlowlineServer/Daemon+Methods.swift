@@ -228,14 +228,7 @@ extension Daemon {
         }
         do {
             let events = try journal.history(of: w)
-            reply(id, to: c) { writer in
-                writer.beginObject()
-                writer.key("events")
-                writer.beginArray()
-                for (seq, event) in events { writer.event(event, seq: seq) }
-                writer.endArray()
-                writer.endObject()
-            }
+            reply(id, to: c) { $0.history(events) }
         } catch {
             logger.error("cannot read history", metadata: ["workflow_id": "\(w)", "error": "\(error)"])
             answer(RPCEncoder.error(id: id, .unavailable), to: c, request: id)
@@ -252,4 +245,16 @@ func constantTimeEquals(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         difference |= UInt((i < a.count ? a[i] : 0) ^ (i < b.count ? b[i] : 0))
     }
     return difference == 0
+}
+
+extension JSONWriter {
+    /// `workflow.history`'s result (and `/api/workflows/{id}/history`'s): `{"events": [...]}`, oldest first.
+    mutating func history(_ events: [(seq: UInt64, event: Event)]) {
+        beginObject()
+        key("events")
+        beginArray()
+        for (seq, event) in events { self.event(event, seq: seq) }
+        endArray()
+        endObject()
+    }
 }
