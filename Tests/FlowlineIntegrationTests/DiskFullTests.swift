@@ -66,12 +66,9 @@ struct DiskFullTests {
             print("skipped aFullDiskKeepsReadsAnsweringAndWritesResumeOnceSpaceIsFreed: mounting a tmpfs needs root")
             return
         }
-        let directory = try TemporaryDirectory()
-        let mount = directory.path + "/tmpfs"
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let mounted = try ToolProcess.runProgram("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mount])
-        try #require(mounted.status == 0, "\(mounted)")
-        defer { _ = try? ToolProcess.runProgram("/bin/umount", ["-l", mount]) }
+        let tmpfs = try TmpfsMount()
+        defer { tmpfs.unmount() }
+        let mount = tmpfs.path
         let data = mount + "/data"
         var daemon = try DaemonProcess(data: data, sync: "none")
         defer { daemon.stop() }

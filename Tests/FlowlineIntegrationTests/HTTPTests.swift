@@ -170,12 +170,9 @@ struct HTTPTests {
             print("skipped readinessFollowsAFullDisk: mounting a tmpfs needs root")
             return
         }
-        let directory = try TemporaryDirectory()
-        let mount = directory.path + "/tmpfs"
-        try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-        let mounted = try ToolProcess.runProgram("/bin/mount", ["-t", "tmpfs", "-o", "size=16m", "tmpfs", mount])
-        try #require(mounted.status == 0, "\(mounted)")
-        defer { _ = try? ToolProcess.runProgram("/bin/umount", ["-l", mount]) }
+        let tmpfs = try TmpfsMount()
+        defer { tmpfs.unmount() }
+        let mount = tmpfs.path
         let daemon = try DaemonProcess(data: mount + "/data", sync: "none", extraArguments: ["--http", "127.0.0.1:0"])
         defer { daemon.stop() }
         let http = try #require(daemon.httpPort)
