@@ -1,3 +1,4 @@
+import FlowlineTestSupport
 import Glibc
 
 /// A plain blocking TCP socket to 127.0.0.1, for peers that must misbehave below what LineClient allows:
@@ -10,25 +11,7 @@ final class RawSocket {
     }
 
     /// A blocking TCP socket connected to 127.0.0.1:`port`.
-    static func connectLoopback(port: Int) throws -> Int32 {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(call: "socket", code: errno) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else {
-            let code = errno
-            close(fd)
-            throw Failure(call: "connect", code: code)
-        }
-        return fd
-    }
+    static func connectLoopback(port: Int) throws -> Int32 { try LoopbackSocket.connect(port: port) }
 
     func send(_ bytes: [UInt8]) throws {
         var offset = 0

@@ -32,24 +32,13 @@ public final class HTTPProbe {
     private var buffer: [UInt8] = []
 
     public init(port: Int, timeout: Double = 10) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure.system("socket", errno) }
+        do {
+            fd = try LoopbackSocket.connect(port: port)
+        } catch let failure as LoopbackSocket.Failure {
+            throw Failure.system(failure.call, failure.code)
+        }
         var tv = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - Double(Int(timeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let rc = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard rc == 0 else {
-            let code = errno
-            Glibc.close(fd)
-            throw Failure.system("connect", code)
-        }
     }
 
     deinit { Glibc.close(fd) }
